@@ -1,0 +1,145 @@
+//===- Importer.cpp - ModelSpec → structural dla IR -----------------------===//
+
+#include "frontend/Importer.h"
+
+#include "dialects/DLA/IR/DLAOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+using namespace mlir::dla;
+
+namespace {
+BlockKind toBlockKind(::dla::BlockKind kind) {
+  switch (kind) {
+  case ::dla::BlockKind::Basic:
+    return BlockKind::basic;
+  case ::dla::BlockKind::Bottleneck:
+    return BlockKind::bottleneck;
+  case ::dla::BlockKind::BottleneckX:
+    return BlockKind::bottleneckx;
+  }
+  llvm_unreachable("unknown block kind");
+}
+
+Type elementType(::dla::Precision p, MLIRContext *ctx) {
+  switch (p) {
+  case ::dla::Precision::F32:
+    return Float32Type::get(ctx);
+  case ::dla::Precision::F16:
+    return Float16Type::get(ctx);
+  case ::dla::Precision::BF16:
+    return BFloat16Type::get(ctx);
+  }
+  llvm_unreachable("unknown precision");
+}
+
+class Importer {
+public:
+  Importer(const ::dla::ModelSpec &spec, MLIRContext *ctx, StringRef filename)
+      : spec(spec), ctx(ctx), filename(filename),
+        elt(elementType(spec.precision, ctx)) {}
+
+  OwningOpRef<ModuleOp> run() {
+    OpBuilder top(ctx);
+    Location fileLoc = FileLineColLoc::get(ctx, filename, 1, 1);
+    OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc, spec.name);
+
+    auto in = spec.input;
+    auto inputType =
+        RankedTensorType::get({in.batch, in.channels, in.height, in.width}, elt);
+    SmallVector<Type> resultTypes;
+    for (const auto &out : spec.outputs())
+      resultTypes.push_back(RankedTensorType::get(out.shape, elt));
+
+    top.setInsertionPointToEnd(module->getBody());
+    auto func = func::FuncOp::create(top, fileLoc, kForwardFunction,
+                                     top.getFunctionType({inputType}, resultTypes));
+    func.setArgAttr(0, kNameAttr, top.getStringAttr("input"));
+    for (auto [i, out] : llvm::enumerate(spec.outputs()))
+      func.setResultAttr(i, kNameAttr, top.getStringAttr(out.name));
+
+    Block *body = func.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockEnd(body);
+    SmallVector<Value> results = buildBody(b, body->getArgument(0));
+    func::ReturnOp::create(b, fileLoc, results);
+    return module;
+  }
+
+private:
+  /// Each structural op is located at the JSON construct it comes from.
+  Location at(const std::string &what) {
+    return NameLoc::get(StringAttr::get(ctx, what),
+                        FileLineColLoc::get(ctx, filename, 1, 1));
+  }
+
+  RankedTensorType nchw(int64_t c, int64_t h, int64_t w) {
+    return RankedTensorType::get({spec.input.batch, c, h, w}, elt);
+  }
+
+  SmallVector<Value> buildBody(OpBuilder &b, Value x) {
+    const std::string &p = spec.paramPrefix;
+    int64_t h = spec.input.height, w = spec.input.width;
+    x = BaseLayerOp::create(b, at("backbone.base"), nchw(spec.base.out, h, w), x,
+                            p + "base_layer", spec.base.out, spec.base.kernel);
+    SmallVector<Value> levels;
+    for (auto [i, stage] : llvm::enumerate(spec.stages)) {
+      std::string name = "level" + std::to_string(i);
+      Location loc = at("backbone.stages[" + std::to_string(i) + "]");
+      auto type = nchw(stage.out, stage.outHeight, stage.outWidth);
+      if (stage.kind == ::dla::StageKind::Conv)
+        x = ConvLevelOp::create(b, loc, type, x, p + name, stage.out, stage.convs,
+                                stage.stride, stage.dilation);
+      else
+        x = TreeOp::create(b, loc, type, x, toBlockKind(stage.block), p + name,
+                           stage.levels, stage.out, stage.stride, stage.levelRoot,
+                           stage.rootResidual, stage.rootKernelSize,
+                           stage.dilation, std::max<int64_t>(stage.cardinality, 1));
+      levels.push_back(x);
+    }
+
+    if (spec.classifier)
+      return {ClassifierOp::create(b, at("heads.classifier"),
+                                   outputType(0), x, p,
+                                   spec.classifier->poolSize,
+                                   spec.classifier->numClasses)};
+    if (!spec.neck)
+      return levels;
+
+    const auto &neck = *spec.neck;
+    SmallVector<Type> upTypes;
+    for (int64_t i = neck.firstLevel; i < 6; ++i)
+      upTypes.push_back(levels[i].getType());
+    auto up = DLAUpOp::create(b, at("neck"), upTypes, levels, "dla_up",
+                              neck.firstLevel);
+    SmallVector<Value> pyramid(up.getResults().take_front(neck.lastLevel -
+                                                          neck.firstLevel));
+    Value y = IDAUpOp::create(b, at("neck"), pyramid.front().getType(), pyramid,
+                              "ida_up", neck.outChannel);
+    SmallVector<Value> outs;
+    for (auto [i, head] : llvm::enumerate(spec.centerNet->outputs))
+      outs.push_back(HeadOp::create(b, at("heads.outputs." + head.name),
+                                    outputType(i), y, head.name,
+                                    spec.centerNet->headConv,
+                                    spec.centerNet->finalKernel, head.classes));
+    return outs;
+  }
+
+  Type outputType(size_t i) {
+    return RankedTensorType::get(spec.outputs()[i].shape, elt);
+  }
+
+  const ::dla::ModelSpec &spec;
+  MLIRContext *ctx;
+  std::string filename;
+  Type elt;
+};
+} // namespace
+
+OwningOpRef<ModuleOp> mlir::dla::importModel(const ::dla::ModelSpec &spec,
+                                             MLIRContext *context,
+                                             StringRef filename) {
+  context->loadDialect<DLADialect, func::FuncDialect>();
+  return Importer(spec, context, filename).run();
+}

@@ -1,0 +1,22 @@
+//===- Passes.h - dla passes ------------------------------------*- C++ -*-===//
+
+#ifndef DLA_PASSES_PASSES_H
+#define DLA_PASSES_PASSES_H
+
+#include "dialects/DLA/IR/DLAOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::dla {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// Registers the named pipelines (see Pipelines.cpp).
+void registerPipelines();
+
+} // namespace mlir::dla
+
+#endif // DLA_PASSES_PASSES_H

@@ -1,0 +1,675 @@
+//===- Safetensors.cpp - safetensors reader and writer --------------------===//
+//
+// Part of libdlart, the dlac runtime. Plain C++17 + POSIX: no LLVM, no CUDA.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlart/Safetensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <limits>
+#include <set>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// The format is little-endian and we reinterpret mapped bytes directly.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "libdlart assumes a little-endian host");
+
+namespace dlart {
+
+using nlohmann::json;
+
+namespace {
+
+// A header larger than this is almost surely garbage (DLA-34 has ~400 tensors
+// and a header of ~40 KiB); refusing it avoids parsing gigabytes of JSON.
+constexpr uint64_t kMaxHeaderSize = 100ull << 20;
+
+// How many offenders a checkParameters message lists before "and N more".
+constexpr size_t kMaxListed = 5;
+
+struct DTypeEntry {
+  DType dtype;
+  const char *name;
+  size_t size;
+};
+
+constexpr DTypeEntry kDTypes[] = {
+    {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
+    {DType::F64, "F64", 8}, {DType::I64, "I64", 8}, {DType::I32, "I32", 4},
+    {DType::I16, "I16", 2}, {DType::I8, "I8", 1},   {DType::U8, "U8", 1},
+    {DType::BOOL, "BOOL", 1},
+};
+
+const DTypeEntry &entryFor(DType dtype) {
+  for (const DTypeEntry &e : kDTypes)
+    if (e.dtype == dtype)
+      return e;
+  return kDTypes[0]; // Unreachable for valid enum values.
+}
+
+std::string quote(const std::string &s) { return "'" + s + "'"; }
+
+// Element count of `shape`, or false on overflow of uint64.
+bool countElements(const std::vector<int64_t> &shape, uint64_t &count) {
+  count = 1;
+  for (int64_t d : shape) {
+    uint64_t ud = static_cast<uint64_t>(d);
+    if (ud != 0 && count > std::numeric_limits<uint64_t>::max() / ud)
+      return false;
+    count *= ud;
+  }
+  return true;
+}
+
+// Byte size of `count` elements of `dtype`, or false on overflow of size_t.
+bool countBytes(uint64_t count, DType dtype, size_t &bytes) {
+  size_t size = dtypeSize(dtype);
+  if (count > std::numeric_limits<size_t>::max() / size)
+    return false;
+  bytes = static_cast<size_t>(count) * size;
+  return true;
+}
+
+bool readU64(const json &value, uint64_t &out) {
+  if (value.is_number_unsigned()) {
+    out = value.get<uint64_t>();
+    return true;
+  }
+  if (value.is_number_integer() && value.get<int64_t>() >= 0) {
+    out = static_cast<uint64_t>(value.get<int64_t>());
+    return true;
+  }
+  return false;
+}
+
+// "'a', 'b', 'c', 'd', 'e', and 3 more"
+std::string listFirstFew(const std::vector<std::string> &items) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < kMaxListed; ++i)
+    out += (i ? ", " : "") + items[i];
+  if (items.size() > kMaxListed)
+    out += ", and " + std::to_string(items.size() - kMaxListed) + " more";
+  return out;
+}
+
+std::string countNoun(size_t n, const char *noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// Validates one tensor entry of the header and fills `info` (except `data`).
+// `dataSize` is the size of the data section; `begin` receives the offset.
+bool parseTensor(const std::string &name, const json &entry, size_t dataSize,
+                 TensorInfo &info, uint64_t &begin, std::string &err) {
+  std::string where = "tensor " + quote(name) + ": ";
+  if (!entry.is_object()) {
+    err = where + "expected an object with dtype, shape and data_offsets, "
+                  "got " + entry.type_name();
+    return false;
+  }
+  for (auto it = entry.begin(); it != entry.end(); ++it) {
+    if (it.key() != "dtype" && it.key() != "shape" &&
+        it.key() != "data_offsets") {
+      err = where + "unexpected field " + quote(it.key());
+      return false;
+    }
+  }
+  for (const char *field : {"dtype", "shape", "data_offsets"}) {
+    if (!entry.contains(field)) {
+      err = where + "missing field '" + field + "'";
+      return false;
+    }
+  }
+
+  const json &dtype = entry["dtype"];
+  if (!dtype.is_string()) {
+    err = where + "dtype must be a string, got " + dtype.dump();
+    return false;
+  }
+  if (!parseDType(dtype.get<std::string>(), info.dtype)) {
+    err = where + "unknown dtype " + quote(dtype.get<std::string>());
+    return false;
+  }
+
+  const json &shape = entry["shape"];
+  bool allIntegers = shape.is_array();
+  if (allIntegers)
+    for (const json &d : shape)
+      allIntegers = allIntegers && d.is_number_integer() &&
+                    (!d.is_number_unsigned() ||
+                     d.get<uint64_t>() <=
+                         uint64_t(std::numeric_limits<int64_t>::max()));
+  if (!allIntegers) {
+    err = where + "shape must be an array of integers, got " + shape.dump();
+    return false;
+  }
+  info.shape.clear();
+  for (const json &d : shape)
+    info.shape.push_back(d.get<int64_t>());
+  for (int64_t d : info.shape) {
+    if (d < 0) {
+      err = where + "shape " + formatShape(info.shape) +
+            " has a negative dimension";
+      return false;
+    }
+  }
+  size_t needed = 0;
+  if (!countElements(info.shape, info.numElements) ||
+      !countBytes(info.numElements, info.dtype, needed)) {
+    err = where + "shape " + formatShape(info.shape) + " has too many elements";
+    return false;
+  }
+
+  const json &offsets = entry["data_offsets"];
+  uint64_t end = 0;
+  if (!offsets.is_array() || offsets.size() != 2 ||
+      !readU64(offsets[0], begin) || !readU64(offsets[1], end)) {
+    err = where + "data_offsets must be [begin, end] with non-negative "
+                  "integers, got " + offsets.dump();
+    return false;
+  }
+  std::string offsetsText =
+      "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "]";
+  if (begin > end) {
+    err = where + offsetsText + " begin after end";
+    return false;
+  }
+  if (end > dataSize) {
+    err = where + offsetsText + " end beyond the " + std::to_string(dataSize) +
+          " bytes of data";
+    return false;
+  }
+  if (end - begin != needed) {
+    err = where + "shape " + formatShape(info.shape) + " needs " +
+          std::to_string(needed) + " bytes of " + dtypeName(info.dtype) +
+          " but data_offsets span " + std::to_string(end - begin);
+    return false;
+  }
+  info.byteSize = needed;
+  return true;
+}
+
+// Writes all of `size` bytes, retrying on EINTR and short writes.
+bool writeAll(int fd, const void *data, size_t size) {
+  const char *p = static_cast<const char *>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// DType helpers
+//===----------------------------------------------------------------------===//
+
+const char *dtypeName(DType dtype) { return entryFor(dtype).name; }
+
+size_t dtypeSize(DType dtype) { return entryFor(dtype).size; }
+
+bool parseDType(const std::string &name, DType &dtype) {
+  for (const DTypeEntry &e : kDTypes) {
+    if (name == e.name) {
+      dtype = e.dtype;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool isFloatDType(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 ||
+         dtype == DType::F64;
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    // Inf or NaN: keep the payload (and thus the quiet bit) in the top bits.
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign; // Signed zero.
+  } else {
+    // Subnormal half (mant * 2^-24) is a normal float: shift the leading one
+    // into the implicit bit position, lowering the exponent each step.
+    int32_t e = 127 - 15 + 1;
+    while (!(mant & 0x400)) {
+      mant <<= 1;
+      --e;
+    }
+    bits = sign | (uint32_t(e) << 23) | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+float bfloat16ToFloat(uint16_t h) {
+  // bfloat16 is the top half of a float.
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// SafetensorsFile
+//===----------------------------------------------------------------------===//
+
+SafetensorsFile::~SafetensorsFile() {
+  if (map_)
+    ::munmap(map_, mapSize_);
+}
+
+std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
+                                                       std::string &err) {
+  std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = path;
+  const std::string prefix = path + ": ";
+
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err = prefix + "cannot open: " + std::strerror(errno);
+    return nullptr;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    err = prefix + "cannot stat: " + std::strerror(errno);
+    ::close(fd);
+    return nullptr;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    err = prefix + "not a regular file";
+    ::close(fd);
+    return nullptr;
+  }
+  size_t fileSize = static_cast<size_t>(st.st_size);
+  // Checked before mmap, which rejects a zero length.
+  if (fileSize == 0) {
+    err = prefix + "file is empty (expected an 8-byte header length)";
+    ::close(fd);
+    return nullptr;
+  }
+  if (fileSize < 8) {
+    err = prefix + "file is " + std::to_string(fileSize) +
+          " bytes, too short for the 8-byte header length";
+    ::close(fd);
+    return nullptr;
+  }
+  void *map = ::mmap(nullptr, fileSize, PROT_READ, MAP_PRIVATE, fd, 0);
+  int mapErrno = errno;
+  ::close(fd); // The mapping keeps the file alive.
+  if (map == MAP_FAILED) {
+    err = prefix + "cannot mmap: " + std::strerror(mapErrno);
+    return nullptr;
+  }
+  file->map_ = map;
+  file->mapSize_ = fileSize;
+  const uint8_t *bytes = static_cast<const uint8_t *>(map);
+
+  uint64_t headerSize;
+  std::memcpy(&headerSize, bytes, 8);
+  if (headerSize > fileSize - 8) {
+    err = prefix + "header length " + std::to_string(headerSize) +
+          " exceeds the " + std::to_string(fileSize - 8) +
+          " bytes after the length field (file size " +
+          std::to_string(fileSize) + ")";
+    return nullptr;
+  }
+  if (headerSize > kMaxHeaderSize) {
+    err = prefix + "header length " + std::to_string(headerSize) +
+          " exceeds the limit of " + std::to_string(kMaxHeaderSize) + " bytes";
+    return nullptr;
+  }
+  const char *headerBegin = reinterpret_cast<const char *>(bytes + 8);
+  const uint8_t *data = bytes + 8 + headerSize;
+  size_t dataSize = fileSize - 8 - static_cast<size_t>(headerSize);
+
+  // nlohmann keeps the last of duplicate keys silently; a callback spots them
+  // so that a file cannot carry two different definitions of one tensor.
+  std::vector<std::set<std::string>> openObjects;
+  std::string duplicate;
+  auto callback = [&](int, json::parse_event_t event, json &parsed) {
+    if (event == json::parse_event_t::object_start) {
+      openObjects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      openObjects.pop_back();
+    } else if (event == json::parse_event_t::key && !openObjects.empty()) {
+      const std::string &key = parsed.get_ref<const std::string &>();
+      if (!openObjects.back().insert(key).second && duplicate.empty())
+        duplicate = key;
+    }
+    return true;
+  };
+  if (headerSize == 0) {
+    err = prefix + "header is empty (expected a JSON object)";
+    return nullptr;
+  }
+  json header;
+  try {
+    header = json::parse(headerBegin, headerBegin + headerSize, callback);
+  } catch (const json::parse_error &e) {
+    err = prefix + "header is not valid JSON: syntax error at byte " +
+          std::to_string(e.byte) + " of the header";
+    return nullptr;
+  } catch (const std::exception &e) {
+    err = prefix + "header is not valid JSON: " + e.what();
+    return nullptr;
+  }
+  if (!header.is_object()) {
+    err = prefix + "header is not a JSON object (got " +
+          std::string(header.type_name()) + ")";
+    return nullptr;
+  }
+  if (!duplicate.empty()) {
+    err = prefix + "header has duplicate key " + quote(duplicate);
+    return nullptr;
+  }
+
+  // Offsets of every tensor, for the overlap check.
+  struct Span {
+    uint64_t begin, end;
+    size_t index; // Into tensors_ (an index: the vector still grows).
+  };
+  std::vector<Span> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string &name = it.key();
+    if (name == "__metadata__") {
+      if (!it->is_object()) {
+        err = prefix + "__metadata__ must be an object of strings, got " +
+              it->type_name();
+        return nullptr;
+      }
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string()) {
+          err = prefix + "__metadata__ must be an object of strings, but " +
+                quote(m.key()) + " is " + m->type_name();
+          return nullptr;
+        }
+        file->metadata_[m.key()] = m->get<std::string>();
+      }
+      continue;
+    }
+    TensorInfo info;
+    info.name = name;
+    uint64_t begin = 0;
+    std::string tensorErr;
+    if (!parseTensor(name, *it, dataSize, info, begin, tensorErr)) {
+      err = prefix + tensorErr;
+      return nullptr;
+    }
+    info.data = data + begin;
+    file->tensors_.push_back(std::move(info));
+    if (file->tensors_.back().byteSize != 0)
+      spans.push_back(Span{begin, begin + file->tensors_.back().byteSize,
+                           file->tensors_.size() - 1});
+  }
+  // Sorted by offset, a tensor overlaps an earlier one iff it starts before
+  // the furthest end seen so far. Indices follow name order, so ties between
+  // equal offsets give stable messages.
+  std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.index < b.index;
+  });
+  const Span *furthest = nullptr;
+  for (const Span &s : spans) {
+    if (furthest && s.begin < furthest->end) {
+      err = prefix + "tensors " + quote(file->tensors_[furthest->index].name) +
+            " and " + quote(file->tensors_[s.index].name) + " overlap";
+      return nullptr;
+    }
+    if (!furthest || s.end > furthest->end)
+      furthest = &s;
+  }
+  // nlohmann iterates objects in key order, so tensors_ is already sorted.
+  return file;
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  out.reserve(tensors_.size());
+  for (const TensorInfo &t : tensors_)
+    out.push_back(t.name);
+  return out;
+}
+
+const TensorInfo *SafetensorsFile::find(const std::string &name) const {
+  auto it = std::lower_bound(
+      tensors_.begin(), tensors_.end(), name,
+      [](const TensorInfo &t, const std::string &n) { return t.name < n; });
+  return it != tensors_.end() && it->name == name ? &*it : nullptr;
+}
+
+bool SafetensorsFile::readAsF32(const std::string &name,
+                                std::vector<float> &out,
+                                std::string &err) const {
+  const TensorInfo *t = find(name);
+  if (!t) {
+    err = path_ + ": no tensor named " + quote(name);
+    return false;
+  }
+  if (!isFloatDType(t->dtype)) {
+    err = path_ + ": tensor " + quote(name) + " has dtype " +
+          dtypeName(t->dtype) + ", expected a float dtype";
+    return false;
+  }
+  size_t n = static_cast<size_t>(t->numElements);
+  out.resize(n);
+  // memcpy per element: the mapped data may be unaligned in foreign files.
+  switch (t->dtype) {
+  case DType::F32:
+    if (n)
+      std::memcpy(out.data(), t->data, n * 4);
+    break;
+  case DType::F16:
+  case DType::BF16:
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, t->data + 2 * i, 2);
+      out[i] = t->dtype == DType::F16 ? halfToFloat(h) : bfloat16ToFloat(h);
+    }
+    break;
+  case DType::F64:
+    for (size_t i = 0; i < n; ++i) {
+      double d;
+      std::memcpy(&d, t->data + 8 * i, 8);
+      out[i] = static_cast<float>(d);
+    }
+    break;
+  default:
+    break; // Excluded by isFloatDType above.
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Writer
+//===----------------------------------------------------------------------===//
+
+bool writeSafetensors(const std::string &path,
+                      const std::vector<TensorData> &tensors,
+                      const std::map<std::string, std::string> &metadata,
+                      std::string &err) {
+  const std::string prefix = path + ": ";
+
+  // Validate everything before touching the file system.
+  std::set<std::string> seen;
+  for (const TensorData &t : tensors) {
+    std::string where = prefix + "tensor " + quote(t.name) + ": ";
+    if (t.name == "__metadata__") {
+      err = where + "the name is reserved for metadata";
+      return false;
+    }
+    if (!seen.insert(t.name).second) {
+      err = where + "given more than once";
+      return false;
+    }
+    for (int64_t d : t.shape) {
+      if (d < 0) {
+        err = where + "shape " + formatShape(t.shape) +
+              " has a negative dimension";
+        return false;
+      }
+    }
+    uint64_t count = 0;
+    size_t needed = 0;
+    if (!countElements(t.shape, count) || !countBytes(count, t.dtype, needed)) {
+      err = where + "shape " + formatShape(t.shape) + " has too many elements";
+      return false;
+    }
+    if (needed != t.byteSize) {
+      err = where + "shape " + formatShape(t.shape) + " needs " +
+            std::to_string(needed) + " bytes of " + dtypeName(t.dtype) +
+            " but " + std::to_string(t.byteSize) + " were given";
+      return false;
+    }
+    if (needed != 0 && !t.data) {
+      err = where + "data is null";
+      return false;
+    }
+  }
+
+  // Data order: larger elements first, so that every tensor starts at a
+  // multiple of its element size (the data section itself is 8-aligned).
+  std::vector<const TensorData *> order;
+  for (const TensorData &t : tensors)
+    order.push_back(&t);
+  std::sort(order.begin(), order.end(),
+            [](const TensorData *a, const TensorData *b) {
+              size_t sa = dtypeSize(a->dtype), sb = dtypeSize(b->dtype);
+              return sa != sb ? sa > sb : a->name < b->name;
+            });
+
+  std::string headerText;
+  try {
+    json header = json::object(); // std::map inside: keys come out sorted.
+    uint64_t offset = 0;
+    for (const TensorData *t : order) {
+      header[t->name] = {{"dtype", dtypeName(t->dtype)},
+                         {"shape", t->shape},
+                         {"data_offsets", {offset, offset + t->byteSize}}};
+      offset += t->byteSize;
+    }
+    if (!metadata.empty())
+      header["__metadata__"] = metadata;
+    headerText = header.dump();
+  } catch (const std::exception &e) {
+    // dump() throws on names or metadata that are not valid UTF-8.
+    err = prefix + "cannot encode the header: " + e.what();
+    return false;
+  }
+  headerText.append((8 - headerText.size() % 8) % 8, ' ');
+  uint64_t headerSize = headerText.size();
+
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    err = prefix + "cannot create temporary file " + quote(tmp) + ": " +
+          std::strerror(errno);
+    return false;
+  }
+  auto fail = [&](const std::string &what) {
+    err = prefix + what + ": " + std::strerror(errno);
+    if (fd >= 0)
+      ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
+  };
+  if (!writeAll(fd, &headerSize, 8) ||
+      !writeAll(fd, headerText.data(), headerText.size()))
+    return fail("cannot write to " + quote(tmp));
+  for (const TensorData *t : order)
+    if (t->byteSize && !writeAll(fd, t->data, t->byteSize))
+      return fail("cannot write to " + quote(tmp));
+  // Sync before rename so a crash cannot leave a renamed but empty file.
+  if (::fsync(fd) != 0)
+    return fail("cannot sync " + quote(tmp));
+  int closeResult = ::close(fd);
+  fd = -1;
+  if (closeResult != 0)
+    return fail("cannot close " + quote(tmp));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return fail("cannot rename " + quote(tmp) + " to it");
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Parameter check
+//===----------------------------------------------------------------------===//
+
+bool checkParameters(const SafetensorsFile &file,
+                     const std::vector<ParamSpec> &required, std::string &err,
+                     std::vector<std::string> &warnings) {
+  const std::string prefix = file.path() + ": ";
+  std::vector<std::string> missing, wrongShape, wrongDType;
+  std::set<std::string> requiredNames;
+  for (const ParamSpec &p : required) {
+    if (!requiredNames.insert(p.name).second)
+      continue; // Report a duplicated requirement once.
+    const TensorInfo *t = file.find(p.name);
+    if (!t) {
+      missing.push_back(quote(p.name));
+      continue;
+    }
+    if (t->shape != p.shape)
+      wrongShape.push_back(quote(p.name) + " is " + formatShape(t->shape) +
+                           " in the file, expected " + formatShape(p.shape));
+    if (!isFloatDType(t->dtype))
+      wrongDType.push_back(quote(p.name) + " is " + dtypeName(t->dtype));
+  }
+
+  for (const TensorInfo &t : file.tensors()) {
+    static const std::string kIgnored = "num_batches_tracked";
+    bool ignored = t.name.size() >= kIgnored.size() &&
+                   t.name.compare(t.name.size() - kIgnored.size(),
+                                  kIgnored.size(), kIgnored) == 0;
+    if (!ignored && !requiredNames.count(t.name))
+      warnings.push_back(prefix + "unexpected tensor " + quote(t.name) +
+                         " is not a model parameter (ignored)");
+  }
+
+  std::vector<std::string> lines;
+  if (!missing.empty())
+    lines.push_back(prefix + countNoun(missing.size(), "parameter") +
+                    " missing: " + listFirstFew(missing));
+  if (!wrongShape.empty())
+    lines.push_back(prefix + countNoun(wrongShape.size(), "parameter") +
+                    " with the wrong shape: " + listFirstFew(wrongShape));
+  if (!wrongDType.empty())
+    lines.push_back(prefix + countNoun(wrongDType.size(), "parameter") +
+                    " with a non-float dtype: " + listFirstFew(wrongDType));
+  if (lines.empty())
+    return true;
+  err.clear();
+  for (size_t i = 0; i < lines.size(); ++i)
+    err += (i ? "\n" : "") + lines[i];
+  return false;
+}
+
+} // namespace dlart

@@ -1,0 +1,503 @@
+// RUN: dla-opt %s --split-input-file --verify-diagnostics
+// One case per verifier error of the dla dialect.
+
+func.func @c0(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{needs a non-empty state-dict key}}
+  %w = dla.param "" : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @c1(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{must have a static shape}}
+  %w = dla.param "w" : tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @c2(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{inferred type(s) 'tensor<1x32x4x4xf32>' are incompatible with return type(s) of operation 'tensor<1x32x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [2, 2] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c3(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{stride must be >= 1, got [0, 2]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [0, 2] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c4(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{padding must be >= 0, got [-1, 1]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [-1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c5(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{dilation must be >= 1, got [0, 1]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [0, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c6(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+1 {{attribute 'stride' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements}}
+  %y = dla.conv2d %x, %w stride [1, 2, 1] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c7(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+1 {{attribute 'groups' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 0 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c8(%x: tensor<1x15x8x8xf32>) {
+  %w = dla.param "w" : tensor<33x5x3x3xf32>
+  // expected-error @+2 {{input channels (15) must be divisible by groups (2)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 2 : tensor<1x15x8x8xf32>, tensor<33x5x3x3xf32> -> tensor<1x33x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c9(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<33x8x3x3xf32>
+  // expected-error @+2 {{output channels (33) must be divisible by groups (2)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 2 : tensor<1x16x8x8xf32>, tensor<33x8x3x3xf32> -> tensor<1x33x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c10(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{weight must have 8 input channels (input channels / groups), got 'tensor<32x16x3x3xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 2 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c11(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  %b = dla.param "b" : tensor<16xf32>
+  // expected-error @+2 {{bias must have 32 elements, got 'tensor<16xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w, %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32>, tensor<16xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c12(%x: tensor<1x16x2x2xf32>) {
+  %w = dla.param "w" : tensor<32x16x5x5xf32>
+  // expected-error @+2 {{kernel 5x5 (dilation [1, 1]) does not fit the padded 2x2 input}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : tensor<1x16x2x2xf32>, tensor<32x16x5x5xf32> -> tensor<1x32x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @c13(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf16>
+  // expected-error @+2 {{expects one element type for all tensors, got 'f32' and 'f16'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf16> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c14(%x: tensor<1x16x?x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{input must have a static shape, got 'tensor<1x16x?x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x?x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c15(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3xf32>
+  // expected-error @+1 {{operand #1 must be 4D tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c16(%x: tensor<1x16x8x8xf32>) {
+  %p = dla.param "p" : tensor<16xf32>
+  %q = dla.param "q" : tensor<8xf32>
+  // expected-error @+2 {{mean must have 16 elements (one per channel), got 'tensor<8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.batch_norm %x, %p, %p, %q, %p eps 1.0e-05 : tensor<1x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<8xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c17(%x: tensor<1x16x8x8xf32>) {
+  %p = dla.param "p" : tensor<16xf32>
+  // expected-error @+2 {{epsilon must be > 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.batch_norm %x, %p, %p, %p, %p eps 0.0 : tensor<1x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c18(%x: tensor<1x16x8x8xf32>, %z: tensor<1x16x4x4xf32>) {
+  // expected-error @+1 {{all of {lhs, rhs, result} have same type}}
+  %y = "dla.add"(%x, %z) : (tensor<1x16x8x8xf32>, tensor<1x16x4x4xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c19(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "dla.relu"(%x) : (tensor<1x16x8x8xf32>) -> tensor<1x16x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @c20(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{needs at least one input}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = "dla.concat"() : () -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c21(%x: tensor<1x16x8x8xf32>, %z: tensor<1x16x4x8xf32>) {
+  // expected-error @+2 {{input #1 'tensor<1x16x4x8xf32>' must match input #0 in N, H and W, got 'tensor<1x16x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.concat %x, %z : tensor<1x16x8x8xf32>, tensor<1x16x4x8xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c22(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{inferred type(s) 'tensor<1x32x8x8xf32>' are incompatible with return type(s) of operation 'tensor<1x24x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.concat %x, %x : tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32> -> tensor<1x24x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c23(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{channel range [8, 24) is outside the input's 16 channels}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.slice %x offset 8 size 16 : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c24(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{kernel must be >= 1, got [0, 2]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.max_pool2d %x kernel [0, 2] stride [2, 2] padding [0, 0] : tensor<1x16x8x8xf32> -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c25(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{padding must be at most half the kernel, got padding [2, 2] for kernel [3, 3]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.max_pool2d %x kernel [3, 3] stride [1, 1] padding [2, 2] : tensor<1x16x8x8xf32> -> tensor<1x16x10x10xf32>
+  return
+}
+
+// -----
+
+func.func @c26(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{kernel [9, 9] is larger than the padded 8x8 input}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.avg_pool2d %x kernel [9, 9] stride [9, 9] padding [0, 0] : tensor<1x16x8x8xf32> -> tensor<1x16x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @c27(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<16x1x4x4xf32>
+  // expected-error @+2 {{input channels (16) must be divisible by groups (3)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [2, 2] padding [1, 1] output_padding [0, 0] groups 3 : tensor<1x16x8x8xf32>, tensor<16x1x4x4xf32> -> tensor<1x16x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @c28(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<8x1x4x4xf32>
+  // expected-error @+2 {{weight must have 16 rows (one per input channel, PyTorch's layout), got 'tensor<8x1x4x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [2, 2] padding [1, 1] output_padding [0, 0] groups 16 : tensor<1x16x8x8xf32>, tensor<8x1x4x4xf32> -> tensor<1x16x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @c29(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<16x1x4x4xf32>
+  // expected-error @+2 {{output_padding must be in [0, stride), got [2, 0]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [2, 2] padding [1, 1] output_padding [2, 0] groups 16 : tensor<1x16x8x8xf32>, tensor<16x1x4x4xf32> -> tensor<1x16x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @c30(%x: tensor<1x16x1x1xf32>) {
+  %w = dla.param "w" : tensor<16x1x2x2xf32>
+  // expected-error @+2 {{padding [1, 1] leaves no output}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [1, 1] padding [1, 1] output_padding [0, 0] groups 16 : tensor<1x16x1x1xf32>, tensor<16x1x2x2xf32> -> tensor<1x16x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @c31(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<16x1x4x4xf32>
+  // expected-error @+2 {{inferred type(s) 'tensor<1x16x16x16xf32>' are incompatible with return type(s) of operation 'tensor<1x16x17x16xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [2, 2] padding [1, 1] output_padding [0, 0] groups 16 : tensor<1x16x8x8xf32>, tensor<16x1x4x4xf32> -> tensor<1x16x17x16xf32>
+  return
+}
+
+// -----
+
+func.func @c32(%x: tensor<1x16x8x8xf32>, %o: tensor<1x9x8x8xf32>, %m: tensor<1x9x8x8xf32>) {
+  %w = dla.param "w" : tensor<8x16x3x3xf32>
+  // expected-error @+2 {{offset must be 'tensor<1x18x8x8xf32>' (2 × deformable_groups × kh × kw channels at the output size), got 'tensor<1x9x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.deform_conv2d %x, %o, %m, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 deformable_groups 1 : tensor<1x16x8x8xf32>, tensor<1x9x8x8xf32>, tensor<1x9x8x8xf32>, tensor<8x16x3x3xf32> -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c33(%x: tensor<1x16x8x8xf32>, %o: tensor<1x18x8x8xf32>, %m: tensor<1x9x4x4xf32>) {
+  %w = dla.param "w" : tensor<8x16x3x3xf32>
+  // expected-error @+2 {{mask must be 'tensor<1x9x8x8xf32>' (deformable_groups × kh × kw channels at the output size), got 'tensor<1x9x4x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.deform_conv2d %x, %o, %m, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 deformable_groups 1 : tensor<1x16x8x8xf32>, tensor<1x18x8x8xf32>, tensor<1x9x4x4xf32>, tensor<8x16x3x3xf32> -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c34(%x: tensor<1x16x8x8xf32>, %o: tensor<1x54x8x8xf32>, %m: tensor<1x27x8x8xf32>) {
+  %w = dla.param "w" : tensor<8x16x3x3xf32>
+  // expected-error @+2 {{input channels (16) must be divisible by deformable_groups (3)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.deform_conv2d %x, %o, %m, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 deformable_groups 3 : tensor<1x16x8x8xf32>, tensor<1x54x8x8xf32>, tensor<1x27x8x8xf32>, tensor<8x16x3x3xf32> -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c35(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{inferred type(s) 'tensor<1x1024xf32>' are incompatible with return type(s) of operation 'tensor<1x16xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.flatten %x : tensor<1x16x8x8xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @c36(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{kernel must be odd (padding is kernel/2 and keeps the size), got 4}}
+  %y = dla.base_layer %x prefix "base.base_layer" out 16 kernel 4 : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c37(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x32x8x8xf32>' (out channels, same size), got 'tensor<1x16x8x8xf32>'}}
+  %y = dla.base_layer %x prefix "base.base_layer" out 32 kernel 7 : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c38(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x32x4x4xf32>' (3x3 convs, the first with the stride), got 'tensor<1x32x8x8xf32>'}}
+  %y = dla.conv_level %x prefix "base.level1" out 32 convs 1 stride 2 dilation 1 : tensor<1x16x8x8xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c39(%x: tensor<1x16x6x6xf32>) {
+  // expected-error @+1 {{input size 6x6 must be divisible by the stride 4 (the block's conv and the residual's max-pool would disagree)}}
+  %y = dla.tree %x basic prefix "t" levels 1 out 32 stride 4 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x6x6xf32> -> tensor<1x32x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @c40(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{root_kernel_size must be 1}}
+  %y = dla.tree %x basic prefix "t" levels 1 out 32 stride 2 level_root false root_residual false root_kernel 3 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c41(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{bottleneck blocks need at least 2 output channels}}
+  %y = dla.tree %x bottleneck prefix "t" levels 1 out 1 stride 2 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x1x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c42(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{cardinality 32 must divide the bottleneck width out*cardinality/32 = 48}}
+  %y = dla.tree %x bottleneckx prefix "t" levels 1 out 48 stride 2 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x48x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c43(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x32x4x4xf32>' (out channels, size divided by the stride), got 'tensor<1x32x8x8xf32>'}}
+  %y = dla.tree %x basic prefix "t" levels 1 out 32 stride 2 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c44(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{attribute 'levels' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %y = dla.tree %x basic prefix "t" levels 0 out 32 stride 2 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c45(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{start level 1 must leave at least two of the 2 levels}}
+  %o = dla.dla_up %x, %z prefix "dla_up" start 1 : tensor<1x16x8x8xf32>, tensor<1x32x4x4xf32> -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c46(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x3x3xf32>) {
+  // expected-error @+1 {{layer #1 ('tensor<1x32x3x3xf32>') must be the first layer ('tensor<1x16x8x8xf32>') downsampled by an even integer factor}}
+  %o:2 = dla.dla_up %x, %z prefix "dla_up" start 0 : tensor<1x16x8x8xf32>, tensor<1x32x3x3xf32> -> tensor<1x16x8x8xf32>, tensor<1x32x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @c47(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{must have 2 results, one per level from 0, got 1}}
+  %o = dla.dla_up %x, %z prefix "dla_up" start 0 : tensor<1x16x8x8xf32>, tensor<1x32x4x4xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c48(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{result #1 must have the type of level 1, 'tensor<1x32x4x4xf32>', got 'tensor<1x16x4x4xf32>'}}
+  %o:2 = dla.dla_up %x, %z prefix "dla_up" start 0 : tensor<1x16x8x8xf32>, tensor<1x32x4x4xf32> -> tensor<1x16x8x8xf32>, tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c49(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{first layer must have 32 channels (the projected layers are added to it), got 'tensor<1x16x8x8xf32>'}}
+  %o = dla.ida_up %x, %z prefix "ida_up" out 32 : tensor<1x16x8x8xf32>, tensor<1x32x4x4xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c50(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x8x8xf32>) {
+  // expected-error @+1 {{layer #1 ('tensor<1x32x8x8xf32>') must be the first layer ('tensor<1x16x8x8xf32>') downsampled by an even integer factor}}
+  %o = dla.ida_up %x, %z prefix "ida_up" out 16 : tensor<1x16x8x8xf32>, tensor<1x32x8x8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c51(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{needs at least one layer}}
+  %o = "dla.ida_up"() <{prefix = "ida_up", out_channels = 16 : i64}> : () -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c52(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x80x9x9xf32>' (classes channels after the final conv), got 'tensor<1x80x8x8xf32>'}}
+  %y = dla.head %x prefix "hm" head_conv 256 final_kernel 2 classes 80 : tensor<1x16x8x8xf32> -> tensor<1x80x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c53(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{pool size 9 is larger than the 8x8 feature map}}
+  %y = dla.classifier %x prefix "" pool 9 classes 10 : tensor<1x16x8x8xf32> -> tensor<1x10xf32>
+  return
+}
+
+// -----
+
+func.func @c54(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x40xf32>' (N x classes*Hp*Wp after pooling and flattening), got 'tensor<1x10xf32>'}}
+  %y = dla.classifier %x prefix "" pool 4 classes 10 : tensor<1x16x8x8xf32> -> tensor<1x10xf32>
+  return
+}
+
+// -----
+
+func.func @c55(%x: tensor<1x16x?x8xf32>) {
+  // expected-error @+1 {{needs static shapes, got 'tensor<1x16x?x8xf32>'}}
+  %y = dla.head %x prefix "hm" head_conv 0 final_kernel 1 classes 80 : tensor<1x16x?x8xf32> -> tensor<1x80x8x8xf32>
+  return
+}

@@ -1,0 +1,55 @@
+# -*- Python -*-
+# Configuration of the dla lit suite (check-dla).
+
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "DLA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".json", ".test", ".py"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit", "CMakeLists.txt"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.dla_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The repository root and the shared reference facts beside it.
+config.substitutions.append(("%dla_src", config.dla_src_root))
+config.substitutions.append(("%examples", os.path.join(config.dla_src_root, "examples")))
+config.substitutions.append(
+    ("%reference", os.path.join(os.path.dirname(config.dla_src_root), "shared", "reference")))
+
+# The PyTorch oracle runs with the system interpreter, where Debian's
+# python3-torch and python3-torchvision live.
+python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+config.substitutions.append(("%python", python))
+try:
+    subprocess.run([python, "-c", "import torch, torchvision"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    config.available_features.add("torch")
+except Exception:
+    pass
+
+# A real GPU (driver + device) is needed only by tests marked REQUIRES: cuda-gpu.
+if shutil.which("nvidia-smi"):
+    try:
+        subprocess.run(["nvidia-smi", "-L"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+        config.available_features.add("cuda-gpu")
+    except Exception:
+        pass
+# ptxas from the CUDA toolkit, for tests that assemble PTX to cubin.
+cuda = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.exists(os.path.join(cuda, "bin", "ptxas")) or shutil.which("ptxas"):
+    config.available_features.add("ptxas")
+
+tool_dirs = [config.dla_tools_dir, config.llvm_tools_dir]
+tools = ["dla-opt", ToolSubst("dlac", unresolved="ignore"),
+         ToolSubst("dla-run", unresolved="ignore")]
+llvm_config.add_tool_substitutions(tools, tool_dirs)

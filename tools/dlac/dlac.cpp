@@ -1,0 +1,241 @@
+//===- dlac.cpp - The dlac compiler driver --------------------------------===//
+//
+// dlac model.json [--emit=STAGE] [-o FILE]
+// dlac model.json --run-reference --weights W.safetensors --input I.safetensors
+//      -o outputs.safetensors
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/DLA/IR/DLAOps.h"
+#include "frontend/Importer.h"
+#include "frontend/ModelSpec.h"
+#include "passes/Passes.h"
+#include "reference/Executor.h"
+
+#include "dlart/Safetensors.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace ref = ::dla::ref;
+
+namespace {
+enum class Emit { Json, DLA, Prim, Params };
+
+cl::OptionCategory dlacCategory("dlac options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.json>"),
+                               cl::Required, cl::cat(dlacCategory));
+cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(dlacCategory));
+cl::opt<Emit> emit(
+    "emit", cl::desc("Stage to print"), cl::init(Emit::Prim),
+    cl::values(
+        clEnumValN(Emit::Json, "json",
+                   "the resolved model description (presets expanded)"),
+        clEnumValN(Emit::DLA, "dla", "structural dla IR, one op per JSON construct"),
+        clEnumValN(Emit::Prim, "prim",
+                   "primitive dla IR after dla-expand and clean-up (default)"),
+        clEnumValN(Emit::Params, "params",
+                   "every parameter a checkpoint may hold: 'key [shape]' per "
+                   "line, as PyTorch's state_dict (without num_batches_tracked)")),
+    cl::cat(dlacCategory));
+cl::opt<bool> runReference(
+    "run-reference",
+    cl::desc("Run the model with the reference executor (plain loops, the "
+             "oracle): needs --weights and --input; writes the outputs to -o "
+             "as safetensors"),
+    cl::cat(dlacCategory));
+cl::opt<std::string> weightsFile("weights",
+                                 cl::desc("Checkpoint (safetensors, PyTorch "
+                                          "state-dict keys)"),
+                                 cl::value_desc("file"), cl::cat(dlacCategory));
+cl::opt<std::string> inputTensors(
+    "input",
+    cl::desc("Input tensor (safetensors holding 'input', or a single tensor)"),
+    cl::value_desc("file"), cl::cat(dlacCategory));
+
+int fail(const std::string &message) {
+  llvm::errs() << "dlac: error: " << message << "\n";
+  return 1;
+}
+
+LogicalResult runPasses(ModuleOp module, bool cleanUp,
+                        const std::function<void(PassManager &)> &extra = {}) {
+  PassManager pm(module->getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  applyDefaultTimingPassManagerCLOptions(pm);
+  pm.addPass(mlir::dla::createDLAExpandPass());
+  if (cleanUp) {
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
+  return pm.run(module);
+}
+
+std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    s += (i ? ", " : "") + std::to_string(d);
+  return s + "]";
+}
+
+/// Loads a safetensors tensor as f32.
+bool loadTensor(const dlart::SafetensorsFile &file, const dlart::TensorInfo &info,
+                ref::Tensor &out, std::string &err) {
+  std::vector<float> data;
+  if (!file.readAsF32(info.name, data, err))
+    return false;
+  out = ref::Tensor(info.shape, std::move(data));
+  return true;
+}
+
+int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
+  if (weightsFile.empty() || inputTensors.empty())
+    return fail("--run-reference needs --weights and --input");
+  auto forward = module.lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction);
+  auto accepted = mlir::dla::collectParams(
+      expanded.lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction));
+  auto required = mlir::dla::collectParams(forward);
+
+  std::string err;
+  auto weights = dlart::SafetensorsFile::open(weightsFile, err);
+  if (!weights)
+    return fail(err);
+  std::vector<dlart::ParamSpec> specs;
+  for (const auto &p : required)
+    specs.push_back({p.name, p.shape});
+  std::vector<std::string> ignored;
+  if (!dlart::checkParameters(*weights, specs, err, ignored))
+    return fail(err);
+  llvm::StringSet<> known;
+  for (const auto &p : accepted)
+    known.insert(p.name);
+  for (const auto &name : weights->names())
+    if (!known.contains(name) && !llvm::StringRef(name).ends_with("num_batches_tracked"))
+      llvm::errs() << "dlac: warning: " << weightsFile << ": tensor '" << name
+                   << "' is not a parameter of this model (ignored)\n";
+
+  std::map<std::string, ref::Tensor> params;
+  for (const auto &p : required)
+    if (!loadTensor(*weights, *weights->find(p.name), params[p.name], err))
+      return fail(err);
+
+  auto inputs = dlart::SafetensorsFile::open(inputTensors, err);
+  if (!inputs)
+    return fail(err);
+  const dlart::TensorInfo *info = inputs->find("input");
+  if (!info && inputs->tensors().size() == 1)
+    info = &inputs->tensors().front();
+  if (!info)
+    return fail(inputTensors + ": expected a tensor named 'input' (or exactly one tensor)");
+  ref::Tensor input;
+  if (!loadTensor(*inputs, *info, input, err))
+    return fail(err);
+
+  std::vector<ref::Tensor> outputs;
+  auto source = [&](const std::string &name) -> const ref::Tensor * {
+    auto it = params.find(name);
+    return it == params.end() ? nullptr : &it->second;
+  };
+  if (!mlir::dla::evaluate(forward, {input}, source, outputs, err))
+    return fail(inputTensors + ": " + err);
+
+  if (outputFile == "-")
+    return fail("--run-reference writes safetensors: give -o FILE");
+  std::vector<dlart::TensorData> entries;
+  for (auto [i, t] : llvm::enumerate(outputs)) {
+    auto name = forward.getResultAttrOfType<StringAttr>(i, mlir::dla::kNameAttr);
+    entries.push_back({name ? name.str() : "output" + std::to_string(i),
+                       dlart::DType::F32, t.shape, t.data.data(),
+                       t.data.size() * sizeof(float)});
+  }
+  if (!dlart::writeSafetensors(outputFile, entries, {{"producer", "dlac reference executor"}}, err))
+    return fail(err);
+  for (const auto &e : entries)
+    llvm::errs() << "dlac: wrote " << e.name << " " << formatShape(e.shape) << "\n";
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "dlac 0.1.0 (LLVM/MLIR " << LLVM_VERSION_STRING << ")\n";
+  });
+  cl::HideUnrelatedOptions({&dlacCategory, &cl::getGeneralCategory()});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "dlac: the Deep Layer Aggregation model compiler\n\n"
+      "  dlac model.json --emit=dla            the network as you wrote it\n"
+      "  dlac model.json --emit=prim           after expansion to primitive ops\n"
+      "  dlac model.json --run-reference --weights W.safetensors \\\n"
+      "       --input I.safetensors -o out.safetensors\n");
+
+  std::vector<::dla::Diagnostic> diags;
+  auto spec = ::dla::parseModelSpecFile(inputFile, diags);
+  if (!spec) {
+    for (const auto &d : diags)
+      llvm::errs() << d.str() << "\n";
+    return 1;
+  }
+
+  // Writes one textual stage to -o.
+  auto print = [&](const std::function<void(llvm::raw_ostream &)> &write) {
+    std::string errorMessage;
+    auto output = openOutputFile(outputFile, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    write(output->os());
+    output->keep();
+    return 0;
+  };
+
+  if (emit == Emit::Json && !runReference)
+    return print([&](llvm::raw_ostream &os) { os << spec->summary(); });
+
+  MLIRContext context;
+  auto module = mlir::dla::importModel(*spec, &context, inputFile);
+  if (failed(mlir::verify(*module)))
+    return fail("internal error: the imported IR does not verify");
+  if (emit == Emit::DLA && !runReference)
+    return print([&](llvm::raw_ostream &os) { module->print(os); });
+
+  // The faithful expansion lists every parameter a checkpoint may hold (the
+  // dead outer `project` of deep trees included); the cleaned-up one the
+  // parameters the network actually reads.
+  OwningOpRef<ModuleOp> expanded = module->clone();
+  if (failed(runPasses(*expanded, /*cleanUp=*/false)))
+    return 1;
+  if (emit == Emit::Params && !runReference)
+    return print([&](llvm::raw_ostream &os) {
+      for (const auto &p : mlir::dla::collectParams(
+               expanded->lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction)))
+        os << p.name << " " << formatShape(p.shape) << "\n";
+    });
+  if (failed(runPasses(*module, /*cleanUp=*/true)))
+    return 1;
+  if (runReference)
+    return runReferenceExecutor(*expanded, *module);
+  return print([&](llvm::raw_ostream &os) { module->print(os); });
+}
