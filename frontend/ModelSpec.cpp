@@ -341,7 +341,8 @@ public:
     if (error.id == 406)
       while (offset > 0 && isNumberChar(text[offset - 1]))
         --offset;
-    return fail(offset, stripNlohmannPrefix(error.what()));
+    // nlohmann quotes the offending token, which can be the whole file.
+    return fail(offset, truncated(stripNlohmannPrefix(error.what()), 200));
   }
 
 private:
@@ -498,12 +499,12 @@ bool isIdentifier(std::string_view s) {
 /// JSON path of a member: "backbone.levels"; keys that are not identifiers
 /// are quoted so that the path stays unambiguous: `heads.outputs["a b"]`.
 std::string memberPath(const std::string &parent, std::string_view key) {
-  std::string shown = truncated(std::string(key));
   if (!isIdentifier(key))
     return parent + "[" +
            truncated(Json(std::string(key)).dump(-1, ' ', false,
                                                  Json::error_handler_t::replace)) +
            "]";
+  std::string shown = truncated(std::string(key));
   return parent.empty() ? shown : parent + "." + shown;
 }
 
@@ -567,7 +568,6 @@ struct IntRange {
 };
 
 const IntRange kChannelRange{1, limits::kMaxChannels, "the limit on channels"};
-const IntRange kClassRange{1, limits::kMaxChannels, "the limit on channels"};
 const IntRange kStrideRange{1, limits::kMaxStride, "the limit on strides"};
 const IntRange kDilationRange{1, limits::kMaxDilation, "the limit on dilations"};
 const IntRange kKernelRange{1, limits::kMaxKernel, "the limit on kernel sizes"};
@@ -579,8 +579,7 @@ enum class Presence { Optional, Required };
 /// What the reader produced besides the ModelSpec: where to blame derived
 /// errors that involve several fields.
 struct StageBlame {
-  Loc stage;       // the stage as a whole
-  Loc out;         // its output channels
+  Loc out; // its output channels
   Loc stride;
   Loc cardinality; // the explicit cardinality, or `out` when defaulted
 };
@@ -670,6 +669,14 @@ private:
     if (std::optional<Node> field = member(object, key))
       return field->loc();
     return {memberPath(object.path, key), object.source->begin};
+  }
+
+  /// The field if the user wrote it, else `fallback` (for a defaulted value,
+  /// the field that determines whether the default works).
+  Loc presentFieldLocOr(const Node &object, std::string_view key, Loc fallback) const {
+    if (std::optional<Node> field = member(object, key))
+      return field->loc();
+    return fallback;
   }
 
   bool expectObject(const Node &node) {
@@ -856,7 +863,8 @@ private:
   void readConstructorForm(const Node &backbone, ModelSpec &spec);
   void readStagesForm(const Node &backbone, ModelSpec &spec);
   void readStage(const Node &node, std::size_t index, Stage &stage);
-  void readBlockFields(const Node &object, Stage &stage, StageBlame &blame);
+  void readBlockFields(const Node &object, Stage &stage);
+  bool checkCardinalityApplies(const Node &object, BlockKind block);
   void readNeck(const Node &neck, ModelSpec &spec);
   void readHeads(const Node &heads, ModelSpec &spec);
   void readCenterNetHeads(const Node &heads, ModelSpec &spec);
@@ -1044,7 +1052,7 @@ void Validator::readBackbone(const Node &backbone, ModelSpec &spec) {
     Loc preset = fieldLoc(backbone, "preset");
     blames.baseOut = preset;
     for (StageBlame &stage : blames.stages)
-      stage = {preset, preset, preset, preset};
+      stage = {preset, preset, preset};
   } else if (used[0].first == &kConstructorKeys) {
     readConstructorForm(backbone, spec);
   } else {
@@ -1068,12 +1076,8 @@ void Validator::readConstructorForm(const Node &backbone, ModelSpec &spec) {
   ok &= intField(backbone, "cardinality", args.cardinality, kChannelRange);
   if (!ok)
     return;
-  if (member(backbone, "cardinality") && args.block != BlockKind::BottleneckX) {
-    error(fieldLoc(backbone, "cardinality"),
-          "cardinality only applies to block \"bottleneckx\", but block is \"" +
-              std::string(toString(args.block)) + "\"");
+  if (!checkCardinalityApplies(backbone, args.block))
     return;
-  }
   std::copy(levels.begin(), levels.end(), args.levels.begin());
   std::copy(channels.begin(), channels.end(), args.channels.begin());
   expandConstructorArgs(args, spec.base, spec.stages);
@@ -1082,9 +1086,7 @@ void Validator::readConstructorForm(const Node &backbone, ModelSpec &spec) {
   blames.baseOut = element(channelsNode, 0).loc();
   for (std::size_t i = 0; i < 6; ++i) {
     Loc out = element(channelsNode, i).loc();
-    blames.stages[i] = {out, out, backbone.loc(),
-                        member(backbone, "cardinality") ? fieldLoc(backbone, "cardinality")
-                                                        : out};
+    blames.stages[i] = {out, backbone.loc(), presentFieldLocOr(backbone, "cardinality", out)};
   }
 }
 
@@ -1121,7 +1123,6 @@ void Validator::readStage(const Node &node, std::size_t index, Stage &stage) {
   if (!expectObject(node))
     return;
   StageBlame &blame = blames.stages[index];
-  blame.stage = node.loc();
   if (!choiceField(node, "type", stage.kind, kStageTypes, Presence::Required))
     return;
   bool isTree = stage.kind == StageKind::Tree;
@@ -1137,14 +1138,14 @@ void Validator::readStage(const Node &node, std::size_t index, Stage &stage) {
   intField(node, "dilation", stage.dilation, kDilationRange);
   blame.out = fieldLoc(node, "out");
   blame.stride = fieldLoc(node, "stride");
-  blame.cardinality = member(node, "cardinality") ? fieldLoc(node, "cardinality") : blame.out;
+  blame.cardinality = presentFieldLocOr(node, "cardinality", blame.out);
   if (isTree)
-    readBlockFields(node, stage, blame);
+    readBlockFields(node, stage);
   else
     intField(node, "convs", stage.convs, kConvsRange, Presence::Required);
 }
 
-void Validator::readBlockFields(const Node &object, Stage &stage, StageBlame &blame) {
+void Validator::readBlockFields(const Node &object, Stage &stage) {
   intField(object, "levels", stage.levels, kTreeLevelsRange, Presence::Required);
   choiceField(object, "block", stage.block, kBlocks);
   boolField(object, "level_root", stage.levelRoot);
@@ -1157,15 +1158,21 @@ void Validator::readBlockFields(const Node &object, Stage &stage, StageBlame &bl
           "only root_kernel_size 1 is supported: Root is a 1x1 convolution padded by "
           "(root_kernel_size - 1) / 2, so " + std::to_string(stage.rootKernelSize) +
               " would change the spatial size");
-  stage.cardinality = 32;
-  if (!intField(object, "cardinality", stage.cardinality, kChannelRange))
-    return;
-  if (stage.block != BlockKind::BottleneckX) {
-    if (member(object, "cardinality"))
-      error(blame.cardinality, "cardinality only applies to block \"bottleneckx\", but "
-                               "block is \"" + std::string(toString(stage.block)) + "\"");
-    stage.cardinality = 1;
-  }
+  stage.cardinality = 32; // BottleneckX.cardinality
+  if (intField(object, "cardinality", stage.cardinality, kChannelRange) &&
+      checkCardinalityApplies(object, stage.block) &&
+      stage.block != BlockKind::BottleneckX)
+    stage.cardinality = 1; // the other blocks' 3x3 conv is not grouped
+}
+
+/// `cardinality` is BottleneckX's; anywhere else it is a mistake, not a no-op.
+bool Validator::checkCardinalityApplies(const Node &object, BlockKind block) {
+  if (block == BlockKind::BottleneckX || !member(object, "cardinality"))
+    return true;
+  error(fieldLoc(object, "cardinality"),
+        "cardinality only applies to block \"bottleneckx\", but block is \"" +
+            std::string(toString(block)) + "\"");
+  return false;
 }
 
 void Validator::readNeck(const Node &neck, ModelSpec &spec) {
@@ -1248,7 +1255,7 @@ void Validator::readCenterNetHeads(const Node &heads, ModelSpec &spec) {
       ok = false;
       continue;
     }
-    std::optional<int64_t> classes = readInt(output, kClassRange);
+    std::optional<int64_t> classes = readInt(output, kChannelRange);
     if (!classes) {
       ok = false;
       continue;
@@ -1264,7 +1271,7 @@ void Validator::readClassifier(const Node &classifier, ModelSpec &spec) {
   checkKeys(classifier, {"num_classes", "pool_size"});
   ClassifierHead result;
   blames.poolSize = fieldLoc(classifier, "pool_size");
-  bool ok = intField(classifier, "num_classes", result.numClasses, kClassRange);
+  bool ok = intField(classifier, "num_classes", result.numClasses, kChannelRange);
   ok &= intField(classifier, "pool_size", result.poolSize,
                  {1, limits::kMaxSpatial, "the limit on the input size"});
   if (ok)

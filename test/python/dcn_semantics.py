@@ -1,4 +1,5 @@
 # RUN: %python %s
+# REQUIRES: torch
 """The oracle's DCN (torchvision deform_conv2d behind CenterNet's DCN module)
 computes exactly the DCNv2 semantics written in DESIGN.md, checked against a
 direct, loop-by-loop implementation of that text in float64:

@@ -1,4 +1,5 @@
 # RUN: %python %s
+# REQUIRES: torch
 """scripts/make_parity_case.py (its main(), in-process) on DLASeg-34 (neck, 3 heads) at 1x3x64x64:
 writes weights/input/expected safetensors (all f32, num_batches_tracked
 dropped); the weights loaded into a freshly built model reproduce the
@@ -56,7 +57,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # fast); its stdout is the one-line summary.
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = script.main([model_path, out, "--seed", "3", "--input-shape", "1,3,64,64"])
+        rc = script.main([model_path, out, "--seed", "3", "--input-shape", "1,3,64,64",
+                          "--f64-check"])
     check(rc == 0, "make_parity_case.main exits 0")
     lines = buf.getvalue().strip().splitlines()
     check(len(lines) == 1 and lines[0].startswith("parity case"),
@@ -77,6 +79,11 @@ with tempfile.TemporaryDirectory() as tmp:
           {"hm": [1, 80, 16, 16], "wh": [1, 2, 16, 16], "reg": [1, 2, 16, 16]},
           "expected holds hm/wh/reg at [1, C, 16, 16]")
     check(headers["weights"]["__metadata__"]["seed"] == "3", "metadata records the seed")
+    # The case must be well-conditioned: f32 rounding may not be amplified
+    # (the DCN offsets of one level depend on the previous level's output).
+    dev = float(headers["expected"]["__metadata__"]["f64_max_rel_diff"])
+    check(dev < 1e-4, "f32 outputs within {:.1e} of float64 (relative to max |output|)"
+          .format(dev))
 
     spec = dla_torch.load_spec(model_path)
     model, names = dla_torch.build_model(spec)
@@ -102,6 +109,9 @@ with tempfile.TemporaryDirectory() as tmp:
           "DCN offsets of a few pixels: std {:.2f}..{:.2f} px over 16 DCNs".format(min(stds), max(stds)))
     check(min(outside) > 0.05,
           "sampling points off the map in every DCN: {:.0%}..{:.0%}".format(min(outside), max(outside)))
+    varying = [s[4] for s in stats]
+    check(all(0.1 < v < 0.6 for v in varying),
+          "offsets vary from pixel to pixel by {:.2f}..{:.2f} px".format(min(varying), max(varying)))
     ups = [m.weight for m in model.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     check(all(not torch.equal(w, w.flip(-1)) for w in ups),
           "up-sampling kernels are random, not the symmetric bilinear kernel")
@@ -115,13 +125,13 @@ with tempfile.TemporaryDirectory() as tmp:
                 '              "block": "bottleneckx", "residual_root": true, "cardinality": 8},\n'
                 ' "neck": {"down_ratio": 2, "last_level": 4},\n'
                 ' "heads": {"head_conv": 8, "final_kernel": 3, "outputs": {"hm": 2}}}\n')
-    w1, x1, e1 = script.make_case(small, os.path.join(tmp, "s1"), 5)
-    w2, x2, e2 = script.make_case(small, os.path.join(tmp, "s2"), 5)
+    w1, x1, e1, _ = script.make_case(small, os.path.join(tmp, "s1"), 5)
+    w2, x2, e2, _ = script.make_case(small, os.path.join(tmp, "s2"), 5)
     check(torch.equal(x2, x1) and
           max((w2[k] - w1[k]).abs().max().item() for k in w1) <= 1e-6,
           "the same seed reproduces the input and the weights")
     check(list(e1["hm"].shape) == [1, 2, 16, 16], "down_ratio 2 model: hm [1, 2, 16, 16]")
-    w3, x3, _ = script.make_case(small, os.path.join(tmp, "s3"), 6)
+    w3, x3, _, _ = script.make_case(small, os.path.join(tmp, "s3"), 6)
     check(not torch.equal(x3, x1) and not torch.equal(w3["hm.2.weight"], w1["hm.2.weight"]),
           "another seed gives another input and other weights")
 

@@ -1,4 +1,5 @@
 # RUN: %python %s
+# REQUIRES: torch
 """python/dla_torch.py reads the model JSON forms of DESIGN.md the way the
 PyTorch constructors define them: `//` comments, presets (parameter counts of
 the published DLA classifiers), constructor fields and explicit stages that

@@ -1,4 +1,5 @@
 # RUN: %python %s
+# REQUIRES: torch
 """scripts/pth2safetensors.py: a CenterNet checkpoint ({'epoch', 'state_dict'}
 with DataParallel `module.` prefixes) and a plain state dict convert to
 safetensors with the prefix stripped, num_batches_tracked dropped and values

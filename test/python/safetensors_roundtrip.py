@@ -1,4 +1,5 @@
 # RUN: %python %s
+# REQUIRES: torch
 """python/dla_safetensors.py: values survive a write/read round trip for every
 supported dtype, and the bytes follow the safetensors format (u64 LE header
 length, compact JSON header padded with spaces to a multiple of 8, tensors

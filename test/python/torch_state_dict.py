@@ -1,4 +1,5 @@
 # RUN: %python %s
+# REQUIRES: torch
 """The PyTorch oracle builds CenterNet's DLASeg-34 ctdet exactly: state-dict
 keys, order and shapes equal the shared reference listing, and the counts of
 /work/shared/reference/README.md (parameters, layers, MACs at 64x64) hold."""

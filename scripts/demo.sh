@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job: install, build, import DLA-34 ctdet, check its parameters
+# against CenterNet's state dict, then run it with the reference executor and
+# compare with PyTorch on the same random weights and input.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${DLA_BUILD_DIR:-$root/build}
+"$root/scripts/setup.sh"
+"$root/scripts/build.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== DLASeg-34 ctdet: parameters vs. CenterNet's state dict"
+"$build/bin/dlac" "$root/examples/ctdet_dla34.json" --emit=params | sort > "$work/dlac.txt"
+ref="$root/../shared/reference/dlaseg34_ctdet_state_dict.txt"
+if [ -f "$ref" ]; then
+  grep -v num_batches_tracked "$ref" | sort | diff -q - "$work/dlac.txt" >/dev/null \
+    && echo "   $(wc -l < "$work/dlac.txt") keys and shapes identical"
+else
+  echo "   $(wc -l < "$work/dlac.txt") parameters (reference listing not found)"
+fi
+
+echo "== DLASeg-34 ctdet at 128x128: reference executor vs. PyTorch"
+sed 's/\[1, 3, 512, 512\]/[1, 3, 128, 128]/' "$root/examples/ctdet_dla34.json" > "$work/model.json"
+/usr/bin/python3 "$root/scripts/make_parity_case.py" "$work/model.json" "$work" --seed 7
+start=$(date +%s%N)
+"$build/bin/dlac" "$work/model.json" --run-reference --weights "$work/weights.safetensors" \
+  --input "$work/input.safetensors" -o "$work/out.safetensors"
+end=$(date +%s%N)
+echo "   reference executor: $(( (end - start) / 1000000 )) ms (compile + run, plain loops)"
+/usr/bin/python3 "$root/scripts/compare_outputs.py" "$work/out.safetensors" "$work/expected.safetensors"
