@@ -34,7 +34,7 @@ namespace cl = llvm::cl;
 namespace ref = ::dla::ref;
 
 namespace {
-enum class Emit { Json, DLA, Prim, Params };
+enum class Emit { Spec, DLA, Prim, Params };
 
 cl::OptionCategory dlacCategory("dlac options");
 
@@ -46,8 +46,9 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to print"), cl::init(Emit::Prim),
     cl::values(
-        clEnumValN(Emit::Json, "json",
-                   "the resolved model description (presets expanded)"),
+        clEnumValN(Emit::Spec, "spec",
+                   "the resolved model description: presets expanded, "
+                   "defaults filled in, sizes derived"),
         clEnumValN(Emit::DLA, "dla", "structural dla IR, one op per JSON construct"),
         clEnumValN(Emit::Prim, "prim",
                    "primitive dla IR after dla-expand and clean-up (default)"),
@@ -183,7 +184,12 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "dlac 0.1.0 (LLVM/MLIR " << LLVM_VERSION_STRING << ")\n";
   });
-  cl::HideUnrelatedOptions({&dlacCategory, &cl::getGeneralCategory()});
+  // Show dlac's own options and MLIR's debugging flags (--mlir-print-ir-*,
+  // --mlir-timing, ...), not the hundreds of LLVM backend options.
+  cl::HideUnrelatedOptions(dlacCategory);
+  for (auto &entry : cl::getRegisteredOptions())
+    if (entry.first.starts_with("mlir-"))
+      entry.second->setHiddenFlag(cl::NotHidden);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlac: the Deep Layer Aggregation model compiler\n\n"
@@ -211,7 +217,7 @@ int main(int argc, char **argv) {
     return 0;
   };
 
-  if (emit == Emit::Json && !runReference)
+  if (emit == Emit::Spec && !runReference)
     return print([&](llvm::raw_ostream &os) { os << spec->summary(); });
 
   MLIRContext context;
