@@ -76,17 +76,15 @@ int fail(const std::string &message) {
   return 1;
 }
 
-LogicalResult runPasses(ModuleOp module, bool cleanUp,
-                        const std::function<void(PassManager &)> &extra = {}) {
+/// Runs `passes` on `module` with the MLIR command-line options applied
+/// (--mlir-print-ir-*, --mlir-timing, ...).
+LogicalResult runPasses(ModuleOp module,
+                        const std::function<void(PassManager &)> &passes) {
   PassManager pm(module->getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   applyDefaultTimingPassManagerCLOptions(pm);
-  pm.addPass(mlir::dla::createDLAExpandPass());
-  if (cleanUp) {
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-  }
+  passes(pm);
   return pm.run(module);
 }
 
@@ -230,16 +228,21 @@ int main(int argc, char **argv) {
   // The faithful expansion lists every parameter a checkpoint may hold (the
   // dead outer `project` of deep trees included); the cleaned-up one the
   // parameters the network actually reads.
-  OwningOpRef<ModuleOp> expanded = module->clone();
-  if (failed(runPasses(*expanded, /*cleanUp=*/false)))
+  if (failed(runPasses(*module, [](PassManager &pm) {
+        pm.addPass(mlir::dla::createDLAExpandPass());
+      })))
     return 1;
+  OwningOpRef<ModuleOp> expanded = module->clone();
   if (emit == Emit::Params && !runReference)
     return print([&](llvm::raw_ostream &os) {
       for (const auto &p : mlir::dla::collectParams(
                expanded->lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction)))
         os << p.name << " " << formatShape(p.shape) << "\n";
     });
-  if (failed(runPasses(*module, /*cleanUp=*/true)))
+  if (failed(runPasses(*module, [](PassManager &pm) {
+        pm.addPass(createCanonicalizerPass());
+        pm.addPass(createCSEPass());
+      })))
     return 1;
   if (runReference)
     return runReferenceExecutor(*expanded, *module);

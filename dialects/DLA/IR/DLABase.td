@@ -38,7 +38,6 @@ def DLA_Dialect : Dialect {
     Element types are f32, f16 or bf16; the compiler currently generates f32.
   }];
   let cppNamespace = "::mlir::dla";
-  let hasCanonicalizer = 0;
 }
 
 // The residual block a Tree is built from (`block` in the JSON).
@@ -51,7 +50,6 @@ def DLA_BlockKind : I32EnumAttr<"BlockKind", "residual block of a DLA tree", [
 }
 
 // Activations and weights: ranked tensors of a float type the compiler knows.
-def DLA_Float : AnyTypeOf<[F32, F16, BF16]>;
 def DLA_Tensor4D : 4DTensorOf<[F32, F16, BF16]>;
 def DLA_AnyTensor : RankedTensorOf<[F32, F16, BF16]>;
 def DLA_Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;

@@ -12,10 +12,7 @@
 include "dialects/DLA/IR/DLABase.td"
 
 class DLA_StructuralOp<string mnemonic, list<Trait> traits = []>
-    : DLA_Op<mnemonic, !listconcat(traits, [Pure])> {
-  // Every structural op names where its parameters live in the state dict.
-  code prefixDoc = [{}];
-}
+    : DLA_Op<mnemonic, !listconcat(traits, [Pure])>;
 
 def DLA_BaseLayerOp : DLA_StructuralOp<"base_layer"> {
   let summary = "DLA's stem: conv k×k (stride 1, no bias) → BatchNorm → ReLU";
