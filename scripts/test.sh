@@ -11,8 +11,10 @@ set +e
 /usr/lib/llvm-22/bin/lit -sv "$build/test" "$build/test/unit" 2>&1 | tee "$build/lit.log"
 status=${PIPESTATUS[0]}
 set -e
-passed=$(grep -E '^ *Passed *:' "$build/lit.log" | awk '{print $NF}')
-failed=$(grep -E '^ *Failed *:' "$build/lit.log" | awk '{print $NF}')
-skipped=$(grep -E '^ *(Unsupported|Skipped) *:' "$build/lit.log" | awk '{s+=$NF} END {print s+0}')
-echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+# lit prints "  Passed: N (..%)"; sum the counts of each kind of result.
+count() { { grep -E "^ *($1) *:" "$build/lit.log" || true; } | awk '{s += $2} END {print s + 0}'; }
+passed=$(count 'Passed|Expectedly Failed')
+failed=$(count 'Failed|Unexpectedly Passed|Unresolved|Timed Out')
+skipped=$(count 'Unsupported|Skipped|Excluded')
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
