@@ -5,6 +5,7 @@
 
 #include "dialects/DLA/IR/DLAOps.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace mlir::dla {
 
@@ -16,6 +17,9 @@ namespace mlir::dla {
 
 /// Registers the named pipelines (see Pipelines.cpp).
 void registerPipelines();
+
+/// Primitive IR → fused ops + @init (the `dla-fuse` pipeline).
+void buildFusionPipeline(OpPassManager &pm);
 
 } // namespace mlir::dla
 

@@ -37,4 +37,83 @@ def DLAExpandPass : Pass<"dla-expand"> {
   ];
 }
 
+def DLAFoldBatchNormPass : Pass<"dla-fold-batch-norm"> {
+  let summary = "Fold inference BatchNorms into the preceding convolution";
+  let description = [{
+    `batch_norm(conv2d(x, w, b))` becomes `conv2d(x, w', b')` with
+    `w', b' = dla.fold_batch_norm(w, b, bn...)`, and likewise for
+    `deform_conv2d`. The fold is parameter-only: `dla-hoist-init` moves it
+    into `@init`, so the forward pass does no work on weights.
+
+    Preconditions (the pattern does not fire otherwise):
+    1. the BatchNorm's input is a conv2d or deform_conv2d result;
+    2. that result has no other user (a second user needs the unnormalised
+       value).
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect"];
+  let statistics = [Statistic<"numFolded", "num-folded", "BatchNorms folded">];
+}
+
+def DLAFuseRootPass : Pass<"dla-fuse-root"> {
+  let summary = "Read a Root's children directly instead of their concatenation";
+  let description = [{
+    `conv2d(concat(x1, …, xk), w, b)` becomes one `dla.fused_conv` whose
+    inputs are x1…xk: W·[x1;…;xk] = Σ Wi·xi, so the concatenation of the
+    Tree's children is never materialised.
+
+    Preconditions: the concat's only user is the conv (a concat used
+    elsewhere must exist in memory anyway).
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect"];
+  let statistics = [Statistic<"numFused", "num-fused", "Concats fused into convs">];
+}
+
+def DLAFuseConvEpiloguePass : Pass<"dla-fuse-conv-epilogue"> {
+  let summary = "Fuse residual adds, ReLUs and max-pool prologues into convolutions";
+  let description = [{
+    Every `conv2d` becomes a `dla.fused_conv`, which then absorbs, while
+    the result has a single user:
+    1. `add(conv, r)`: the residual (any operand order), when no residual
+       and no ReLU is fused yet;
+    2. `relu(conv)`;
+    3. `max_pool2d(x, k, stride k)` feeding an input: the pooling is done
+       while reading (the Tree's downsampled `bottom` for `project` and the
+       Root), when that input is not pooled already. The max-pool op itself
+       stays while it has other users.
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect"];
+  let statistics = [Statistic<"numFused", "num-fused", "Ops fused into convs">];
+}
+
+def DLAFuseDeformConvPass : Pass<"dla-fuse-deform-conv"> {
+  let summary = "Fuse CenterNet's DeformConv (offsets, mask, DCN, ReLU, input sum, upsampling) into one op";
+  let description = [{
+    `deform_conv2d(x, cat(om[0:9], om[9:18]), sigmoid(om[18:27]), w, b)` with
+    `om = conv2d(x, w_om, b_om)` (3×3, padding 1) becomes
+    `dla.fused_deform_conv`. It then absorbs a following ReLU, an `add`
+    producing x (when x has no other user), and a depthwise
+    `conv_transpose2d` (kernel 2f, stride f, padding f/2) producing an
+    addend with no other user.
+
+    Must not fire when: the mask is not a sigmoid of the third chunk, the
+    offsets are not the first two chunks of the same conv of the same input,
+    or the DCN is not the 3×3/stride 1/padding 1 single-group form.
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect"];
+  let statistics = [Statistic<"numFused", "num-fused", "DeformConvs fused">];
+}
+
+def DLAHoistInitPass : Pass<"dla-hoist-init", "::mlir::ModuleOp"> {
+  let summary = "Move parameter-only computation from @forward into @init";
+  let description = [{
+    Ops of `@forward` whose operands all derive from `dla.param` (BatchNorm
+    folding, weight re-layout) move into a function `@init` that returns
+    the tensors `@forward` needs, each named with `dla.name`; `@forward`
+    reads them with `dla.prepared`. The runtime runs `@init` once after
+    loading the weights.
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect", "::mlir::func::FuncDialect"];
+  let statistics = [Statistic<"numHoisted", "num-hoisted", "Ops moved into @init">];
+}
+
 #endif // DLA_PASSES_TD

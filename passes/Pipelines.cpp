@@ -18,4 +18,21 @@ void mlir::dla::registerPipelines() {
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
       });
+  PassPipelineRegistration<>(
+      "dla-fuse",
+      "From primitive dla IR to fused ops and @init: fold BatchNorms, fuse "
+      "DeformConvs, Root concats and conv epilogues, hoist parameter-only "
+      "work into @init",
+      [](OpPassManager &pm) { buildFusionPipeline(pm); });
+}
+
+void mlir::dla::buildFusionPipeline(OpPassManager &pm) {
+  pm.addPass(createDLAFoldBatchNormPass());
+  pm.addPass(createDLAFuseDeformConvPass());
+  pm.addPass(createDLAFuseRootPass());
+  pm.addPass(createDLAFuseConvEpiloguePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createDLAHoistInitPass());
+  pm.addPass(createCanonicalizerPass());
 }

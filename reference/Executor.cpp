@@ -1,6 +1,7 @@
 //===- Executor.cpp - Reference executor of primitive dla IR --------------===//
 
 #include "reference/Executor.h"
+#include "reference/FusedKernels.h"
 
 #include "dialects/DLA/IR/DLAOps.h"
 
@@ -15,10 +16,10 @@ using namespace mlir;
 using namespace mlir::dla;
 namespace ref = ::dla::ref;
 
-std::vector<ParamInfo> mlir::dla::collectParams(func::FuncOp func) {
+std::vector<ParamInfo> mlir::dla::collectParams(Operation *root) {
   std::vector<ParamInfo> params;
   llvm::StringSet<> seen;
-  func.walk([&](ParamOp op) {
+  root->walk([&](ParamOp op) {
     if (seen.insert(op.getName()).second)
       params.push_back({op.getName().str(), op.getType().getShape().vec()});
   });
@@ -37,7 +38,8 @@ std::string describe(Operation *op) {
 
 class Evaluator {
 public:
-  Evaluator(const ParamSource &params) : params(params) {}
+  Evaluator(const ParamSource &params, const ParamSource &prepared)
+      : params(params), prepared(prepared) {}
 
   bool run(func::FuncOp func, const std::vector<ref::Tensor> &inputs,
            std::vector<ref::Tensor> &outputs, std::string &error) {
@@ -98,6 +100,12 @@ private:
 
   const ref::Tensor &get(Value v) { return values.find(v)->second; }
   const ref::Tensor *getOpt(Value v) { return v ? &get(v) : nullptr; }
+  std::vector<const ref::Tensor *> all(ValueRange range) {
+    std::vector<const ref::Tensor *> tensors;
+    for (Value v : range)
+      tensors.push_back(&get(v));
+    return tensors;
+  }
 
   bool step(Operation *op, std::string &error) {
     if (auto param = dyn_cast<ParamOp>(op)) {
@@ -112,6 +120,25 @@ private:
         return false;
       }
       values[param] = *t;
+      return true;
+    }
+    if (auto prep = dyn_cast<PreparedOp>(op)) {
+      const ref::Tensor *t = prepared(prep.getName().str());
+      if (!t) {
+        error = describe(op) + ": @init produced no tensor '" +
+                prep.getName().str() + "'";
+        return false;
+      }
+      values[prep] = *t;
+      return true;
+    }
+    if (auto fold = dyn_cast<FoldBatchNormOp>(op)) {
+      auto [w, b] = ref::foldBatchNorm(
+          get(fold.getWeight()), getOpt(fold.getBias()), get(fold.getBnWeight()),
+          get(fold.getBnBias()), get(fold.getMean()), get(fold.getVar()),
+          fold.getEpsilon().convertToDouble());
+      values[fold.getNewWeight()] = std::move(w);
+      values[fold.getNewBias()] = std::move(b);
       return true;
     }
     std::optional<ref::Tensor> result =
@@ -163,6 +190,19 @@ private:
                   c.getDeformableGroups());
             })
             .Case([&](FlattenOp c) { return ref::flatten(get(c.getInput())); })
+            .Case([&](FusedConvOp c) {
+              return ref::fusedConv(all(c.getInputs()), c.getPool().vec(),
+                                    get(c.getWeight()), getOpt(c.getBias()),
+                                    getOpt(c.getResidual()), pair(c.getStride()),
+                                    pair(c.getPadding()), pair(c.getDilation()),
+                                    c.getGroups(), c.getRelu());
+            })
+            .Case([&](FusedDeformConvOp c) {
+              return ref::fusedDeformConv(
+                  all(c.getAddends()), c.getUp().vec(), all(c.getUpWeights()),
+                  get(c.getOffsetWeight()), get(c.getOffsetBias()),
+                  get(c.getWeight()), get(c.getBias()), c.getRelu());
+            })
             .Default([&](Operation *) { return std::nullopt; });
     if (!result) {
       error = describe(op) +
@@ -175,13 +215,42 @@ private:
   }
 
   const ParamSource &params;
+  const ParamSource &prepared;
   llvm::DenseMap<Value, ref::Tensor> values;
   llvm::DenseMap<Value, int64_t> remainingUses;
 };
 } // namespace
 
-bool mlir::dla::evaluate(func::FuncOp func, const std::vector<ref::Tensor> &inputs,
+bool mlir::dla::evaluate(ModuleOp module, const std::vector<ref::Tensor> &inputs,
                          const ParamSource &params,
                          std::vector<ref::Tensor> &outputs, std::string &error) {
-  return Evaluator(params).run(func, inputs, outputs, error);
+  // @init, when present, turns parameters into prepared tensors (folded
+  // BatchNorms, ...) that @forward reads by name.
+  std::map<std::string, ref::Tensor> prepared;
+  ParamSource none = [](const std::string &) { return nullptr; };
+  if (auto init = module.lookupSymbol<func::FuncOp>(kInitFunction)) {
+    std::vector<ref::Tensor> results;
+    if (!Evaluator(params, none).run(init, {}, results, error)) {
+      error = "@init: " + error;
+      return false;
+    }
+    for (auto [i, t] : llvm::enumerate(results)) {
+      auto name = init.getResultAttrOfType<StringAttr>(i, kNameAttr);
+      if (!name) {
+        error = "@init result #" + std::to_string(i) + " has no dla.name";
+        return false;
+      }
+      prepared[name.str()] = std::move(t);
+    }
+  }
+  auto forward = module.lookupSymbol<func::FuncOp>(kForwardFunction);
+  if (!forward) {
+    error = "the module has no @forward function";
+    return false;
+  }
+  ParamSource preparedSource = [&](const std::string &name) -> const ref::Tensor * {
+    auto it = prepared.find(name);
+    return it == prepared.end() ? nullptr : &it->second;
+  };
+  return Evaluator(params, preparedSource).run(forward, inputs, outputs, error);
 }

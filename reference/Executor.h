@@ -12,6 +12,7 @@
 #include "reference/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 
 #include <functional>
 #include <map>
@@ -24,15 +25,17 @@ struct ParamInfo {
   std::vector<int64_t> shape;
 };
 
-/// The dla.param ops of `func` in program order, each name once.
-std::vector<ParamInfo> collectParams(func::FuncOp func);
+/// The dla.param ops under `root` (a function or a module) in program order,
+/// each name once.
+std::vector<ParamInfo> collectParams(Operation *root);
 
 /// Returns the tensor stored under a parameter name, or null when absent.
 using ParamSource = std::function<const ::dla::ref::Tensor *(const std::string &)>;
 
-/// Runs `func` (primitive dla ops, func.return) on `inputs`. On failure
-/// returns false and sets `error` to a message naming the op and its location.
-bool evaluate(func::FuncOp func, const std::vector<::dla::ref::Tensor> &inputs,
+/// Runs the module's `@init` (when present) and then `@forward` on `inputs`;
+/// both may hold primitive and fused dla ops. On failure returns false and
+/// sets `error` to a message naming the op and its location.
+bool evaluate(ModuleOp module, const std::vector<::dla::ref::Tensor> &inputs,
               const ParamSource &params, std::vector<::dla::ref::Tensor> &outputs,
               std::string &error);
 

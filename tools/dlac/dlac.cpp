@@ -34,7 +34,8 @@ namespace cl = llvm::cl;
 namespace ref = ::dla::ref;
 
 namespace {
-enum class Emit { Spec, DLA, Prim, Params };
+enum class Emit { Spec, DLA, Prim, Fused, Params };
+enum class Stage { Prim, Fused };
 
 cl::OptionCategory dlacCategory("dlac options");
 
@@ -52,6 +53,9 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::DLA, "dla", "structural dla IR, one op per JSON construct"),
         clEnumValN(Emit::Prim, "prim",
                    "primitive dla IR after dla-expand and clean-up (default)"),
+        clEnumValN(Emit::Fused, "fused",
+                   "fused dla IR: one op per kernel, with @init for the "
+                   "parameter-only work (the dla-fuse pipeline)"),
         clEnumValN(Emit::Params, "params",
                    "every parameter a checkpoint may hold: 'key [shape]' per "
                    "line, as PyTorch's state_dict (without num_batches_tracked)")),
@@ -61,6 +65,15 @@ cl::opt<bool> runReference(
     cl::desc("Run the model with the reference executor (plain loops, the "
              "oracle): needs --weights and --input; writes the outputs to -o "
              "as safetensors"),
+    cl::cat(dlacCategory));
+cl::opt<Stage> referenceStage(
+    "reference-stage",
+    cl::desc("IR the reference executor runs (--run-reference)"),
+    cl::init(Stage::Prim),
+    cl::values(clEnumValN(Stage::Prim, "prim",
+                          "primitive ops: the oracle, as PyTorch computes"),
+               clEnumValN(Stage::Fused, "fused",
+                          "fused ops and @init: checks the fusion passes")),
     cl::cat(dlacCategory));
 cl::opt<std::string> weightsFile("weights",
                                  cl::desc("Checkpoint (safetensors, PyTorch "
@@ -109,9 +122,8 @@ int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
   if (weightsFile.empty() || inputTensors.empty())
     return fail("--run-reference needs --weights and --input");
   auto forward = module.lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction);
-  auto accepted = mlir::dla::collectParams(
-      expanded.lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction));
-  auto required = mlir::dla::collectParams(forward);
+  auto accepted = mlir::dla::collectParams(expanded);
+  auto required = mlir::dla::collectParams(module);
 
   std::string err;
   auto weights = dlart::SafetensorsFile::open(weightsFile, err);
@@ -153,7 +165,7 @@ int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
     auto it = params.find(name);
     return it == params.end() ? nullptr : &it->second;
   };
-  if (!mlir::dla::evaluate(forward, {input}, source, outputs, err))
+  if (!mlir::dla::evaluate(module, {input}, source, outputs, err))
     return fail(inputTensors + ": " + err);
 
   if (outputFile == "-")
@@ -235,13 +247,17 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> expanded = module->clone();
   if (emit == Emit::Params && !runReference)
     return print([&](llvm::raw_ostream &os) {
-      for (const auto &p : mlir::dla::collectParams(
-               expanded->lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction)))
+      for (const auto &p : mlir::dla::collectParams(*expanded))
         os << p.name << " " << formatShape(p.shape) << "\n";
     });
   if (failed(runPasses(*module, [](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
+      })))
+    return 1;
+  bool fuse = runReference ? referenceStage == Stage::Fused : emit == Emit::Fused;
+  if (fuse && failed(runPasses(*module, [](PassManager &pm) {
+        mlir::dla::buildFusionPipeline(pm);
       })))
     return 1;
   if (runReference)

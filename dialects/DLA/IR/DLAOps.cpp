@@ -544,7 +544,7 @@ LogicalResult ClassifierOp::verify() {
                                      << s[3] << " feature map";
   return expectResult(
       *this, getType(),
-      RankedTensorType::get({s[0], getClasses() * h * w},
+      RankedTensorType::get({s[0], static_cast<int64_t>(getClasses()) * h * w},
                             getInput().getType().getElementType()),
       "N x classes*Hp*Wp after pooling and flattening");
 }

@@ -19,6 +19,14 @@
 
 namespace mlir::dla {
 
+/// The entry points of a compiled model: @init runs once on the parameters
+/// (BatchNorm folding, ...), @forward once per inference.
+inline constexpr llvm::StringLiteral kInitFunction = "init";
+inline constexpr llvm::StringLiteral kForwardFunction = "forward";
+/// Argument/result attribute holding a tensor's user-facing name (model
+/// inputs and outputs, @init's prepared tensors).
+inline constexpr llvm::StringLiteral kNameAttr = "dla.name";
+
 /// Output extent of a convolution-like window along one axis:
 /// ⌊(in + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1, or a value ≤ 0 when the
 /// window does not fit.

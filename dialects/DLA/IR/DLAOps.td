@@ -6,5 +6,6 @@
 include "dialects/DLA/IR/DLABase.td"
 include "dialects/DLA/IR/DLAStructuralOps.td"
 include "dialects/DLA/IR/DLAPrimitiveOps.td"
+include "dialects/DLA/IR/DLAFusedOps.td"
 
 #endif // DLA_OPS_TD

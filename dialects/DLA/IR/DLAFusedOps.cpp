@@ -1,0 +1,146 @@
+//===- DLAFusedOps.cpp - Verifiers of the fused dla ops -------------------===//
+
+#include "dialects/DLA/IR/DLAOps.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::dla;
+
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return llvm::cast<RankedTensorType>(v.getType()).getShape();
+}
+
+static LogicalResult checkOneElementType(Operation *op) {
+  Type elt;
+  for (Type t : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
+    Type e = llvm::cast<ShapedType>(t).getElementType();
+    if (elt && e != elt)
+      return op->emitOpError("expects one element type for all tensors, got ")
+             << elt << " and " << e;
+    elt = e;
+  }
+  return success();
+}
+
+LogicalResult FoldBatchNormOp::verify() {
+  if (failed(checkOneElementType(*this)))
+    return failure();
+  int64_t out = getWeight().getType().getDimSize(0);
+  for (Value v : {getBias(), getBnWeight(), getBnBias(), getMean(), getVar()})
+    if (v && shapeOf(v)[0] != out)
+      return emitOpError("per-channel operands must have ")
+             << out << " elements (the weight's output channels), got "
+             << v.getType();
+  if (getNewWeight().getType() != getWeight().getType())
+    return emitOpError("new weight must have the weight's type ")
+           << getWeight().getType();
+  if (getNewBias().getType().getDimSize(0) != out)
+    return emitOpError("new bias must have ") << out << " elements";
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError("epsilon must be > 0");
+  return success();
+}
+
+LogicalResult FusedConvOp::verify() {
+  if (failed(checkOneElementType(*this)))
+    return failure();
+  ArrayRef<int64_t> pool = getPool(), stride = getStride(),
+                    padding = getPadding(), dilation = getDilation();
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  if (pool.size() != getInputs().size())
+    return emitOpError("needs one pool factor per input (")
+           << getInputs().size() << "), got " << pool.size();
+  int64_t channels = 0, n = 0, h = 0, w = 0;
+  for (auto [i, v] : llvm::enumerate(getInputs())) {
+    auto s = shapeOf(v);
+    if (pool[i] < 1)
+      return emitOpError("pool factors must be >= 1, got ") << pool[i];
+    if (s[2] % pool[i] || s[3] % pool[i])
+      return emitOpError("input #")
+             << i << " (" << v.getType() << ") is not divisible by its pool factor "
+             << pool[i];
+    int64_t ph = s[2] / pool[i], pw = s[3] / pool[i];
+    if (i == 0) {
+      n = s[0], h = ph, w = pw;
+    } else if (s[0] != n || ph != h || pw != w) {
+      return emitOpError("input #") << i << " (" << v.getType() << ", pool "
+                                    << pool[i]
+                                    << ") does not meet input #0 in N, H and W";
+    }
+    channels += s[1];
+  }
+  for (int i = 0; i < 2; ++i)
+    if (stride[i] < 1 || dilation[i] < 1 || padding[i] < 0)
+      return emitOpError("stride and dilation must be >= 1 and padding >= 0");
+  auto k = getWeight().getType().getShape();
+  int64_t groups = getGroups();
+  if (channels % groups || k[0] % groups || k[1] != channels / groups)
+    return emitOpError("weight ")
+           << getWeight().getType() << " does not fit " << channels
+           << " input channels in " << groups << " groups";
+  if (getBias() && getBias().getType().getDimSize(0) != k[0])
+    return emitOpError("bias must have ") << k[0] << " elements";
+  int64_t ho = convOutputSize(h, k[2], stride[0], padding[0], dilation[0]);
+  int64_t wo = convOutputSize(w, k[3], stride[1], padding[1], dilation[1]);
+  auto expected = RankedTensorType::get({n, k[0], ho, wo},
+                                        getWeight().getType().getElementType());
+  if (ho < 1 || wo < 1 || getType() != expected)
+    return emitOpError("result must be ") << expected << ", got " << getType();
+  if (getResidual() && getResidual().getType() != expected)
+    return emitOpError("residual must have the result type ") << expected;
+  return success();
+}
+
+LogicalResult FusedDeformConvOp::verify() {
+  if (failed(checkOneElementType(*this)))
+    return failure();
+  ArrayRef<int64_t> up = getUp();
+  if (getAddends().empty())
+    return emitOpError("needs at least one addend");
+  if (up.size() != getAddends().size())
+    return emitOpError("needs one up factor per addend (")
+           << getAddends().size() << "), got " << up.size();
+  if (static_cast<size_t>(llvm::count_if(up, [](int64_t f) { return f > 1; })) !=
+      getUpWeights().size())
+    return emitOpError("needs one up weight per addend with an up factor > 1");
+  SmallVector<int64_t> sum;
+  auto weights = getUpWeights().begin();
+  for (auto [i, v] : llvm::enumerate(getAddends())) {
+    SmallVector<int64_t> s(shapeOf(v));
+    int64_t f = up[i];
+    if (f < 1)
+      return emitOpError("up factors must be >= 1, got ") << f;
+    if (f > 1) {
+      // ConvTranspose2d(C, C, 2f, stride f, padding f/2, groups C).
+      auto w = shapeOf(*weights++);
+      if (w[0] != s[1] || w[1] != 1 || w[2] != 2 * f || w[3] != 2 * f)
+        return emitOpError("up weight of addend #")
+               << i << " must be " << s[1] << "x1x" << 2 * f << "x" << 2 * f;
+      for (int d : {2, 3})
+        s[d] = (s[d] - 1) * f - 2 * (f / 2) + 2 * f;
+    }
+    if (i == 0)
+      sum = s;
+    else if (s != sum)
+      return emitOpError("addend #") << i << " (" << v.getType()
+                                     << ", up " << f
+                                     << ") does not meet addend #0";
+  }
+  int64_t c = sum[1];
+  auto om = getOffsetWeight().getType().getShape();
+  if (om[0] != 27 || om[1] != c || om[2] != 3 || om[3] != 3 ||
+      getOffsetBias().getType().getDimSize(0) != 27)
+    return emitOpError("offset/mask conv must be 27x")
+           << c << "x3x3 with 27 biases (3x3 DCNv2, one deformable group)";
+  auto w = getWeight().getType().getShape();
+  if (w[1] != c || w[2] != 3 || w[3] != 3 ||
+      getBias().getType().getDimSize(0) != w[0])
+    return emitOpError("weight must be Ox") << c << "x3x3 with O biases";
+  auto expected = RankedTensorType::get({sum[0], w[0], sum[2], sum[3]},
+                                        getWeight().getType().getElementType());
+  if (getType() != expected)
+    return emitOpError("result must be ") << expected << ", got " << getType();
+  return success();
+}

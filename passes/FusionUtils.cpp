@@ -1,0 +1,40 @@
+//===- FusionUtils.cpp - Helpers shared by the fusion passes --------------===//
+
+#include "passes/FusionUtils.h"
+
+using namespace mlir;
+using namespace mlir::dla;
+
+FusedConvParts FusedConvParts::of(FusedConvOp op) {
+  FusedConvParts p;
+  p.inputs.assign(op.getInputs().begin(), op.getInputs().end());
+  p.pool.assign(op.getPool().begin(), op.getPool().end());
+  p.weight = op.getWeight();
+  p.bias = op.getBias();
+  p.residual = op.getResidual();
+  p.stride.assign(op.getStride().begin(), op.getStride().end());
+  p.padding.assign(op.getPadding().begin(), op.getPadding().end());
+  p.dilation.assign(op.getDilation().begin(), op.getDilation().end());
+  p.groups = op.getGroups();
+  p.relu = op.getRelu();
+  return p;
+}
+
+FusedConvParts FusedConvParts::of(Conv2dOp op) {
+  FusedConvParts p;
+  p.inputs = {op.getInput()};
+  p.pool = {1};
+  p.weight = op.getWeight();
+  p.bias = op.getBias();
+  p.stride.assign(op.getStride().begin(), op.getStride().end());
+  p.padding.assign(op.getPadding().begin(), op.getPadding().end());
+  p.dilation.assign(op.getDilation().begin(), op.getDilation().end());
+  p.groups = op.getGroups();
+  return p;
+}
+
+FusedConvOp FusedConvParts::create(PatternRewriter &rewriter, Location loc,
+                                   Type type) const {
+  return FusedConvOp::create(rewriter, loc, type, inputs, weight, bias, residual,
+                             pool, stride, padding, dilation, groups, relu);
+}

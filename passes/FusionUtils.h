@@ -1,0 +1,27 @@
+//===- FusionUtils.h - Helpers shared by the fusion passes ------*- C++ -*-===//
+
+#ifndef DLA_PASSES_FUSIONUTILS_H
+#define DLA_PASSES_FUSIONUTILS_H
+
+#include "dialects/DLA/IR/DLAOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::dla {
+
+/// The parts of a dla.fused_conv, to rebuild one with a change.
+struct FusedConvParts {
+  SmallVector<Value> inputs;
+  SmallVector<int64_t> pool;
+  Value weight, bias, residual;
+  SmallVector<int64_t> stride, padding, dilation;
+  int64_t groups = 1;
+  bool relu = false;
+
+  static FusedConvParts of(FusedConvOp op);
+  static FusedConvParts of(Conv2dOp op);
+  FusedConvOp create(PatternRewriter &rewriter, Location loc, Type type) const;
+};
+
+} // namespace mlir::dla
+
+#endif // DLA_PASSES_FUSIONUTILS_H
