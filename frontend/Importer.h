@@ -9,11 +9,6 @@
 
 namespace mlir::dla {
 
-/// Name of the entry point that computes the network.
-inline constexpr llvm::StringLiteral kForwardFunction = "forward";
-/// Argument/result attribute holding the tensor's user-facing name.
-inline constexpr llvm::StringLiteral kNameAttr = "dla.name";
-
 /// Builds a module with `func.func @forward` whose body is the model as
 /// structural dla ops, one per JSON construct, each located at the JSON path
 /// it came from. Input and output tensors are named with `dla.name`.
