@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/DLA/IR/DLAOps.h"
+#include "codegen/Dot.h"
 #include "frontend/Importer.h"
 #include "frontend/ModelSpec.h"
 #include "passes/Passes.h"
@@ -29,12 +30,14 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 using namespace mlir;
 namespace cl = llvm::cl;
 namespace ref = ::dla::ref;
 
 namespace {
-enum class Emit { Spec, DLA, Prim, Fused, Params };
+enum class Emit { Spec, DLA, Prim, Fused, Dot, Params };
 enum class Stage { Prim, Fused };
 
 cl::OptionCategory dlacCategory("dlac options");
@@ -56,6 +59,9 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::Fused, "fused",
                    "fused dla IR: one op per kernel, with @init for the "
                    "parameter-only work (the dla-fuse pipeline)"),
+        clEnumValN(Emit::Dot, "dot",
+                   "Graphviz graph of the fused network: one box per kernel "
+                   "with its name and GFLOP (render with `dot -Tsvg`)"),
         clEnumValN(Emit::Params, "params",
                    "every parameter a checkpoint may hold: 'key [shape]' per "
                    "line, as PyTorch's state_dict (without num_batches_tracked)")),
@@ -114,6 +120,28 @@ bool loadTensor(const dlart::SafetensorsFile &file, const dlart::TensorInfo &inf
   std::vector<float> data;
   if (!file.readAsF32(info.name, data, err))
     return false;
+  // NaN or Inf in a weight or the input makes every output it reaches
+  // meaningless without any error later on: refuse it here, saying where.
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < data.size(); ++i)
+    if (!std::isfinite(data[i]) && bad++ == 0)
+      first = i;
+  if (bad) {
+    std::string index;
+    for (size_t d = info.shape.size(), rest = first; d-- > 0;) {
+      size_t dim = static_cast<size_t>(info.shape[d]);
+      index = std::to_string(rest % dim) + (index.empty() ? "" : ", ") + index;
+      rest /= dim;
+    }
+    float v = data[first];
+    err = file.path() + ": tensor '" + info.name + "' holds " +
+          (std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") + " at element " +
+          std::to_string(first) + " (index [" + index + "])" +
+          (bad > 1 ? "; " + std::to_string(bad) + " of its " +
+                         std::to_string(data.size()) + " values are NaN or Inf"
+                   : "");
+    return false;
+  }
   out = ref::Tensor(info.shape, std::move(data));
   return true;
 }
@@ -255,12 +283,15 @@ int main(int argc, char **argv) {
         pm.addPass(createCSEPass());
       })))
     return 1;
-  bool fuse = runReference ? referenceStage == Stage::Fused : emit == Emit::Fused;
+  bool fuse = runReference ? referenceStage == Stage::Fused
+                           : emit == Emit::Fused || emit == Emit::Dot;
   if (fuse && failed(runPasses(*module, [](PassManager &pm) {
         mlir::dla::buildFusionPipeline(pm);
       })))
     return 1;
   if (runReference)
     return runReferenceExecutor(*expanded, *module);
+  if (emit == Emit::Dot)
+    return print([&](llvm::raw_ostream &os) { mlir::dla::emitDot(*module, os); });
   return print([&](llvm::raw_ostream &os) { module->print(os); });
 }
