@@ -78,13 +78,18 @@ struct DLAHoistInitPass : mlir::dla::impl::DLAHoistInitPassBase<DLAHoistInitPass
     // of @init, read back with dla.prepared.
     SmallVector<Value> returned;
     SmallVector<std::string> names;
+    llvm::StringMap<int> nameCount;
     OpBuilder fb = OpBuilder::atBlockBegin(&forward.getBody().front());
     for (Operation *op : hoisted)
       for (OpResult r : op->getResults()) {
         if (llvm::all_of(r.getUsers(),
                          [&](Operation *u) { return hoistedSet.contains(u); }))
           continue;
-        names.push_back(preparedName(r, names.size()));
+        // Names are unique: a second fold of the same weight gets "#2".
+        std::string name = preparedName(r, names.size());
+        if (int n = ++nameCount[name]; n > 1)
+          name += "#" + std::to_string(n);
+        names.push_back(name);
         returned.push_back(mapping.lookup(r));
         Value prepared = PreparedOp::create(fb, op->getLoc(), r.getType(),
                                             names.back());

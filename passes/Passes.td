@@ -116,4 +116,21 @@ def DLAHoistInitPass : Pass<"dla-hoist-init", "::mlir::ModuleOp"> {
   let statistics = [Statistic<"numHoisted", "num-hoisted", "Ops moved into @init">];
 }
 
+def DLAPrintMemoryPlanPass : Pass<"dla-print-memory-plan", "::mlir::ModuleOp"> {
+  let summary = "Print the bundle's memory plan of fused IR (a test and report hook)";
+  let description = [{
+    Prints to stdout, for `@init` and `@forward`, the plan that the bundle's
+    manifest uses (codegen/Bundle.h): each prepared tensor's offset in the
+    prepared buffer, each activation's size, arena offset and lifetime (kernel
+    indices in program order, `@init`'s kernels first), the totals, the ratio
+    of arena to total activation bytes, and the number of pairs of
+    activations that are live at the same time and overlap in memory (always
+    0 for a correct plan). With `manifest=DIR`, also writes DIR/manifest.json
+    with placeholder launches (kernel names from the IR, grid and block
+    1×1×1, target host). The IR is left unchanged.
+  }];
+  let options = [Option<"manifestDir", "manifest", "std::string", "\"\"",
+                        "Also write DIR/manifest.json (placeholder launches)">];
+}
+
 #endif // DLA_PASSES_TD

@@ -32,6 +32,14 @@ namespace {
 // and a header of ~40 KiB); refusing it avoids parsing gigabytes of JSON.
 constexpr uint64_t kMaxHeaderSize = 100ull << 20;
 
+// A valid header nests 4 levels deep ({"t": {"shape": [..]}}); far deeper
+// input is hostile, and nlohmann's dump() (used in messages) recurses once per
+// level, so 100 MiB of '[' would overflow the stack.
+constexpr int kMaxHeaderDepth = 64;
+
+// How much of an offending JSON value a message quotes.
+constexpr size_t kMaxQuoted = 200;
+
 // How many offenders a checkParameters message lists before "and N more".
 constexpr size_t kMaxListed = 5;
 
@@ -100,6 +108,18 @@ std::string listFirstFew(const std::vector<std::string> &items) {
   return out;
 }
 
+// `value` as JSON for a message, shortened to kMaxQuoted bytes.
+std::string brief(const json &value) {
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxQuoted) {
+    size_t cut = kMaxQuoted - 3;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+      --cut; // Do not split a UTF-8 sequence.
+    text = text.substr(0, cut) + "...";
+  }
+  return text;
+}
+
 std::string countNoun(size_t n, const char *noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
@@ -130,7 +150,7 @@ bool parseTensor(const std::string &name, const json &entry, size_t dataSize,
 
   const json &dtype = entry["dtype"];
   if (!dtype.is_string()) {
-    err = where + "dtype must be a string, got " + dtype.dump();
+    err = where + "dtype must be a string, got " + brief(dtype);
     return false;
   }
   if (!parseDType(dtype.get<std::string>(), info.dtype)) {
@@ -147,7 +167,7 @@ bool parseTensor(const std::string &name, const json &entry, size_t dataSize,
                      d.get<uint64_t>() <=
                          uint64_t(std::numeric_limits<int64_t>::max()));
   if (!allIntegers) {
-    err = where + "shape must be an array of integers, got " + shape.dump();
+    err = where + "shape must be an array of integers, got " + brief(shape);
     return false;
   }
   info.shape.clear();
@@ -172,7 +192,7 @@ bool parseTensor(const std::string &name, const json &entry, size_t dataSize,
   if (!offsets.is_array() || offsets.size() != 2 ||
       !readU64(offsets[0], begin) || !readU64(offsets[1], end)) {
     err = where + "data_offsets must be [begin, end] with non-negative "
-                  "integers, got " + offsets.dump();
+                  "integers, got " + brief(offsets);
     return false;
   }
   std::string offsetsText =
@@ -332,8 +352,39 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   }
   file->map_ = map;
   file->mapSize_ = fileSize;
-  const uint8_t *bytes = static_cast<const uint8_t *>(map);
+  if (!file->parse(static_cast<const uint8_t *>(map), fileSize, err))
+    return nullptr;
+  return file;
+}
 
+std::unique_ptr<SafetensorsFile>
+SafetensorsFile::openMemory(const std::string &name, const void *data,
+                            size_t size, std::string &err) {
+  std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = name;
+  const std::string prefix = name + ": ";
+  if (size == 0) {
+    err = prefix + "file is empty (expected an 8-byte header length)";
+    return nullptr;
+  }
+  if (size < 8) {
+    err = prefix + "file is " + std::to_string(size) +
+          " bytes, too short for the 8-byte header length";
+    return nullptr;
+  }
+  // An exact-size heap copy: tensors point into it, and sanitizers see any
+  // read past its end.
+  file->owned_.reset(new uint8_t[size]);
+  std::memcpy(file->owned_.get(), data, size);
+  if (!file->parse(file->owned_.get(), size, err))
+    return nullptr;
+  return file;
+}
+
+bool SafetensorsFile::parse(const uint8_t *bytes, size_t fileSize,
+                            std::string &err) {
+  SafetensorsFile *file = this;
+  const std::string prefix = path_ + ": ";
   uint64_t headerSize;
   std::memcpy(&headerSize, bytes, 8);
   if (headerSize > fileSize - 8) {
@@ -341,12 +392,12 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
           " exceeds the " + std::to_string(fileSize - 8) +
           " bytes after the length field (file size " +
           std::to_string(fileSize) + ")";
-    return nullptr;
+    return false;
   }
   if (headerSize > kMaxHeaderSize) {
     err = prefix + "header length " + std::to_string(headerSize) +
           " exceeds the limit of " + std::to_string(kMaxHeaderSize) + " bytes";
-    return nullptr;
+    return false;
   }
   const char *headerBegin = reinterpret_cast<const char *>(bytes + 8);
   const uint8_t *data = bytes + 8 + headerSize;
@@ -356,7 +407,14 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   // so that a file cannot carry two different definitions of one tensor.
   std::vector<std::set<std::string>> openObjects;
   std::string duplicate;
-  auto callback = [&](int, json::parse_event_t event, json &parsed) {
+  bool tooDeep = false;
+  auto callback = [&](int depth, json::parse_event_t event, json &parsed) {
+    if ((event == json::parse_event_t::object_start ||
+         event == json::parse_event_t::array_start) &&
+        depth >= kMaxHeaderDepth) {
+      tooDeep = true;
+      return false; // Discard it: nothing this deep reaches the DOM.
+    }
     if (event == json::parse_event_t::object_start) {
       openObjects.emplace_back();
     } else if (event == json::parse_event_t::object_end) {
@@ -370,7 +428,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   };
   if (headerSize == 0) {
     err = prefix + "header is empty (expected a JSON object)";
-    return nullptr;
+    return false;
   }
   json header;
   try {
@@ -378,19 +436,24 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   } catch (const json::parse_error &e) {
     err = prefix + "header is not valid JSON: syntax error at byte " +
           std::to_string(e.byte) + " of the header";
-    return nullptr;
+    return false;
   } catch (const std::exception &e) {
     err = prefix + "header is not valid JSON: " + e.what();
-    return nullptr;
+    return false;
+  }
+  if (tooDeep) {
+    err = prefix + "header nests deeper than " +
+          std::to_string(kMaxHeaderDepth) + " levels";
+    return false;
   }
   if (!header.is_object()) {
     err = prefix + "header is not a JSON object (got " +
           std::string(header.type_name()) + ")";
-    return nullptr;
+    return false;
   }
   if (!duplicate.empty()) {
     err = prefix + "header has duplicate key " + quote(duplicate);
-    return nullptr;
+    return false;
   }
 
   // Offsets of every tensor, for the overlap check.
@@ -405,13 +468,13 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
       if (!it->is_object()) {
         err = prefix + "__metadata__ must be an object of strings, got " +
               it->type_name();
-        return nullptr;
+        return false;
       }
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string()) {
           err = prefix + "__metadata__ must be an object of strings, but " +
                 quote(m.key()) + " is " + m->type_name();
-          return nullptr;
+          return false;
         }
         file->metadata_[m.key()] = m->get<std::string>();
       }
@@ -423,7 +486,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     std::string tensorErr;
     if (!parseTensor(name, *it, dataSize, info, begin, tensorErr)) {
       err = prefix + tensorErr;
-      return nullptr;
+      return false;
     }
     info.data = data + begin;
     file->tensors_.push_back(std::move(info));
@@ -442,13 +505,13 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     if (furthest && s.begin < furthest->end) {
       err = prefix + "tensors " + quote(file->tensors_[furthest->index].name) +
             " and " + quote(file->tensors_[s.index].name) + " overlap";
-      return nullptr;
+      return false;
     }
     if (!furthest || s.end > furthest->end)
       furthest = &s;
   }
   // nlohmann iterates objects in key order, so tensors_ is already sorted.
-  return file;
+  return true;
 }
 
 std::vector<std::string> SafetensorsFile::names() const {

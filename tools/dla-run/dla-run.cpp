@@ -421,6 +421,8 @@ int run(const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // Line-buffered, so progress and errors interleave in order in logs.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Options o;
   int parsed = parseArgs(argc, argv, o);
   if (parsed >= 0)

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/DLA/IR/DLAOps.h"
+#include "codegen/Bundle.h"
+#include "codegen/Codegen.h"
 #include "codegen/Dot.h"
 #include "frontend/Importer.h"
 #include "frontend/ModelSpec.h"
@@ -17,6 +19,10 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -26,6 +32,8 @@
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -37,7 +45,8 @@ namespace cl = llvm::cl;
 namespace ref = ::dla::ref;
 
 namespace {
-enum class Emit { Spec, DLA, Prim, Fused, Dot, Params };
+enum class Emit { Spec, DLA, Prim, Fused, Dot, Params, Kernel, Gpu, LLVM, PTX, Bundle };
+enum class Target { Host, Cuda, All };
 enum class Stage { Prim, Fused };
 
 cl::OptionCategory dlacCategory("dlac options");
@@ -62,6 +71,16 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::Dot, "dot",
                    "Graphviz graph of the fused network: one box per kernel "
                    "with its name and GFLOP (render with `dot -Tsvg`)"),
+        clEnumValN(Emit::Kernel, "kernel",
+                   "host kernel IR: one func per kernel, blocks and "
+                   "barrier-free thread phases on memrefs"),
+        clEnumValN(Emit::Gpu, "gpu",
+                   "CUDA kernel IR: the same kernels as gpu.func with "
+                   "workgroup memory and barriers"),
+        clEnumValN(Emit::LLVM, "llvm", "host kernels lowered to the LLVM dialect"),
+        clEnumValN(Emit::PTX, "ptx", "PTX of the CUDA kernels (first --arch)"),
+        clEnumValN(Emit::Bundle, "bundle",
+                   "the bundle directory -o DIR (default when -o ends in .dlab)"),
         clEnumValN(Emit::Params, "params",
                    "every parameter a checkpoint may hold: 'key [shape]' per "
                    "line, as PyTorch's state_dict (without num_batches_tracked)")),
@@ -81,6 +100,22 @@ cl::opt<Stage> referenceStage(
                clEnumValN(Stage::Fused, "fused",
                           "fused ops and @init: checks the fusion passes")),
     cl::cat(dlacCategory));
+cl::opt<Target> target(
+    "target", cl::desc("What the bundle holds"), cl::init(Target::All),
+    cl::values(clEnumValN(Target::Host, "host", "kernels.so for this CPU"),
+               clEnumValN(Target::Cuda, "cuda", "kernels.cubin/.fatbin + kernels.ptx"),
+               clEnumValN(Target::All, "all", "both (default)")),
+    cl::cat(dlacCategory));
+cl::list<std::string> archs("arch", cl::desc("CUDA architectures (default sm_90)"),
+                            cl::CommaSeparated, cl::value_desc("sm_XX,..."),
+                            cl::cat(dlacCategory));
+cl::opt<std::string> hostCpu("host-cpu",
+                             cl::desc("CPU the host kernels are compiled for "
+                                      "(default: this machine's)"),
+                             cl::value_desc("name"), cl::cat(dlacCategory));
+cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit", cl::desc("CUDA toolkit holding ptxas (default $CUDA_HOME or /usr/local/cuda)"),
+    cl::value_desc("dir"), cl::cat(dlacCategory));
 cl::opt<std::string> weightsFile("weights",
                                  cl::desc("Checkpoint (safetensors, PyTorch "
                                           "state-dict keys)"),
@@ -211,6 +246,133 @@ int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
     llvm::errs() << "dlac: wrote " << e.name << " " << formatShape(e.shape) << "\n";
   return 0;
 }
+std::string toolkitDir() {
+  if (!cudaToolkit.empty())
+    return cudaToolkit;
+  if (const char *home = std::getenv("CUDA_HOME"))
+    return home;
+  return "/usr/local/cuda";
+}
+
+std::vector<std::string> archList() {
+  if (archs.empty())
+    return {"sm_90"};
+  return std::vector<std::string>(archs.begin(), archs.end());
+}
+
+bool writeFile(const std::string &path, const std::string &data, std::string &err) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    err = path + ": " + ec.message();
+    return false;
+  }
+  os << data;
+  return true;
+}
+
+/// Kernel generation, lowering and the bundle (--emit=kernel|gpu|llvm|ptx|bundle).
+int generateCode(ModuleOp fused,
+                 const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
+                     &print) {
+  std::string err;
+  mlir::dla::KernelSet set;
+  if (!mlir::dla::generateKernels(fused, set, err))
+    return fail(err);
+  MLIRContext *ctx = fused->getContext();
+  if (emit == Emit::Kernel)
+    return print([&](llvm::raw_ostream &os) { os << mlir::dla::hostKernelModule(set); });
+  if (emit == Emit::Gpu)
+    return print([&](llvm::raw_ostream &os) {
+      os << mlir::dla::gpuKernelModule(set, archList());
+    });
+
+  auto lowerHost = [&]() -> OwningOpRef<ModuleOp> {
+    auto host = mlir::dla::parseKernelModule(mlir::dla::hostKernelModule(set), ctx, err);
+    if (!host)
+      return nullptr;
+    if (failed(mlir::dla::lowerHostKernels(*host, set))) {
+      err = "lowering the host kernels failed";
+      return nullptr;
+    }
+    return host;
+  };
+  auto lowerGpu = [&](const std::string &format) -> OwningOpRef<ModuleOp> {
+    auto gpu = mlir::dla::parseKernelModule(
+        mlir::dla::gpuKernelModule(set, archList()), ctx, err);
+    if (!gpu)
+      return nullptr;
+    if (failed(mlir::dla::lowerGpuKernels(*gpu, format, toolkitDir()))) {
+      err = "lowering the CUDA kernels failed (format " + format + ")";
+      return nullptr;
+    }
+    return gpu;
+  };
+  if (emit == Emit::LLVM) {
+    auto host = lowerHost();
+    if (!host)
+      return fail(err);
+    return print([&](llvm::raw_ostream &os) { host->print(os); });
+  }
+  if (emit == Emit::PTX) {
+    auto gpu = lowerGpu("isa");
+    if (!gpu)
+      return fail(err);
+    return print([&](llvm::raw_ostream &os) {
+      os << mlir::dla::gpuObjects(*gpu).front().second;
+    });
+  }
+
+  // The bundle.
+  if (outputFile == "-")
+    return fail("--emit=bundle needs -o DIR (e.g. -o model.dlab)");
+  if (auto ec = llvm::sys::fs::create_directories(outputFile))
+    return fail(outputFile + ": " + ec.message());
+  mlir::dla::BundleTargets targets;
+  targets.host = target != Target::Cuda;
+  targets.cuda = target != Target::Host;
+  if (targets.host) {
+    auto host = lowerHost();
+    if (!host)
+      return fail(err);
+    std::string cpu = hostCpu.empty() ? llvm::sys::getHostCPUName().str() : hostCpu;
+    if (!mlir::dla::emitSharedLibrary(*host, outputFile + "/kernels.so", cpu, err))
+      return fail(err);
+  }
+  if (targets.cuda) {
+    if (!llvm::sys::fs::exists(toolkitDir() + "/bin/ptxas"))
+      return fail("--target cuda needs the CUDA toolkit's ptxas, not found in " +
+                  toolkitDir() + "/bin (set --cuda-toolkit or CUDA_HOME, or use "
+                  "--target host)");
+    targets.archs = archList();
+    auto ptx = lowerGpu("isa");
+    if (!ptx)
+      return fail(err);
+    if (!writeFile(outputFile + "/kernels.ptx", mlir::dla::gpuObjects(*ptx).front().second,
+                   err))
+      return fail(err);
+    auto bin = lowerGpu("bin");
+    if (!bin)
+      return fail(err);
+    auto objects = mlir::dla::gpuObjects(*bin);
+    if (objects.size() != 1)
+      return fail("several --arch values need a fatbin, which this dlac does not "
+                  "build yet; give one --arch");
+    targets.cudaBinary = "kernels.cubin";
+    if (!writeFile(outputFile + "/kernels.cubin", objects.front().second, err))
+      return fail(err);
+  }
+  std::map<Operation *, mlir::dla::KernelLaunch> launches;
+  for (Operation *op : set.ops) {
+    const auto &k = set.kernels.at(op);
+    launches[op] = {k.name, k.grid, {k.threads, 1, 1}, 0};
+  }
+  if (failed(mlir::dla::writeManifest(fused, launches, targets, outputFile, err)))
+    return fail(err);
+  llvm::errs() << "dlac: wrote " << outputFile << " (" << set.ops.size()
+               << " kernels)\n";
+  return 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -219,6 +381,8 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
+  // Kernel lowering pipelines are spelled as text, like mlir-opt's.
+  registerAllPasses();
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "dlac 0.1.0 (LLVM/MLIR " << LLVM_VERSION_STRING << ")\n";
   });
@@ -258,7 +422,13 @@ int main(int argc, char **argv) {
   if (emit == Emit::Spec && !runReference)
     return print([&](llvm::raw_ostream &os) { os << spec->summary(); });
 
-  MLIRContext context;
+  // Kernel IR and its lowering use upstream dialects, the NVVM target and the
+  // LLVM IR translations.
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  MLIRContext context(registry);
   auto module = mlir::dla::importModel(*spec, &context, inputFile);
   if (failed(mlir::verify(*module)))
     return fail("internal error: the imported IR does not verify");
@@ -283,8 +453,10 @@ int main(int argc, char **argv) {
         pm.addPass(createCSEPass());
       })))
     return 1;
-  bool fuse = runReference ? referenceStage == Stage::Fused
-                           : emit == Emit::Fused || emit == Emit::Dot;
+  if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&
+      emit.getNumOccurrences() == 0)
+    emit = Emit::Bundle;
+  bool fuse = runReference ? referenceStage == Stage::Fused : emit != Emit::Prim;
   if (fuse && failed(runPasses(*module, [](PassManager &pm) {
         mlir::dla::buildFusionPipeline(pm);
       })))
@@ -293,5 +465,7 @@ int main(int argc, char **argv) {
     return runReferenceExecutor(*expanded, *module);
   if (emit == Emit::Dot)
     return print([&](llvm::raw_ostream &os) { mlir::dla::emitDot(*module, os); });
+  if (emit != Emit::Fused)
+    return generateCode(*module, print);
   return print([&](llvm::raw_ostream &os) { module->print(os); });
 }

@@ -22,7 +22,7 @@ def DLA_FoldBatchNormOp : DLA_Op<"fold_batch_norm", [Pure]> {
 
     ```mlir
     %w2, %b2 = dla.fold_batch_norm %w bn(%g, %beta, %m, %v) eps 1.0e-05
-                 : tensor<16x3x7x7xf32>, (tensor<16xf32>, tensor<16xf32>,
+                 : tensor<16x3x7x7xf32> bn(tensor<16xf32>, tensor<16xf32>,
                    tensor<16xf32>, tensor<16xf32>) -> tensor<16x3x7x7xf32>,
                    tensor<16xf32>
     ```
@@ -37,7 +37,7 @@ def DLA_FoldBatchNormOp : DLA_Op<"fold_batch_norm", [Pure]> {
                       1DTensorOf<[F32, F16, BF16]>:$new_bias);
   let assemblyFormat = [{
     $weight (`bias` $bias^)? `bn` `(` $bn_weight `,` $bn_bias `,` $mean `,` $var `)`
-    `eps` $epsilon attr-dict `:` type($weight) (`,` type($bias)^)? `,` `(`
+    `eps` $epsilon attr-dict `:` type($weight) (`bias` type($bias)^)? `bn` `(`
     type($bn_weight) `,` type($bn_bias) `,` type($mean) `,` type($var) `)`
     `->` type($new_weight) `,` type($new_bias)
   }];
@@ -82,8 +82,8 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     ```mlir
     %y = dla.fused_conv (%a, %b) pool [1, 2] weight %w bias %bias residual %r
            stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 relu
-           : (tensor<1x64x8x8xf32>, tensor<1x32x16x16xf32>), tensor<64x96x1x1xf32>,
-             tensor<64xf32>, tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
+           : (tensor<1x64x8x8xf32>, tensor<1x32x16x16xf32>), tensor<64x96x1x1xf32>
+             bias tensor<64xf32> residual tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
     ```
   }];
   let arguments = (ins Variadic<DLA_Tensor4D>:$inputs, DLA_Tensor4D:$weight,
@@ -98,8 +98,8 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     `(` $inputs `)` `pool` $pool `weight` $weight (`bias` $bias^)?
     (`residual` $residual^)? `stride` $stride `padding` $padding
     `dilation` $dilation `groups` $groups (`relu` $relu^)? attr-dict
-    `:` `(` type($inputs) `)` `,` type($weight) (`,` type($bias)^)?
-    (`,` type($residual)^)? `->` type($result)
+    `:` `(` type($inputs) `)` `,` type($weight) (`bias` type($bias)^)?
+    (`residual` type($residual)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -125,9 +125,10 @@ def DLA_FusedDeformConvOp : DLA_Op<"fused_deform_conv", [Pure,
     `up_weights` holds one weight per addend with `up` > 1, in order.
 
     ```mlir
-    %y = dla.fused_deform_conv (%p, %prev) up [2, 1] up_weights (%u)
+    %y = dla.fused_deform_conv (%p, %prev) up [2, 1]
+           up_weights (%u : tensor<64x1x4x4xf32>)
            offset %wom, %bom weight %w bias %b relu
-           : (tensor<1x64x8x8xf32>, tensor<1x64x16x16xf32>), (tensor<64x1x4x4xf32>),
+           : (tensor<1x64x8x8xf32>, tensor<1x64x16x16xf32>),
              tensor<27x64x3x3xf32>, tensor<27xf32>, tensor<64x64x3x3xf32>,
              tensor<64xf32> -> tensor<1x64x16x16xf32>
     ```
@@ -140,10 +141,10 @@ def DLA_FusedDeformConvOp : DLA_Op<"fused_deform_conv", [Pure,
                        DenseI64ArrayAttr:$up, UnitAttr:$relu);
   let results = (outs DLA_Tensor4D:$result);
   let assemblyFormat = [{
-    `(` $addends `)` `up` $up `up_weights` `(` $up_weights `)`
+    `(` $addends `)` `up` $up (`up_weights` `(` $up_weights^ `:` type($up_weights) `)`)?
     `offset` $offset_weight `,` $offset_bias `weight` $weight `bias` $bias
     (`relu` $relu^)? attr-dict
-    `:` `(` type($addends) `)` `,` `(` type($up_weights) `)` `,`
+    `:` `(` type($addends) `)` `,`
     type($offset_weight) `,` type($offset_bias) `,` type($weight) `,` type($bias)
     `->` type($result)
   }];

@@ -76,6 +76,14 @@ public:
   static std::unique_ptr<SafetensorsFile> open(const std::string &path,
                                                std::string &err);
 
+  /// Validates `size` bytes of a safetensors file held in memory, exactly as
+  /// open() validates a file; the bytes are copied, so `data` need not
+  /// outlive the call. `name` takes the place of the path in messages.
+  static std::unique_ptr<SafetensorsFile> openMemory(const std::string &name,
+                                                     const void *data,
+                                                     size_t size,
+                                                     std::string &err);
+
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
@@ -103,10 +111,14 @@ public:
 
 private:
   SafetensorsFile() = default;
+  /// Validates the file's `size` bytes at `bytes` (which stay alive as long
+  /// as this object) and fills tensors_ and metadata_.
+  bool parse(const uint8_t *bytes, size_t size, std::string &err);
 
   std::string path_;
   void *map_ = nullptr;
   size_t mapSize_ = 0;
+  std::unique_ptr<uint8_t[]> owned_; // openMemory's copy of the bytes.
   std::vector<TensorInfo> tensors_; // Sorted by name.
   std::map<std::string, std::string> metadata_;
 };

@@ -501,3 +501,195 @@ func.func @c55(%x: tensor<1x16x?x8xf32>) {
   %y = dla.head %x prefix "hm" head_conv 0 final_kernel 1 classes 80 : tensor<1x16x?x8xf32> -> tensor<1x80x8x8xf32>
   return
 }
+
+// -----
+
+func.func @c56(%w: tensor<16x8x3x3xf32>, %g: tensor<16xf16>, %v: tensor<16xf32>) {
+  // expected-error @+1 {{expects one element type for all tensors, got 'f32' and 'f16'}}
+  %nw, %nb = dla.fold_batch_norm %w bias %v bn(%g, %v, %v, %v) eps 1.0e-05 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf16>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x3x3xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @c57(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>, %g: tensor<8xf32>) {
+  // expected-error @+1 {{per-channel operands must have 16 elements (the weight's output channels), got 'tensor<8xf32>'}}
+  %nw, %nb = dla.fold_batch_norm %w bias %b bn(%g, %b, %b, %b) eps 1.0e-05 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x3x3xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @c58(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{new weight must have the weight's type 'tensor<16x8x3x3xf32>'}}
+  %nw, %nb = dla.fold_batch_norm %w bias %b bn(%b, %b, %b, %b) eps 1.0e-05 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x1x1xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @c59(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{new bias must have 16 elements}}
+  %nw, %nb = dla.fold_batch_norm %w bias %b bn(%b, %b, %b, %b) eps 1.0e-05 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x3x3xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @c60(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{epsilon must be > 0}}
+  %nw, %nb = dla.fold_batch_norm %w bias %b bn(%b, %b, %b, %b) eps 0.0 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x3x3xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @c61(%w: tensor<16x8x1x1xf32>) {
+  // expected-error @+1 {{needs at least one input}}
+  %y = "dla.fused_conv"(%w) <{pool = array<i64>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 0, 1, 0, 0>}> : (tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c62(%a: tensor<1x8x8x8xf32>, %b: tensor<1x8x8x8xf32>, %w: tensor<16x16x1x1xf32>) {
+  // expected-error @+1 {{needs one pool factor per input (2), got 1}}
+  %y = dla.fused_conv(%a, %b) pool [1] weight %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>), tensor<16x16x1x1xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c63(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) {
+  // expected-error @+1 {{pool factors must be >= 1, got 0}}
+  %y = dla.fused_conv(%a) pool [0] weight %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c64(%a: tensor<1x8x9x9xf32>, %w: tensor<16x8x1x1xf32>) {
+  // expected-error @+1 {{input #0 ('tensor<1x8x9x9xf32>') is not divisible by its pool factor 2}}
+  %y = dla.fused_conv(%a) pool [2] weight %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x9x9xf32>), tensor<16x8x1x1xf32> -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c65(%a: tensor<1x8x8x8xf32>, %b: tensor<1x8x8x8xf32>, %w: tensor<16x16x1x1xf32>) {
+  // expected-error @+1 {{input #1 ('tensor<1x8x8x8xf32>', pool 2) does not meet input #0 in N, H and W}}
+  %y = dla.fused_conv(%a, %b) pool [1, 2] weight %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>), tensor<16x16x1x1xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c66(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) {
+  // expected-error @+1 {{stride and dilation must be >= 1 and padding >= 0}}
+  %y = dla.fused_conv(%a) pool [1] weight %w stride [0, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c67(%a: tensor<1x8x8x8xf32>, %b: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) {
+  // expected-error @+1 {{weight 'tensor<16x8x1x1xf32>' does not fit 16 input channels in 1 groups}}
+  %y = dla.fused_conv(%a, %b) pool [1, 1] weight %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c68(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{bias must have 16 elements}}
+  %y = dla.fused_conv(%a) pool [1] weight %w bias %b stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> bias tensor<8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c69(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x3x3xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x16x4x4xf32>', got 'tensor<1x16x8x8xf32>'}}
+  %y = dla.fused_conv(%a) pool [1] weight %w stride [2, 2] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x3x3xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c70(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>, %b: tensor<16xf32>, %r: tensor<1x16x4x4xf32>) {
+  // expected-error @+1 {{residual must have the result type 'tensor<1x16x8x8xf32>'}}
+  %y = dla.fused_conv(%a) pool [1] weight %w bias %b residual %r stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> bias tensor<16xf32> residual tensor<1x16x4x4xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c71(%wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{needs at least one addend}}
+  %y = "dla.fused_deform_conv"(%wom, %bom, %w, %b) <{up = array<i64>, operandSegmentSizes = array<i32: 0, 0, 1, 1, 1, 1>}> : (tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c72(%a: tensor<1x16x8x8xf32>, %p: tensor<1x16x8x8xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{needs one up factor per addend (2), got 1}}
+  %y = "dla.fused_deform_conv"(%a, %p, %wom, %bom, %w, %b) <{up = array<i64: 1>, operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 1>}> : (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c73(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x8x8xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{needs one up weight per addend with an up factor > 1}}
+  %y = "dla.fused_deform_conv"(%a, %p, %wom, %bom, %w, %b) <{up = array<i64: 2, 1>, operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 1>}> : (tensor<1x16x4x4xf32>, tensor<1x16x8x8xf32>, tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c74(%a: tensor<1x16x8x8xf32>, %p: tensor<1x16x8x8xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{up factors must be >= 1, got 0}}
+  %y = "dla.fused_deform_conv"(%a, %p, %wom, %bom, %w, %b) <{up = array<i64: 0, 1>, operandSegmentSizes = array<i32: 2, 0, 1, 1, 1, 1>}> : (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c75(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x8x8xf32>, %u: tensor<16x1x3x3xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{up weight of addend #0 must be 16x1x4x4}}
+  %y = dla.fused_deform_conv(%a, %p) up [2, 1] up_weights(%u : tensor<16x1x3x3xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>, tensor<1x16x8x8xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c76(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x16x16xf32>, %u: tensor<16x1x4x4xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{addend #1 ('tensor<1x16x16x16xf32>', up 1) does not meet addend #0}}
+  %y = dla.fused_deform_conv(%a, %p) up [2, 1] up_weights(%u : tensor<16x1x4x4xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>, tensor<1x16x16x16xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c77(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x8x8xf32>, %u: tensor<16x1x4x4xf32>, %wom: tensor<18x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{offset/mask conv must be 27x16x3x3 with 27 biases (3x3 DCNv2, one deformable group)}}
+  %y = dla.fused_deform_conv(%a, %p) up [2, 1] up_weights(%u : tensor<16x1x4x4xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>, tensor<1x16x8x8xf32>), tensor<18x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c78(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x8x8xf32>, %u: tensor<16x1x4x4xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<32x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{weight must be Ox16x3x3 with O biases}}
+  %y = dla.fused_deform_conv(%a, %p) up [2, 1] up_weights(%u : tensor<16x1x4x4xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>, tensor<1x16x8x8xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<32x16x3x3xf32>, tensor<16xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c79(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x8x8xf32>, %u: tensor<16x1x4x4xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<32x16x3x3xf32>, %b: tensor<32xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x32x8x8xf32>', got 'tensor<1x16x8x8xf32>'}}
+  %y = dla.fused_deform_conv(%a, %p) up [2, 1] up_weights(%u : tensor<16x1x4x4xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>, tensor<1x16x8x8xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<32x16x3x3xf32>, tensor<32xf32> -> tensor<1x16x8x8xf32>
+  return
+}

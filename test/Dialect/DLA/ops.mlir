@@ -94,3 +94,84 @@ func.func @half(%a: tensor<1x8x4x4xf16>, %b: tensor<1x8x4x4xbf16>) -> (tensor<1x
   %1 = dla.relu %b : tensor<1x8x4x4xbf16>
   return %0, %1 : tensor<1x8x4x4xf16>, tensor<1x8x4x4xbf16>
 }
+
+// -----
+
+// The BN fold of a conv without bias (every conv before a BN in DLA).
+// CHECK-LABEL: func @fold_bn_no_bias
+// CHECK: %[[W:.+]], %[[B:.+]] = dla.fold_batch_norm %arg0 bn(%arg1, %arg2, %arg3, %arg4) eps 1.000000e-05 : tensor<16x3x7x7xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x3x7x7xf32>, tensor<16xf32>
+// CHECK: return %[[W]], %[[B]]
+func.func @fold_bn_no_bias(%w: tensor<16x3x7x7xf32>, %g: tensor<16xf32>, %beta: tensor<16xf32>, %m: tensor<16xf32>, %v: tensor<16xf32>) -> (tensor<16x3x7x7xf32>, tensor<16xf32>) {
+  %nw, %nb = dla.fold_batch_norm %w bn(%g, %beta, %m, %v) eps 1.0e-05 : tensor<16x3x7x7xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x3x7x7xf32>, tensor<16xf32>
+  return %nw, %nb : tensor<16x3x7x7xf32>, tensor<16xf32>
+}
+
+// -----
+
+// The BN fold of a conv with bias (a DCN's).
+// CHECK-LABEL: func @fold_bn_bias
+// CHECK: dla.fold_batch_norm %arg0 bias %arg1 bn(%arg2, %arg3, %arg4, %arg5) eps 1.000000e-03 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x3x3xf32>, tensor<16xf32>
+func.func @fold_bn_bias(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>, %g: tensor<16xf32>, %beta: tensor<16xf32>, %m: tensor<16xf32>, %v: tensor<16xf32>) -> (tensor<16x8x3x3xf32>, tensor<16xf32>) {
+  %nw, %nb = dla.fold_batch_norm %w bias %b bn(%g, %beta, %m, %v) eps 1.0e-03 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x3x3xf32>, tensor<16xf32>
+  return %nw, %nb : tensor<16x8x3x3xf32>, tensor<16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @prepared
+// CHECK: dla.prepared "base.level0.0.weight:folded_weight" : tensor<16x16x3x3xf32>
+func.func @prepared() -> tensor<16x16x3x3xf32> {
+  %w = dla.prepared "base.level0.0.weight:folded_weight" : tensor<16x16x3x3xf32>
+  return %w : tensor<16x16x3x3xf32>
+}
+
+// -----
+
+// A Root with a pooled child, bias, residual and ReLU: every optional part.
+// CHECK-LABEL: func @fused_conv_full
+// CHECK: dla.fused_conv(%arg0, %arg1) pool [1, 2] weight %arg2 bias %arg3 residual %arg4 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 relu : (tensor<1x64x8x8xf32>, tensor<1x32x16x16xf32>), tensor<64x96x1x1xf32> bias tensor<64xf32> residual tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
+func.func @fused_conv_full(%a: tensor<1x64x8x8xf32>, %b: tensor<1x32x16x16xf32>, %w: tensor<64x96x1x1xf32>, %bias: tensor<64xf32>, %r: tensor<1x64x8x8xf32>) -> tensor<1x64x8x8xf32> {
+  %y = dla.fused_conv(%a, %b) pool [1, 2] weight %w bias %bias residual %r stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 relu : (tensor<1x64x8x8xf32>, tensor<1x32x16x16xf32>), tensor<64x96x1x1xf32> bias tensor<64xf32> residual tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
+  return %y : tensor<1x64x8x8xf32>
+}
+
+// -----
+
+// No optional part: a plain strided, dilated, grouped conv.
+// CHECK-LABEL: func @fused_conv_plain
+// CHECK: dla.fused_conv(%arg0) pool [1] weight %arg1 stride [2, 2] padding [2, 2] dilation [2, 2] groups 2 : (tensor<1x16x8x8xf32>), tensor<32x8x3x3xf32> -> tensor<1x32x4x4xf32>
+func.func @fused_conv_plain(%x: tensor<1x16x8x8xf32>, %w: tensor<32x8x3x3xf32>) -> tensor<1x32x4x4xf32> {
+  %y = dla.fused_conv(%x) pool [1] weight %w stride [2, 2] padding [2, 2] dilation [2, 2] groups 2 : (tensor<1x16x8x8xf32>), tensor<32x8x3x3xf32> -> tensor<1x32x4x4xf32>
+  return %y : tensor<1x32x4x4xf32>
+}
+
+// -----
+
+// A residual without a bias (a bias-free conv's residual add).
+// CHECK-LABEL: func @fused_conv_residual_no_bias
+// CHECK: dla.fused_conv(%arg0) pool [1] weight %arg1 residual %arg2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x3x3xf32> residual tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+func.func @fused_conv_residual_no_bias(%x: tensor<1x8x8x8xf32>, %w: tensor<16x8x3x3xf32>, %r: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  %y = dla.fused_conv(%x) pool [1] weight %w residual %r stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x3x3xf32> residual tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return %y : tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// An IDA node: the upsampled projection (up 2, its weight) plus the previous
+// level.
+// CHECK-LABEL: func @fused_deform_conv_up
+// CHECK: dla.fused_deform_conv(%arg0, %arg1) up [2, 1] up_weights(%arg2 : tensor<64x1x4x4xf32>) offset %arg3, %arg4 weight %arg5 bias %arg6 relu : (tensor<1x64x8x8xf32>, tensor<1x64x16x16xf32>), tensor<27x64x3x3xf32>, tensor<27xf32>, tensor<64x64x3x3xf32>, tensor<64xf32> -> tensor<1x64x16x16xf32>
+func.func @fused_deform_conv_up(%p: tensor<1x64x8x8xf32>, %prev: tensor<1x64x16x16xf32>, %u: tensor<64x1x4x4xf32>, %wom: tensor<27x64x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<64x64x3x3xf32>, %b: tensor<64xf32>) -> tensor<1x64x16x16xf32> {
+  %y = dla.fused_deform_conv(%p, %prev) up [2, 1] up_weights(%u : tensor<64x1x4x4xf32>) offset %wom, %bom weight %w bias %b relu : (tensor<1x64x8x8xf32>, tensor<1x64x16x16xf32>), tensor<27x64x3x3xf32>, tensor<27xf32>, tensor<64x64x3x3xf32>, tensor<64xf32> -> tensor<1x64x16x16xf32>
+  return %y : tensor<1x64x16x16xf32>
+}
+
+// -----
+
+// A projection: one addend, no upsampling (no up_weights), no ReLU.
+// CHECK-LABEL: func @fused_deform_conv_single
+// CHECK: dla.fused_deform_conv(%arg0) up [1] offset %arg1, %arg2 weight %arg3 bias %arg4 : (tensor<1x128x8x8xf32>), tensor<27x128x3x3xf32>, tensor<27xf32>, tensor<64x128x3x3xf32>, tensor<64xf32> -> tensor<1x64x8x8xf32>
+func.func @fused_deform_conv_single(%x: tensor<1x128x8x8xf32>, %wom: tensor<27x128x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<64x128x3x3xf32>, %b: tensor<64xf32>) -> tensor<1x64x8x8xf32> {
+  %y = dla.fused_deform_conv(%x) up [1] offset %wom, %bom weight %w bias %b : (tensor<1x128x8x8xf32>), tensor<27x128x3x3xf32>, tensor<27xf32>, tensor<64x128x3x3xf32>, tensor<64xf32> -> tensor<1x64x8x8xf32>
+  return %y : tensor<1x64x8x8xf32>
+}

@@ -1,0 +1,235 @@
+//===- Codegen.cpp - Fused IR → kernels for the host and CUDA -------------===//
+//
+// Only upstream passes lower the kernel IR: scf-forall-to-for and the
+// *-to-llvm conversions on the host; convert-gpu-to-nvvm and
+// gpu-module-to-binary (NVPTX, then ptxas) for CUDA.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Codegen.h"
+
+#include "codegen/KernelInfo.h"
+#include "dialects/DLA/IR/DLAOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mlir::dla;
+
+bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &error) {
+  for (StringRef fn : {kInitFunction, kForwardFunction}) {
+    auto func = fused.lookupSymbol<func::FuncOp>(fn);
+    if (!func)
+      continue;
+    auto names = kernelNames(func);
+    for (Operation &op : func.getBody().front()) {
+      if (!isKernel(&op))
+        continue;
+      std::string name = names[&op];
+      if (fn == kInitFunction)
+        name = "init_" + name;
+      KernelIR kernel;
+      if (!generateKernel(&op, name, kernel, error)) {
+        std::string loc;
+        llvm::raw_string_ostream os(loc);
+        os << op.getLoc();
+        error = "kernel '" + name + "' (" + loc + "): " + error;
+        return false;
+      }
+      set.ops.push_back(&op);
+      set.kernels[&op] = std::move(kernel);
+    }
+  }
+  return true;
+}
+
+std::string mlir::dla::hostKernelModule(const KernelSet &set) {
+  std::string s = "module {\n";
+  for (Operation *op : set.ops)
+    s += set.kernels.at(op).hostFunction();
+  return s + "}\n";
+}
+
+std::string mlir::dla::gpuKernelModule(const KernelSet &set,
+                                       const std::vector<std::string> &archs) {
+  std::string targets;
+  for (const auto &arch : archs)
+    targets += (targets.empty() ? "" : ", ") + std::string("#nvvm.target<chip = \"") +
+               arch + "\">";
+  std::string s = "module attributes {gpu.container_module} {\n"
+                  "gpu.module @kernels [" + targets + "] {\n";
+  for (Operation *op : set.ops)
+    s += set.kernels.at(op).gpuFunction();
+  return s + "}\n}\n";
+}
+
+OwningOpRef<ModuleOp> mlir::dla::parseKernelModule(const std::string &text,
+                                                   MLIRContext *context,
+                                                   std::string &error) {
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(context, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  auto module = parseSourceString<ModuleOp>(text, context);
+  if (!module)
+    error = "generated kernel IR does not parse (a dlac bug):\n" + diagnostics;
+  return module;
+}
+
+LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set) {
+  PassManager pm(module->getContext());
+  if (failed(parsePassPipeline(
+          "scf-forall-to-for, canonicalize, cse, "
+          "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
+          "convert-vector-to-llvm, convert-math-to-llvm, finalize-memref-to-llvm, "
+          "convert-arith-to-llvm, "
+          "convert-index-to-llvm, "
+          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}, "
+          "convert-cf-to-llvm, reconcile-unrealized-casts",
+          pm)))
+    return failure();
+  // The kernels are renamed NAME_impl; NAME is the C-ABI entry point that
+  // unpacks the buffer table (docs/bundle-format.md).
+  for (Operation *op : set.ops) {
+    const KernelIR &k = set.kernels.at(op);
+    auto func = module.lookupSymbol<func::FuncOp>(k.name);
+    func.setName(k.name + "_impl");
+  }
+  if (failed(pm.run(module)))
+    return failure();
+  std::string wrappers = "module {\n";
+  for (Operation *op : set.ops) {
+    const KernelIR &k = set.kernels.at(op);
+    wrappers += "llvm.func @" + k.name +
+                "(%args: !llvm.ptr, %begin: i64, %end: i64) {\n";
+    std::string call = "llvm.call @" + k.name + "_impl(";
+    std::string types;
+    for (size_t i = 0; i < k.argTypes.size(); ++i) {
+      std::string n = std::to_string(i);
+      wrappers += "  %p" + n + " = llvm.getelementptr %args[" + n +
+                  "] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr\n";
+      wrappers += "  %a" + n + " = llvm.load %p" + n + " : !llvm.ptr -> !llvm.ptr\n";
+      call += "%a" + n + ", ";
+      types += "!llvm.ptr, ";
+    }
+    wrappers += "  " + call + "%begin, %end) : (" + types + "i64, i64) -> ()\n";
+    wrappers += "  llvm.return\n}\n";
+  }
+  wrappers += "}\n";
+  // The wrappers call symbols of `module`: verify them once merged.
+  ParserConfig config(module->getContext(), /*verifyAfterParse=*/false);
+  auto extra = parseSourceString<ModuleOp>(wrappers, config);
+  if (!extra)
+    return failure();
+  for (Operation &op : llvm::make_early_inc_range(*extra->getBody()))
+    op.moveBefore(module.getBody(), module.getBody()->end());
+  if (failed(verify(module))) {
+    if (getenv("DLA_DEBUG_LOWERING"))
+      module->print(llvm::errs());
+    return failure();
+  }
+  return success();
+}
+
+bool mlir::dla::emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
+                                  const std::string &cpu, std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::LLVMContext llvmContext;
+  auto module = translateModuleToLLVMIR(llvmModule, llvmContext, "kernels");
+  if (!module) {
+    error = "translation of the host kernels to LLVM IR failed";
+    return false;
+  }
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, "", llvm::TargetOptions(), llvm::Reloc::PIC_));
+  module->setTargetTriple(triple);
+  module->setDataLayout(tm->createDataLayout());
+  if (auto err = makeOptimizingTransformer(3, 0, tm.get())(module.get())) {
+    error = llvm::toString(std::move(err));
+    return false;
+  }
+  std::string object = path + ".o";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(object, ec);
+    if (ec) {
+      error = object + ": " + ec.message();
+      return false;
+    }
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      error = "the target cannot emit object files";
+      return false;
+    }
+    pm.run(*module);
+  }
+  auto cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "no C compiler driver ('cc') to link " + path;
+    return false;
+  }
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*cc, {*cc, "-shared", "-o", path, object}, {}, {},
+                                     0, 0, &message);
+  llvm::sys::fs::remove(object);
+  if (rc != 0) {
+    error = "linking " + path + " failed: " + message;
+    return false;
+  }
+  return true;
+}
+
+LogicalResult mlir::dla::lowerGpuKernels(ModuleOp module, const std::string &format,
+                                         const std::string &toolkit) {
+  PassManager pm(module->getContext());
+  std::string pipeline =
+      "gpu.module(scf-forall-to-for, canonicalize, cse, "
+      "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
+      "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}, "
+      "convert-vector-to-llvm, convert-to-llvm, canonicalize, "
+      "reconcile-unrealized-casts), gpu-module-to-binary{format=" + format +
+      (toolkit.empty() ? "" : " toolkit=" + toolkit) + "}";
+  if (failed(parsePassPipeline(pipeline, pm)))
+    return failure();
+  return pm.run(module);
+}
+
+std::vector<std::pair<std::string, std::string>>
+mlir::dla::gpuObjects(ModuleOp module) {
+  std::vector<std::pair<std::string, std::string>> objects;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute a : binary.getObjects()) {
+      auto object = llvm::cast<gpu::ObjectAttr>(a);
+      std::string chip;
+      if (auto nvvm = llvm::dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget()))
+        chip = nvvm.getChip().str();
+      objects.emplace_back(chip, object.getObject().getValue().str());
+    }
+  });
+  return objects;
+}

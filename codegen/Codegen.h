@@ -1,0 +1,51 @@
+//===- Codegen.h - Fused IR → kernels for the host and CUDA -----*- C++ -*-===//
+
+#ifndef DLA_CODEGEN_CODEGEN_H
+#define DLA_CODEGEN_CODEGEN_H
+
+#include "codegen/KernelGen.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mlir::dla {
+
+/// Every kernel of a fused module (@init then @forward), in program order.
+struct KernelSet {
+  std::vector<Operation *> ops;
+  std::map<Operation *, KernelIR> kernels;
+};
+
+/// Generates the kernel IR of every kernel op of `fused`.
+bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error);
+
+/// The host kernel module (func.func per kernel, scf loops on memrefs).
+std::string hostKernelModule(const KernelSet &set);
+/// The CUDA kernel module (gpu.module of gpu.func, for `archs`).
+std::string gpuKernelModule(const KernelSet &set, const std::vector<std::string> &archs);
+
+/// Parses kernel IR text into `context`.
+OwningOpRef<ModuleOp> parseKernelModule(const std::string &text, MLIRContext *context,
+                                        std::string &error);
+
+/// Host kernel module → LLVM dialect, plus the C-ABI entry points
+/// `void NAME(void *const *args, int64_t block_begin, int64_t block_end)`.
+LogicalResult lowerHostKernels(ModuleOp module, const KernelSet &set);
+/// LLVM dialect → a shared library at `path` (optimised object code for
+/// `cpu`, linked with the system C compiler driver).
+bool emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
+                       const std::string &cpu, std::string &error);
+
+/// CUDA kernel module → gpu.binary; `format` is "isa" (PTX) or "bin".
+LogicalResult lowerGpuKernels(ModuleOp module, const std::string &format,
+                              const std::string &toolkit);
+/// The objects of the gpu.binary of a lowered CUDA module, one per arch.
+std::vector<std::pair<std::string, std::string>> gpuObjects(ModuleOp module);
+
+} // namespace mlir::dla
+
+#endif // DLA_CODEGEN_CODEGEN_H

@@ -1,0 +1,549 @@
+//===- KernelGen.cpp - Fused dla ops → kernel IR --------------------------===//
+//
+// Kernels are written as MLIR text from small, named building blocks (one
+// emitter per op kind) and parsed back; the text is what `dlac
+// --emit=kernel` shows, so it is kept readable.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelGen.h"
+
+#include "dialects/DLA/IR/DLAOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+using namespace mlir;
+using namespace mlir::dla;
+
+namespace {
+std::string memrefType(Value v) {
+  auto type = llvm::cast<ShapedType>(v.getType());
+  std::string s = "memref<";
+  for (int64_t d : type.getShape())
+    s += std::to_string(d) + "x";
+  return s + "f32>";
+}
+
+std::string scratchType(const std::vector<int64_t> &shape) {
+  std::string s = "memref<";
+  for (int64_t d : shape)
+    s += std::to_string(d) + "x";
+  return s + "f32>";
+}
+
+/// Appends MLIR lines and hands out fresh SSA names.
+class Emitter {
+public:
+  std::string text;
+
+  std::string fresh() { return "%v" + std::to_string(next++); }
+  void line(const std::string &s) { text += "  " + s + "\n"; }
+
+  std::string idx(int64_t c) {
+    std::string v = fresh();
+    line(v + " = arith.constant " + std::to_string(c) + " : index");
+    return v;
+  }
+  std::string f32(double c) {
+    std::ostringstream os;
+    os.precision(9);
+    if (std::isinf(c)) // MLIR spells infinities as bit patterns
+      os << (c < 0 ? "0xFF800000" : "0x7F800000");
+    else
+      os << std::scientific << c;
+    std::string v = fresh();
+    line(v + " = arith.constant " + os.str() + " : f32");
+    return v;
+  }
+  std::string bin(const std::string &op, const std::string &a, const std::string &b,
+                  const std::string &type = "index") {
+    std::string v = fresh();
+    line(v + " = arith." + op + " " + a + ", " + b + " : " + type);
+    return v;
+  }
+  std::string add(const std::string &a, const std::string &b) { return bin("addi", a, b); }
+  std::string mul(const std::string &a, const std::string &b) { return bin("muli", a, b); }
+  std::string addc(const std::string &a, int64_t c) { return c ? add(a, idx(c)) : a; }
+  std::string mulc(const std::string &a, int64_t c) { return c == 1 ? a : mul(a, idx(c)); }
+  std::string div(const std::string &a, int64_t c) { return bin("divui", a, idx(c)); }
+  std::string rem(const std::string &a, int64_t c) { return bin("remui", a, idx(c)); }
+  std::string cmp(const std::string &pred, const std::string &a, const std::string &b,
+                  const std::string &type = "index") {
+    std::string v = fresh();
+    line(v + " = arith.cmpi " + pred + ", " + a + ", " + b + " : " + type);
+    return v;
+  }
+  std::string andi(const std::string &a, const std::string &b) { return bin("andi", a, b, "i1"); }
+  std::string select(const std::string &c, const std::string &a, const std::string &b,
+                     const std::string &type = "f32") {
+    std::string v = fresh();
+    line(v + " = arith.select " + c + ", " + a + ", " + b + " : " + type);
+    return v;
+  }
+  std::string load(const std::string &m, const std::string &type,
+                   const std::vector<std::string> &indices) {
+    std::string v = fresh();
+    line(v + " = memref.load " + m + "[" + join(indices) + "] : " + type);
+    return v;
+  }
+  void store(const std::string &value, const std::string &m, const std::string &type,
+             const std::vector<std::string> &indices) {
+    line("memref.store " + value + ", " + m + "[" + join(indices) + "] : " + type);
+  }
+  /// 0 <= v < bound for a signed index.
+  std::string inRange(const std::string &v, int64_t bound) {
+    return andi(cmp("sge", v, idx(0)), cmp("slt", v, idx(bound)));
+  }
+
+  static std::string join(const std::vector<std::string> &xs) {
+    std::string s;
+    for (size_t i = 0; i < xs.size(); ++i)
+      s += (i ? ", " : "") + xs[i];
+    return s;
+  }
+
+private:
+  int next = 0;
+};
+
+/// Opens a phase: `scf.forall (%t) in (threads)`; returns the thread id.
+std::string beginPhase(Emitter &e, int64_t threads) {
+  std::string t = e.fresh();
+  e.line("scf.forall (" + t + ") in (" + std::to_string(threads) + ") {");
+  return t;
+}
+void endPhase(Emitter &e) { e.line("} {mapping = [#gpu.thread<x>]}"); }
+
+/// `for (i = t; i < total; i += threads)`: the threads share a loop.
+std::string beginStrided(Emitter &e, const std::string &t, int64_t total,
+                         int64_t threads) {
+  std::string i = e.fresh();
+  std::string hi = e.idx(total), step = e.idx(threads);
+  e.line("scf.for " + i + " = " + t + " to " + hi + " step " + step + " {");
+  return i;
+}
+void endFor(Emitter &e) { e.line("}"); }
+
+/// The largest power of two <= cap dividing n.
+int64_t pow2Divisor(int64_t n, int64_t cap) {
+  int64_t d = 1;
+  while (d * 2 <= cap && n % (d * 2) == 0)
+    d *= 2;
+  return d;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+//===----------------------------------------------------------------------===//
+// fused_conv
+//===----------------------------------------------------------------------===//
+
+/// Output tile of TH x TW pixels (one per thread) and OCT output channels
+/// (a vector register tile per thread); input channels in chunks of CT whose
+/// weights and input patch are staged in workgroup memory.
+constexpr int64_t TH = 8, TW = 8, CT = 8, kMaxOCT = 16;
+
+bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
+  auto out = op.getType().getShape();
+  auto w = op.getWeight().getType().getShape();
+  int64_t n = out[0], oc = out[1], ho = out[2], wo = out[3];
+  int64_t kh = w[2], kw = w[3], groups = op.getGroups();
+  int64_t cg = w[1], og = oc / groups;
+  int64_t s = op.getStride()[0], pad = op.getPadding()[0], dil = op.getDilation()[0];
+  if (op.getStride()[1] != s || op.getPadding()[1] != pad || op.getDilation()[1] != dil) {
+    error = "non-square stride/padding/dilation";
+    return false;
+  }
+  int64_t oct = pow2Divisor(og, kMaxOCT);
+  int64_t ph = (TH - 1) * s + (kh - 1) * dil + 1, pw = (TW - 1) * s + (kw - 1) * dil + 1;
+  int64_t tilesW = ceilDiv(wo, TW), tilesH = ceilDiv(ho, TH);
+  int64_t threads = TH * TW;
+  k.grid = {tilesW * tilesH, oc / oct, n};
+  k.threads = threads;
+  std::string vec = "vector<" + std::to_string(oct) + "xf32>";
+
+  // Buffers: inputs..., weight, [bias], [residual], result.
+  int64_t numInputs = op.getInputs().size();
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  k.argTypes.push_back(memrefType(op.getResult()));
+  auto arg = [](int64_t i) { return "%a" + std::to_string(i); };
+  std::string weightArg = arg(numInputs);
+  int64_t next = numInputs + 1;
+  std::string biasArg = op.getBias() ? arg(next++) : "";
+  std::string residualArg = op.getResidual() ? arg(next++) : "";
+  std::string outArg = arg(next);
+  k.scratchTypes = {scratchType({threads, oct}), scratchType({CT, kh, kw, oct}),
+                    scratchType({CT, ph, pw})};
+  // Scratch types are spelled as placeholders in the body: the wrappers put
+  // them in the host's or the GPU's workgroup address space.
+  std::string accT = "$S0", wtT = "$S1", xtT = "$S2";
+  k.scratchBytes = 4 * (threads * oct + CT * kh * kw * oct + CT * ph * pw);
+
+  Emitter e;
+  // Block coordinates: output tile origin, channel tile, image.
+  std::string tileY = e.div("%bx", tilesW), tileX = e.rem("%bx", tilesW);
+  std::string oy0 = e.mulc(tileY, TH), ox0 = e.mulc(tileX, TW);
+  std::string oc0 = e.mulc("%by", oct);
+  std::string group = e.div(oc0, og);
+  std::string cbase = e.mulc(group, cg); // first input channel of the group
+
+  // Phase: zero the accumulators.
+  {
+    std::string t = beginPhase(e, threads);
+    std::string zero = e.fresh();
+    e.line(zero + " = arith.constant dense<0.0> : " + vec);
+    e.line("vector.store " + zero + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT +
+           ", " + vec);
+    endPhase(e);
+  }
+  std::string c0 = e.fresh();
+  e.line("scf.for " + c0 + " = " + e.idx(0) + " to " + e.idx(cg) + " step " +
+         e.idx(CT) + " {");
+  // Phase: stage the weights [cc][kh][kw][r] (zero past the group's channels).
+  {
+    std::string t = beginPhase(e, threads);
+    std::string i = beginStrided(e, t, CT * kh * kw * oct, threads);
+    std::string r = e.rem(i, oct), rest = e.div(i, oct);
+    std::string x = e.rem(rest, kw);
+    rest = e.div(rest, kw);
+    std::string y = e.rem(rest, kh), cc = e.div(rest, kh);
+    std::string ci = e.add(c0, cc);
+    std::string valid = e.cmp("ult", ci, e.idx(cg));
+    std::string ciSafe = e.select(valid, ci, e.idx(0), "index");
+    std::string wv = e.load(weightArg, k.argTypes[numInputs],
+                            {e.add(oc0, r), ciSafe, y, x});
+    std::string v = e.select(valid, wv, e.f32(0));
+    e.store(v, "%s1", wtT, {cc, y, x, r});
+    endFor(e);
+    endPhase(e);
+  }
+  // Phase: stage the input patch [cc][py][px], pooling and picking the input
+  // while reading (zero outside the image and past the group's channels).
+  {
+    std::string t = beginPhase(e, threads);
+    std::string i = beginStrided(e, t, CT * ph * pw, threads);
+    std::string px = e.rem(i, pw), rest = e.div(i, pw);
+    std::string py = e.rem(rest, ph), cc = e.div(rest, ph);
+    std::string cLocal = e.add(c0, cc);
+    std::string iy = e.bin("subi", e.add(e.mulc(oy0, s), py), e.idx(pad));
+    std::string ix = e.bin("subi", e.add(e.mulc(ox0, s), px), e.idx(pad));
+    auto inShape = op.getInputs().front().getType(); // pooled size = conv input size
+    int64_t hin = llvm::cast<ShapedType>(inShape).getDimSize(2) / op.getPool()[0];
+    int64_t win = llvm::cast<ShapedType>(inShape).getDimSize(3) / op.getPool()[0];
+    std::string valid = e.andi(e.andi(e.inRange(iy, hin), e.inRange(ix, win)),
+                               e.cmp("ult", cLocal, e.idx(cg)));
+    std::string result = e.fresh();
+    e.line(result + " = scf.if " + valid + " -> (f32) {");
+    std::string c = e.add(cbase, cLocal);
+    // Read input `in` (its channels start at `begin`), max-pooling on the fly.
+    auto readInput = [&](int64_t in, int64_t begin) {
+      std::string local = e.bin("subi", c, e.idx(begin));
+      int64_t p = op.getPool()[in];
+      if (p == 1)
+        return e.load(arg(in), k.argTypes[in], {"%bz", local, iy, ix});
+      std::string v = e.f32(-std::numeric_limits<float>::infinity());
+      for (int64_t dy = 0; dy < p; ++dy)
+        for (int64_t dx = 0; dx < p; ++dx) {
+          std::string x = e.load(arg(in), k.argTypes[in],
+                                 {"%bz", local, e.addc(e.mulc(iy, p), dy),
+                                  e.addc(e.mulc(ix, p), dx)});
+          v = e.bin("maximumf", v, x, "f32");
+        }
+      return v;
+    };
+    // Pick the input holding channel c: nested scf.if on the channel ranges.
+    std::function<std::string(int64_t, int64_t)> read = [&](int64_t in,
+                                                            int64_t begin) {
+      if (in + 1 == numInputs)
+        return readInput(in, begin);
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      std::string isThis = e.cmp("ult", c, e.idx(begin + ci));
+      std::string r = e.fresh();
+      e.line(r + " = scf.if " + isThis + " -> (f32) {");
+      e.line("scf.yield " + readInput(in, begin) + " : f32");
+      e.line("} else {");
+      e.line("scf.yield " + read(in + 1, begin + ci) + " : f32");
+      e.line("}");
+      return r;
+    };
+    e.line("scf.yield " + read(0, 0) + " : f32");
+    e.line("} else {");
+    e.line("scf.yield " + e.f32(0) + " : f32");
+    e.line("}");
+    e.store(result, "%s2", xtT, {cc, py, px});
+    endFor(e);
+    endPhase(e);
+  }
+  // Phase: accumulate the chunk into each thread's register tile.
+  {
+    std::string t = beginPhase(e, threads);
+    std::string ty = e.div(t, TW), tx = e.rem(t, TW);
+    std::string acc0 = e.fresh();
+    e.line(acc0 + " = vector.load %s0[" + t + ", " + e.idx(0) + "] : " + accT + ", " + vec);
+    std::string cc = e.fresh(), a1 = e.fresh(), accCc = e.fresh();
+    e.line(a1 + " = scf.for " + cc + " = " + e.idx(0) + " to " + e.idx(CT) + " step " +
+           e.idx(1) + " iter_args(" + accCc + " = " + acc0 + ") -> (" + vec + ") {");
+    std::string accOut = accCc;
+    for (int64_t y = 0; y < kh; ++y)
+      for (int64_t x = 0; x < kw; ++x) {
+        std::string xv = e.load("%s2", xtT,
+                                {cc, e.addc(e.mulc(ty, s), y * dil),
+                                 e.addc(e.mulc(tx, s), x * dil)});
+        std::string wv = e.fresh();
+        e.line(wv + " = vector.load %s1[" + cc + ", " + e.idx(y) + ", " + e.idx(x) +
+               ", " + e.idx(0) + "] : " + wtT + ", " + vec);
+        std::string xb = e.fresh();
+        e.line(xb + " = vector.broadcast " + xv + " : f32 to " + vec);
+        std::string next = e.fresh();
+        e.line(next + " = vector.fma " + xb + ", " + wv + ", " + accOut + " : " + vec);
+        accOut = next;
+      }
+    e.line("scf.yield " + accOut + " : " + vec);
+    e.line("}");
+    e.line("vector.store " + a1 + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT + ", " +
+           vec);
+    endPhase(e);
+  }
+  e.line("}"); // c0 loop
+  // Phase: epilogue (bias, residual, ReLU) and store, inside the image.
+  {
+    std::string t = beginPhase(e, threads);
+    std::string oy = e.add(oy0, e.div(t, TW)), ox = e.add(ox0, e.rem(t, TW));
+    std::string inside = e.andi(e.cmp("ult", oy, e.idx(ho)), e.cmp("ult", ox, e.idx(wo)));
+    e.line("scf.if " + inside + " {");
+    for (int64_t r = 0; r < oct; ++r) {
+      std::string o = e.addc(oc0, r);
+      std::string v = e.load("%s0", accT, {t, e.idx(r)});
+      if (!biasArg.empty())
+        v = e.bin("addf", v, e.load(biasArg, memrefType(op.getBias()), {o}), "f32");
+      if (!residualArg.empty())
+        v = e.bin("addf", v,
+                  e.load(residualArg, memrefType(op.getResidual()), {"%bz", o, oy, ox}),
+                  "f32");
+      if (op.getRelu())
+        v = e.bin("maximumf", v, e.f32(0), "f32");
+      e.store(v, outArg, k.argTypes.back(), {"%bz", o, oy, ox});
+    }
+    e.line("}");
+    endPhase(e);
+  }
+  k.body = e.text;
+  return true;
+}
+//===----------------------------------------------------------------------===//
+// fold_batch_norm (@init)
+//===----------------------------------------------------------------------===//
+
+/// One thread per output channel: scales its weights, computes its bias.
+bool genFoldBatchNorm(FoldBatchNormOp op, KernelIR &k) {
+  auto w = op.getWeight().getType().getShape();
+  int64_t out = w[0], threads = 64;
+  k.grid = {ceilDiv(out, threads), 1, 1};
+  k.threads = threads;
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  for (Value v : op->getResults())
+    k.argTypes.push_back(memrefType(v));
+  bool hasBias = static_cast<bool>(op.getBias());
+  int64_t i = 0;
+  auto arg = [&](int64_t n) { return "%a" + std::to_string(n); };
+  std::string weight = arg(i++), bias = hasBias ? arg(i++) : "";
+  std::string gamma = arg(i++), beta = arg(i++), mean = arg(i++), var = arg(i++);
+  std::string newWeight = arg(i++), newBias = arg(i++);
+  std::string vecT = memrefType(op.getBnWeight());
+
+  Emitter e;
+  std::string t = beginPhase(e, threads);
+  std::string o = e.add(e.mulc("%bx", threads), t);
+  e.line("scf.if " + e.cmp("ult", o, e.idx(out)) + " {");
+  std::string v = e.bin("addf", e.load(var, vecT, {o}),
+                        e.f32(op.getEpsilon().convertToDouble()), "f32");
+  std::string root = e.fresh();
+  e.line(root + " = math.sqrt " + v + " : f32");
+  std::string scale = e.bin("divf", e.load(gamma, vecT, {o}), root, "f32");
+  std::string b = hasBias ? e.load(bias, vecT, {o}) : e.f32(0);
+  std::string nb = e.bin("addf",
+                         e.bin("mulf", e.bin("subf", b, e.load(mean, vecT, {o}), "f32"),
+                               scale, "f32"),
+                         e.load(beta, vecT, {o}), "f32");
+  e.store(nb, newBias, vecT, {o});
+  std::string ci = e.fresh(), y = e.fresh(), x = e.fresh();
+  e.line("scf.for " + ci + " = " + e.idx(0) + " to " + e.idx(w[1]) + " step " + e.idx(1) +
+         " {");
+  e.line("scf.for " + y + " = " + e.idx(0) + " to " + e.idx(w[2]) + " step " + e.idx(1) +
+         " {");
+  e.line("scf.for " + x + " = " + e.idx(0) + " to " + e.idx(w[3]) + " step " + e.idx(1) +
+         " {");
+  std::string wt = memrefType(op.getWeight());
+  std::string nw = e.bin("mulf", e.load(weight, wt, {o, ci, y, x}), scale, "f32");
+  e.store(nw, newWeight, wt, {o, ci, y, x});
+  e.line("}");
+  e.line("}");
+  e.line("}");
+  e.line("}");
+  endPhase(e);
+  k.body = e.text;
+  return true;
+}
+//===----------------------------------------------------------------------===//
+// Small ops: one thread per output element
+//===----------------------------------------------------------------------===//
+
+/// Pools and reshapes that survive fusion (the Tree's max-pooled residual,
+/// the classifier's average pool and flatten).
+bool genElementwise(Operation *op, KernelIR &k, std::string &error) {
+  auto out = llvm::cast<ShapedType>(op->getResult(0).getType());
+  int64_t total = out.getNumElements(), threads = 256;
+  k.grid = {ceilDiv(total, threads), 1, 1};
+  k.threads = threads;
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  k.argTypes.push_back(memrefType(op->getResult(0)));
+  std::string inT = k.argTypes[0], outT = k.argTypes.back();
+  std::string outArg = "%a" + std::to_string(op->getNumOperands());
+
+  Emitter e;
+  std::string t = beginPhase(e, threads);
+  std::string i = e.add(e.mulc("%bx", threads), t);
+  e.line("scf.if " + e.cmp("ult", i, e.idx(total)) + " {");
+  // Output coordinates (row-major).
+  std::vector<std::string> coord(out.getRank());
+  std::string rest = i;
+  for (int64_t d = out.getRank() - 1; d >= 0; --d) {
+    coord[d] = e.rem(rest, out.getDimSize(d));
+    rest = e.div(rest, out.getDimSize(d));
+  }
+  bool ok = llvm::TypeSwitch<Operation *, bool>(op)
+                .Case<MaxPool2dOp, AvgPool2dOp>([&](auto pool) {
+                  bool isMax = isa<MaxPool2dOp>(op);
+                  auto in = pool.getInput().getType().getShape();
+                  ArrayRef<int64_t> kern = pool.getKernel(), st = pool.getStride(),
+                                    pad = pool.getPadding();
+                  std::string acc = isMax ? e.f32(-std::numeric_limits<float>::infinity())
+                                          : e.f32(0);
+                  for (int64_t ky = 0; ky < kern[0]; ++ky)
+                    for (int64_t kx = 0; kx < kern[1]; ++kx) {
+                      std::string y = e.addc(e.mulc(coord[2], st[0]), ky - pad[0]);
+                      std::string x = e.addc(e.mulc(coord[3], st[1]), kx - pad[1]);
+                      std::string inside = e.andi(e.inRange(y, in[2]), e.inRange(x, in[3]));
+                      std::string v = e.fresh();
+                      e.line(v + " = scf.if " + inside + " -> (f32) {");
+                      e.line("scf.yield " + e.load("%a0", inT, {coord[0], coord[1], y, x}) +
+                             " : f32");
+                      e.line("} else {");
+                      e.line("scf.yield " +
+                             e.f32(isMax ? -std::numeric_limits<float>::infinity() : 0.0) +
+                             " : f32");
+                      e.line("}");
+                      acc = e.bin(isMax ? "maximumf" : "addf", acc, v, "f32");
+                    }
+                  if (!isMax) // count_include_pad: always the window size
+                    acc = e.bin("divf", acc, e.f32(double(kern[0] * kern[1])), "f32");
+                  e.store(acc, outArg, outT, coord);
+                  return true;
+                })
+                .Case([&](FlattenOp) {
+                  auto in = llvm::cast<ShapedType>(op->getOperand(0).getType());
+                  std::string r = coord[1];
+                  std::vector<std::string> src(4);
+                  src[0] = coord[0];
+                  for (int64_t d = 3; d >= 1; --d) {
+                    src[d] = e.rem(r, in.getDimSize(d));
+                    r = e.div(r, in.getDimSize(d));
+                  }
+                  e.store(e.load("%a0", inT, src), outArg, outT, coord);
+                  return true;
+                })
+                .Default([&](Operation *) {
+                  error = "no kernel generator for '" +
+                          op->getName().getStringRef().str() + "' yet";
+                  return false;
+                });
+  e.line("}");
+  endPhase(e);
+  k.body = e.text;
+  return ok;
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Wrappers
+//===----------------------------------------------------------------------===//
+
+/// Replaces the placeholders $S0, $S1, ... by the scratch memref types, in
+/// `memorySpace` (empty for the host).
+static std::string withScratchTypes(std::string body,
+                                    const std::vector<std::string> &types,
+                                    const std::string &memorySpace) {
+  for (size_t i = types.size(); i-- > 0;) {
+    std::string from = "$S" + std::to_string(i), to = types[i];
+    to.insert(to.size() - 1, memorySpace);
+    for (size_t pos = 0; (pos = body.find(from, pos)) != std::string::npos;
+         pos += to.size())
+      body.replace(pos, from.size(), to);
+  }
+  return body;
+}
+
+std::string KernelIR::hostFunction() const {
+  std::string s = "func.func @" + name + "(";
+  for (size_t i = 0; i < argTypes.size(); ++i)
+    s += "%a" + std::to_string(i) + ": " + argTypes[i] + ", ";
+  s += "%begin: index, %end: index) {\n";
+  for (size_t i = 0; i < scratchTypes.size(); ++i)
+    s += "  %s" + std::to_string(i) + " = memref.alloca() : " + scratchTypes[i] + "\n";
+  s += "  %one = arith.constant 1 : index\n";
+  s += "  scf.for %blk = %begin to %end step %one {\n";
+  s += "  %gx = arith.constant " + std::to_string(grid[0]) + " : index\n";
+  s += "  %gy = arith.constant " + std::to_string(grid[1]) + " : index\n";
+  s += "  %bx = arith.remui %blk, %gx : index\n";
+  s += "  %bq = arith.divui %blk, %gx : index\n";
+  s += "  %by = arith.remui %bq, %gy : index\n";
+  s += "  %bz = arith.divui %bq, %gy : index\n";
+  s += withScratchTypes(body, scratchTypes, "");
+  s += "  }\n  return\n}\n";
+  return s;
+}
+
+std::string KernelIR::gpuFunction() const {
+  std::string s = "gpu.func @" + name + "(";
+  for (size_t i = 0; i < argTypes.size(); ++i)
+    s += (i ? ", " : "") + std::string("%a") + std::to_string(i) + ": " + argTypes[i];
+  s += ")";
+  if (!scratchTypes.empty()) {
+    s += " workgroup(";
+    for (size_t i = 0; i < scratchTypes.size(); ++i) {
+      std::string t = scratchTypes[i];
+      t.insert(t.size() - 1, ", #gpu.address_space<workgroup>");
+      s += (i ? ", " : "") + std::string("%s") + std::to_string(i) + " : " + t;
+    }
+    s += ")";
+  }
+  s += " kernel attributes {known_block_size = array<i32: " + std::to_string(threads) +
+       ", 1, 1>} {\n";
+  s += "  %bx = gpu.block_id x\n  %by = gpu.block_id y\n  %bz = gpu.block_id z\n";
+  s += withScratchTypes(body, scratchTypes, ", #gpu.address_space<workgroup>");
+  s += "  gpu.return\n}\n";
+  return s;
+}
+
+bool mlir::dla::generateKernel(Operation *op, const std::string &name,
+                               KernelIR &kernel, std::string &error) {
+  kernel = KernelIR();
+  kernel.name = name;
+  if (auto conv = dyn_cast<FusedConvOp>(op))
+    return genFusedConv(conv, kernel, error);
+  if (auto fold = dyn_cast<FoldBatchNormOp>(op))
+    return genFoldBatchNorm(fold, kernel);
+  if (isa<MaxPool2dOp, AvgPool2dOp, FlattenOp>(op))
+    return genElementwise(op, kernel, error);
+  error = "no kernel generator for '" + op->getName().getStringRef().str() + "' yet";
+  return false;
+}

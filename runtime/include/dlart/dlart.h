@@ -1,0 +1,151 @@
+/*===- dlart.h - the C API of libdlart, the dlac runtime ------------------===*
+ *
+ * Runs a bundle written by `dlac -o model.dlab` (docs/bundle-format.md) on
+ * the host (kernels.so) or on an NVIDIA GPU (libcuda.so.1, opened at run
+ * time). Plain C so that any language can call it; see docs/runtime.md.
+ *
+ * Typical use:
+ *
+ *   dlart_model *m;
+ *   if (dlart_open("model.dlab", &m) != DLART_OK ||
+ *       dlart_set_device(m, DLART_DEVICE_HOST) != DLART_OK ||
+ *       dlart_load_weights(m, "w.safetensors") != DLART_OK ||  // runs init
+ *       dlart_forward(m, inputs, outputs) != DLART_OK)
+ *     fprintf(stderr, "%s\n", dlart_last_error());
+ *   dlart_close(m);
+ *
+ * Errors: every function that can fail returns a dlart_status; on failure
+ * dlart_last_error() returns one message (several lines at most for weight
+ * problems) that names the file, buffer or kernel concerned. No C++
+ * exception and no abort crosses this API. A model is not thread-safe: use
+ * one model per thread, or serialise the calls.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef DLART_DLART_H
+#define DLART_DLART_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DLART_FORMAT_VERSION 1 /* manifest.json "version" this runtime reads */
+
+typedef enum dlart_status {
+  DLART_OK = 0,
+  DLART_ERROR_INVALID_ARGUMENT = 1, /* null pointer, index out of range, ... */
+  DLART_ERROR_BUNDLE = 2,  /* missing/malformed manifest, kernels or cubin */
+  DLART_ERROR_WEIGHTS = 3, /* weights file unreadable, missing or misshapen */
+  DLART_ERROR_DEVICE = 4,  /* no driver/GPU, no fitting binary, CUDA error */
+  DLART_ERROR_STATE = 5,   /* call out of order (forward before weights) */
+  DLART_ERROR_INTERNAL = 6 /* out of memory, unexpected C++ exception */
+} dlart_status;
+
+typedef enum dlart_device {
+  DLART_DEVICE_HOST = 0, /* kernels.so on CPU threads */
+  DLART_DEVICE_CUDA = 1  /* kernels.cubin/.fatbin/.ptx through libcuda.so.1 */
+} dlart_device;
+
+/* An opened bundle and, once a device is set, its memory and kernels. */
+typedef struct dlart_model dlart_model;
+
+/* A model input or output (always f32, NCHW). Pointers stay valid until
+ * dlart_close. */
+typedef struct dlart_tensor_info {
+  const char *name;
+  int32_t rank;
+  const int64_t *shape;
+  int64_t num_elements;
+  uint64_t bytes; /* num_elements * 4 */
+} dlart_tensor_info;
+
+/* The message of the last failed call on this thread ("" if none). Valid
+ * until the next dlart call on this thread. */
+const char *dlart_last_error(void);
+
+/* "host" / "cuda"; NULL for an unknown value. */
+const char *dlart_device_name(dlart_device device);
+
+/* Opens the bundle directory `bundle_dir`: parses and validates
+ * manifest.json (format "dlab", version 1, every field's type, buffer ids,
+ * offsets within the arena and prepared sizes, step arguments) and checks
+ * that the files it names exist. Loads no kernel and touches no device. */
+dlart_status dlart_open(const char *bundle_dir, dlart_model **model);
+
+/* Frees everything; NULL is allowed. */
+void dlart_close(dlart_model *model);
+
+/* manifest.json "model" ("" if absent). */
+const char *dlart_model_name(const dlart_model *model);
+
+/* Host threads that run each step's blocks (default: the hardware
+ * concurrency). Any count gives bit-identical results. May be called at any
+ * time; ignored by the cuda device. */
+dlart_status dlart_set_threads(dlart_model *model, int threads);
+
+/* Chooses the device, once per model: loads the kernels (dlopen of
+ * kernels.so, or cuModuleLoadData of the cubin/fatbin with PTX JIT as
+ * fallback) and allocates all buffers in one block (zero-filled). */
+dlart_status dlart_set_device(dlart_model *model, dlart_device device);
+
+/* What dlart_set_device chose, for logs: "host, 4 threads, kernels.so" or
+ * "cuda, NVIDIA H200 (sm_90), kernels.cubin" ("" before). */
+const char *dlart_device_info(const dlart_model *model);
+
+/* cuda only: when enabled, the forward steps are captured once into a CUDA
+ * graph and replayed by dlart_run (profiled runs stay eager). No effect on
+ * the host device. */
+dlart_status dlart_set_cuda_graph(dlart_model *model, int enable);
+
+/* Loads every parameter of the manifest from a safetensors file (NULL: the
+ * bundle's weights.safetensors), converting F16/BF16/F64 to f32, then runs
+ * the init steps once. Tensors not needed are reported by dlart_warnings;
+ * "*num_batches_tracked" is ignored. May be called again to reload. */
+dlart_status dlart_load_weights(dlart_model *model, const char *path);
+
+/* Newline-separated warnings of the last dlart_load_weights ("" if none). */
+const char *dlart_warnings(const dlart_model *model);
+
+size_t dlart_num_inputs(const dlart_model *model);
+size_t dlart_num_outputs(const dlart_model *model);
+dlart_status dlart_input_info(const dlart_model *model, size_t index,
+                              dlart_tensor_info *info);
+dlart_status dlart_output_info(const dlart_model *model, size_t index,
+                               dlart_tensor_info *info);
+
+/* The runtime's own host buffers for input/output `index` (zero-filled,
+ * `bytes` long, 64-byte aligned), for callers that do not keep their own.
+ * Valid until dlart_close; NULL on a bad index (see dlart_last_error). */
+float *dlart_input_buffer(dlart_model *model, size_t index);
+float *dlart_output_buffer(dlart_model *model, size_t index);
+
+/* One inference: dlart_set_inputs + dlart_run + dlart_get_outputs.
+ * `inputs[i]` / `outputs[i]` are host buffers of dlart_input_info(i).bytes
+ * (no alignment needed); a NULL array means the runtime's own buffers. */
+dlart_status dlart_forward(dlart_model *model, const float *const *inputs,
+                           float *const *outputs);
+
+/* The three parts of dlart_forward, for timing the computation alone:
+ * copy the inputs to the device, run the forward steps (synchronously), copy
+ * the outputs back. */
+dlart_status dlart_set_inputs(dlart_model *model, const float *const *inputs);
+dlart_status dlart_run(dlart_model *model);
+dlart_status dlart_get_outputs(dlart_model *model, float *const *outputs);
+
+/* Number of forward steps and their kernel names. */
+size_t dlart_num_forward_steps(const dlart_model *model);
+const char *dlart_forward_step_kernel(const dlart_model *model, size_t step);
+
+/* Runs the forward steps once, timing each one (CUDA events on cuda, a
+ * steady clock around each step on host), and writes dlart_num_forward_steps
+ * times in milliseconds to `step_ms`. Inputs are those already set. */
+dlart_status dlart_profile(dlart_model *model, double *step_ms);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DLART_DLART_H */

@@ -1,0 +1,620 @@
+//===- CudaBackend.cpp - runs the bundle's GPU kernels through libcuda ----===//
+//
+// Part of libdlart. The CUDA driver is opened with dlopen("libcuda.so.1") the
+// first time a model asks for the cuda device, so libdlart builds without
+// the CUDA toolkit and the same binary runs (host only) on machines without
+// an NVIDIA driver. The few driver types and entry points used are declared
+// here; their values are those of cuda.h, which is ABI-stable.
+//
+// Memory: one cuMemAlloc holds every buffer (Layout). Kernels: the bundle's
+// cubin/fatbin, with its PTX JIT-compiled by the driver when no SASS fits
+// the device. forward: one cuLaunchKernel per step on one stream, optionally
+// captured once into a CUDA graph and replayed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Backend.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <tuple>
+#include <type_traits>
+
+namespace dlart {
+
+//===----------------------------------------------------------------------===//
+// Binary sanity checks (no driver needed)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+template <typename T> T readLE(const std::vector<char> &b, size_t at) {
+  T v;
+  std::memcpy(&v, b.data() + at, sizeof(T));
+  return v;
+}
+
+constexpr uint16_t kEMCuda = 190;            // ELF e_machine of a cubin
+constexpr uint32_t kFatbinMagic = 0xBA55ED50u; // fatbin file header
+
+} // namespace
+
+bool checkCudaBinary(const std::string &path, const std::vector<char> &b,
+                     std::string &err) {
+  uint64_t size = b.size();
+  if (size >= 4 && std::memcmp(b.data(), "\x7f" "ELF", 4) == 0) {
+    if (size < 64) {
+      err = path + ": truncated: " + std::to_string(size) +
+            " bytes is shorter than an ELF header (64 bytes)";
+      return false;
+    }
+    if (b[4] != 2 || readLE<uint16_t>(b, 18) != kEMCuda) {
+      err = path + ": an ELF file but not a cubin (expected a 64-bit ELF for "
+                   "machine EM_CUDA)";
+      return false;
+    }
+    // The section header table comes last in a cubin; any cut shows here.
+    uint64_t shoff = readLE<uint64_t>(b, 40);
+    uint64_t shentsize = readLE<uint16_t>(b, 58), shnum = readLE<uint16_t>(b, 60);
+    uint64_t phoff = readLE<uint64_t>(b, 32);
+    uint64_t phentsize = readLE<uint16_t>(b, 54), phnum = readLE<uint16_t>(b, 56);
+    uint64_t shEnd = shoff + shentsize * shnum, phEnd = phoff + phentsize * phnum;
+    if (shoff > size || shEnd > size || phoff > size || phEnd > size) {
+      err = path + ": truncated: its ELF headers end at byte " +
+            std::to_string(std::max(shEnd, phEnd)) + " but the file has " +
+            std::to_string(size) + " bytes";
+      return false;
+    }
+    for (uint64_t i = 0; i < shnum && shentsize >= 40; ++i) {
+      uint64_t h = shoff + i * shentsize;
+      uint32_t type = readLE<uint32_t>(b, h + 4);
+      uint64_t off = readLE<uint64_t>(b, h + 24), len = readLE<uint64_t>(b, h + 32);
+      if (type != 8 /* SHT_NOBITS */ && (off > size || len > size - off)) {
+        err = path + ": truncated: ELF section " + std::to_string(i) +
+              " ends at byte " + std::to_string(off + len) +
+              " but the file has " + std::to_string(size) + " bytes";
+        return false;
+      }
+    }
+    return true;
+  }
+  if (size >= 4 && readLE<uint32_t>(b, 0) == kFatbinMagic) {
+    // struct { u32 magic; u16 version; u16 headerSize; u64 fatSize; }
+    if (size < 16) {
+      err = path + ": truncated: " + std::to_string(size) +
+            " bytes is shorter than a fatbin header (16 bytes)";
+      return false;
+    }
+    uint64_t end = uint64_t(readLE<uint16_t>(b, 6)) + readLE<uint64_t>(b, 8);
+    if (end > size) {
+      err = path + ": truncated: the fatbin header announces " +
+            std::to_string(end) + " bytes but the file has " +
+            std::to_string(size);
+      return false;
+    }
+    return true;
+  }
+  err = path + ": not a CUDA binary (expected a cubin, i.e. an ELF file, or "
+               "a fatbin)";
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// The driver API, declared by hand (values from cuda.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
+
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr CUresult CUDA_ERROR_NO_DEVICE = 100;
+constexpr CUresult CUDA_ERROR_NO_BINARY_FOR_GPU = 209;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr unsigned kStaticSharedLimit = 48 * 1024; // above: opt-in needed
+
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
+                                 void **);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
+                                          unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*cuEventDestroy)(CUevent);
+
+  /// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
+  std::string describe(CUresult r) const {
+    const char *name = nullptr, *text = nullptr;
+    cuGetErrorName(r, &name);
+    cuGetErrorString(r, &text);
+    return std::string(name ? name : ("CUresult " + std::to_string(r)).c_str()) +
+           (text ? std::string(" (") + text + ")" : std::string());
+  }
+};
+
+// Loads libcuda.so.1 and calls cuInit once per process; null and `err` set
+// when there is no usable driver.
+const Driver *loadDriver(std::string &err) {
+  static std::once_flag once;
+  static Driver driver;
+  static std::string loadError;
+  std::call_once(once, [] {
+    void *lib = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char *why = ::dlerror();
+      std::string w = why ? why : "";
+      if (w.find("No such file") != std::string::npos || w.empty())
+        loadError = "no CUDA driver: libcuda.so.1 not found (this machine has "
+                    "no NVIDIA driver); use --device host";
+      else
+        loadError = "no CUDA driver: cannot load libcuda.so.1: " + w +
+                    "; use --device host";
+      return;
+    }
+    // Newest ABI first: cuda.h maps e.g. cuMemAlloc to cuMemAlloc_v2.
+    auto bind = [&](auto &fn, std::initializer_list<const char *> names) {
+      for (const char *n : names)
+        if (void *p = ::dlsym(lib, n)) {
+          fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+          return true;
+        }
+      loadError = std::string("libcuda.so.1: the driver has no ") +
+                  *names.begin() + " (driver too old: the runtime needs a "
+                  "CUDA 12 driver or newer)";
+      return false;
+    };
+    Driver &d = driver;
+    bool ok =
+        bind(d.cuInit, {"cuInit"}) &&
+        bind(d.cuGetErrorName, {"cuGetErrorName"}) &&
+        bind(d.cuGetErrorString, {"cuGetErrorString"}) &&
+        bind(d.cuDeviceGetCount, {"cuDeviceGetCount"}) &&
+        bind(d.cuDeviceGet, {"cuDeviceGet"}) &&
+        bind(d.cuDeviceGetName, {"cuDeviceGetName"}) &&
+        bind(d.cuDeviceGetAttribute, {"cuDeviceGetAttribute"}) &&
+        bind(d.cuDevicePrimaryCtxRetain, {"cuDevicePrimaryCtxRetain"}) &&
+        bind(d.cuDevicePrimaryCtxRelease,
+             {"cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"}) &&
+        bind(d.cuCtxSetCurrent, {"cuCtxSetCurrent"}) &&
+        bind(d.cuModuleLoadDataEx, {"cuModuleLoadDataEx"}) &&
+        bind(d.cuModuleUnload, {"cuModuleUnload"}) &&
+        bind(d.cuModuleGetFunction, {"cuModuleGetFunction"}) &&
+        bind(d.cuFuncSetAttribute, {"cuFuncSetAttribute"}) &&
+        bind(d.cuMemAlloc, {"cuMemAlloc_v2"}) &&
+        bind(d.cuMemFree, {"cuMemFree_v2"}) &&
+        bind(d.cuMemsetD8, {"cuMemsetD8_v2"}) &&
+        bind(d.cuMemcpyHtoD, {"cuMemcpyHtoD_v2"}) &&
+        bind(d.cuMemcpyDtoH, {"cuMemcpyDtoH_v2"}) &&
+        bind(d.cuStreamCreate, {"cuStreamCreate"}) &&
+        bind(d.cuStreamDestroy, {"cuStreamDestroy_v2", "cuStreamDestroy"}) &&
+        bind(d.cuStreamSynchronize, {"cuStreamSynchronize"}) &&
+        bind(d.cuLaunchKernel, {"cuLaunchKernel"}) &&
+        bind(d.cuStreamBeginCapture,
+             {"cuStreamBeginCapture_v2", "cuStreamBeginCapture"}) &&
+        bind(d.cuStreamEndCapture, {"cuStreamEndCapture"}) &&
+        bind(d.cuGraphInstantiateWithFlags, {"cuGraphInstantiateWithFlags"}) &&
+        bind(d.cuGraphLaunch, {"cuGraphLaunch"}) &&
+        bind(d.cuGraphDestroy, {"cuGraphDestroy"}) &&
+        bind(d.cuGraphExecDestroy, {"cuGraphExecDestroy"}) &&
+        bind(d.cuEventCreate, {"cuEventCreate"}) &&
+        bind(d.cuEventRecord, {"cuEventRecord"}) &&
+        bind(d.cuEventSynchronize, {"cuEventSynchronize"}) &&
+        bind(d.cuEventElapsedTime,
+             {"cuEventElapsedTime_v2", "cuEventElapsedTime"}) &&
+        bind(d.cuEventDestroy, {"cuEventDestroy_v2", "cuEventDestroy"});
+    if (!ok)
+      return;
+    CUresult r = d.cuInit(0);
+    if (r == CUDA_ERROR_NO_DEVICE)
+      loadError = "no CUDA device: the NVIDIA driver is installed but finds no "
+                  "GPU (cuInit: " + d.describe(r) + "); use --device host";
+    else if (r != CUDA_SUCCESS)
+      loadError = "the CUDA driver failed to initialise (cuInit: " +
+                  d.describe(r) + "); use --device host";
+  });
+  if (!loadError.empty()) {
+    err = loadError;
+    return nullptr;
+  }
+  return &driver;
+}
+
+bool readFile(const std::string &path, std::vector<char> &out,
+              std::string &err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err = path + ": cannot open: " + std::strerror(errno);
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(in),
+             std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    err = path + ": read error";
+    return false;
+  }
+  return true;
+}
+
+struct CudaStep {
+  CUfunction fn = nullptr;
+  std::array<uint32_t, 3> grid{}, block{};
+  uint32_t sharedBytes = 0;
+  std::vector<CUdeviceptr> ptrs;
+  std::vector<void *> params; ///< &ptrs[i], as cuLaunchKernel wants.
+  std::string where;          ///< "forward[3] kernel 'x'", for messages.
+};
+
+class CudaBackend : public Backend {
+public:
+  ~CudaBackend() override {
+    if (!d_)
+      return;
+    if (ctx_)
+      d_->cuCtxSetCurrent(ctx_);
+    if (graphExec_)
+      d_->cuGraphExecDestroy(graphExec_);
+    if (graph_)
+      d_->cuGraphDestroy(graph_);
+    for (CUevent e : events_)
+      d_->cuEventDestroy(e);
+    if (stream_)
+      d_->cuStreamDestroy(stream_);
+    if (block_)
+      d_->cuMemFree(block_);
+    if (module_)
+      d_->cuModuleUnload(module_);
+    if (ctx_)
+      d_->cuDevicePrimaryCtxRelease(device_);
+  }
+
+  dlart_status load(const Manifest &m, const Layout &layout,
+                    std::string &err) override {
+    if (!m.hasCuda) {
+      err = m.dir + ": the bundle was not compiled for cuda (manifest.json "
+                    "has no 'cuda' section); compile it with --target cuda "
+                    "or use --device host";
+      return DLART_ERROR_BUNDLE;
+    }
+    // The bundle's own files first: their errors do not depend on the
+    // machine, and a broken bundle should not be blamed on the driver.
+    std::string binPath = m.path(m.cudaBinary);
+    std::vector<char> binary, ptx;
+    if (!readFile(binPath, binary, err) ||
+        !checkCudaBinary(binPath, binary, err))
+      return DLART_ERROR_BUNDLE;
+    if (!m.cudaPtx.empty()) {
+      if (!readFile(m.path(m.cudaPtx), ptx, err))
+        return DLART_ERROR_BUNDLE;
+      ptx.push_back('\0'); // cuModuleLoadData reads PTX as a C string.
+    }
+
+    d_ = loadDriver(err);
+    if (!d_)
+      return DLART_ERROR_DEVICE;
+    int count = 0;
+    if (!check(d_->cuDeviceGetCount(&count), "cuDeviceGetCount", err))
+      return DLART_ERROR_DEVICE;
+    if (count == 0) {
+      err = "no CUDA device: the driver finds no GPU; use --device host";
+      return DLART_ERROR_DEVICE;
+    }
+    // Device 0 of those CUDA_VISIBLE_DEVICES leaves visible.
+    char name[256] = {0};
+    int major = 0, minor = 0;
+    if (!check(d_->cuDeviceGet(&device_, 0), "cuDeviceGet", err) ||
+        !check(d_->cuDeviceGetName(name, sizeof(name) - 1, device_),
+               "cuDeviceGetName", err) ||
+        !check(d_->cuDeviceGetAttribute(
+                   &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device_),
+               "cuDeviceGetAttribute", err) ||
+        !check(d_->cuDeviceGetAttribute(
+                   &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device_),
+               "cuDeviceGetAttribute", err))
+      return DLART_ERROR_DEVICE;
+    std::string sm = "sm_" + std::to_string(major) + std::to_string(minor);
+    deviceText_ = std::string(name) + " (" + sm + ")";
+    if (!check(d_->cuDevicePrimaryCtxRetain(&ctx_, device_),
+               "cuDevicePrimaryCtxRetain", err))
+      return DLART_ERROR_DEVICE;
+    if (!check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err))
+      return DLART_ERROR_DEVICE;
+
+    if (!loadModule(m, binPath, binary, ptx, sm, major, minor, err))
+      return DLART_ERROR_DEVICE;
+    binName_ = m.cudaBinary;
+    if (!resolve(m, layout, binPath, err))
+      return DLART_ERROR_DEVICE;
+    if (!check(d_->cuStreamCreate(&stream_, 0), "cuStreamCreate", err))
+      return DLART_ERROR_DEVICE;
+    return DLART_OK;
+  }
+
+  bool upload(uint64_t offset, const void *src, size_t bytes,
+              std::string &err) override {
+    return check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err) &&
+           check(d_->cuMemcpyHtoD(block_ + offset, src, bytes),
+                 "cuMemcpyHtoD", err);
+  }
+  bool download(uint64_t offset, void *dst, size_t bytes,
+                std::string &err) override {
+    return check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err) &&
+           check(d_->cuStreamSynchronize(stream_), "cuStreamSynchronize",
+                 err) &&
+           check(d_->cuMemcpyDtoH(dst, block_ + offset, bytes),
+                 "cuMemcpyDtoH", err);
+  }
+
+  bool run(Phase phase, std::string &err) override {
+    if (!check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err))
+      return false;
+    const char *what = phase == Phase::Init ? "init" : "forward";
+    if (phase == Phase::Forward && useGraph_) {
+      if (!graphExec_ && !capture(err))
+        return false;
+      if (!check(d_->cuGraphLaunch(graphExec_, stream_), "cuGraphLaunch", err))
+        return false;
+    } else {
+      for (CudaStep &s : phase == Phase::Init ? init_ : forward_)
+        if (!launch(s, err))
+          return false;
+    }
+    // Kernel faults surface here, not at launch.
+    return check(d_->cuStreamSynchronize(stream_),
+                 std::string("the ") + what + " pass (cuStreamSynchronize)",
+                 err);
+  }
+
+  bool profile(std::vector<double> &stepMs, std::string &err) override {
+    if (!check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err))
+      return false;
+    while (events_.size() < forward_.size() + 1) {
+      CUevent e = nullptr;
+      if (!check(d_->cuEventCreate(&e, 0), "cuEventCreate", err))
+        return false;
+      events_.push_back(e);
+    }
+    for (size_t i = 0; i < forward_.size(); ++i)
+      if (!check(d_->cuEventRecord(events_[i], stream_), "cuEventRecord",
+                 err) ||
+          !launch(forward_[i], err))
+        return false;
+    if (!check(d_->cuEventRecord(events_[forward_.size()], stream_),
+               "cuEventRecord", err) ||
+        !check(d_->cuEventSynchronize(events_[forward_.size()]),
+               "the profiled forward pass (cuEventSynchronize)", err))
+      return false;
+    stepMs.clear();
+    for (size_t i = 0; i < forward_.size(); ++i) {
+      float ms = 0;
+      if (!check(d_->cuEventElapsedTime(&ms, events_[i], events_[i + 1]),
+                 "cuEventElapsedTime", err))
+        return false;
+      stepMs.push_back(ms);
+    }
+    return true;
+  }
+
+  void setGraph(bool enable) override { useGraph_ = enable; }
+
+  std::string describe() const override {
+    return "cuda, " + deviceText_ + ", " +
+           (jitFrom_.empty() ? binName_ : "PTX JIT-compiled from " + jitFrom_);
+  }
+
+private:
+  bool check(CUresult r, const std::string &what, std::string &err) const {
+    if (r == CUDA_SUCCESS)
+      return true;
+    err = "cuda: " + what + " failed: " + d_->describe(r);
+    return false;
+  }
+
+  // cubin/fatbin first; its PTX when the driver finds no SASS for the device.
+  bool loadModule(const Manifest &m, const std::string &binPath,
+                  const std::vector<char> &binary, const std::vector<char> &ptx,
+                  const std::string &sm, int major, int minor,
+                  std::string &err) {
+    std::string archs;
+    for (const std::string &a : m.cudaArchs)
+      archs += (archs.empty() ? "" : ", ") + a;
+    std::string device = "the device '" + deviceText_.substr(0, deviceText_.find(" (")) +
+                         "' is " + sm + " (compute capability " +
+                         std::to_string(major) + "." + std::to_string(minor) + ")";
+    std::string log;
+    CUresult r = loadData(binary.data(), log);
+    if (r == CUDA_SUCCESS)
+      return true;
+    if (r != CUDA_ERROR_NO_BINARY_FOR_GPU) {
+      err = binPath + ": cuModuleLoadData failed: " + d_->describe(r) +
+            (log.empty() ? "" : ": " + log);
+      return false;
+    }
+    if (ptx.empty()) {
+      err = binPath + ": no kernel image for this GPU: the bundle has " + archs +
+            " and no PTX, " + device + "; recompile with --arch " + sm;
+      return false;
+    }
+    r = loadData(ptx.data(), log);
+    if (r == CUDA_SUCCESS) {
+      jitFrom_ = m.cudaPtx;
+      return true;
+    }
+    err = binPath + ": no kernel image for this GPU: the bundle has " + archs +
+          ", " + device + ", and JIT compilation of " + m.path(m.cudaPtx) +
+          " failed: " + d_->describe(r) + (log.empty() ? "" : ": " + log) +
+          "; recompile with --arch " + sm;
+    return false;
+  }
+
+  CUresult loadData(const void *image, std::string &log) {
+    char buf[4096] = {0};
+    int opts[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *vals[] = {buf, reinterpret_cast<void *>(uintptr_t(sizeof(buf) - 1))};
+    CUresult r = d_->cuModuleLoadDataEx(&module_, image, 2, opts, vals);
+    if (r != CUDA_SUCCESS)
+      module_ = nullptr;
+    log = buf;
+    while (!log.empty() && (log.back() == '\n' || log.back() == '\0'))
+      log.pop_back();
+    for (char &c : log) // Keep the message on one line.
+      if (c == '\n')
+        c = ' ';
+    return r;
+  }
+
+  bool resolve(const Manifest &m, const Layout &layout,
+               const std::string &binPath, std::string &err) {
+    if (!check(d_->cuMemAlloc(&block_, layout.totalBytes ? layout.totalBytes : 1),
+               "cuMemAlloc of " + std::to_string(layout.totalBytes) + " bytes",
+               err) ||
+        !check(d_->cuMemsetD8(block_, 0, layout.totalBytes), "cuMemsetD8", err))
+      return false;
+    int optin = 0;
+    d_->cuDeviceGetAttribute(
+        &optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device_);
+    for (auto [phase, steps, out] :
+         {std::tuple<const char *, const std::vector<StepDesc> *,
+                     std::vector<CudaStep> *>{"init", &m.init, &init_},
+          {"forward", &m.forward, &forward_}}) {
+      out->resize(steps->size());
+      for (size_t i = 0; i < steps->size(); ++i) {
+        const StepDesc &s = (*steps)[i];
+        CudaStep &c = (*out)[i];
+        c.where = std::string(phase) + "[" + std::to_string(i) + "] kernel '" +
+                  s.kernel + "'";
+        CUresult r = d_->cuModuleGetFunction(&c.fn, module_, s.kernel.c_str());
+        if (r != CUDA_SUCCESS) {
+          err = binPath + ": kernel '" + s.kernel + "' (" + phase + "[" +
+                std::to_string(i) + "]) is not in the module: " +
+                d_->describe(r);
+          return false;
+        }
+        if (s.sharedBytes > kStaticSharedLimit) {
+          if (s.sharedBytes > unsigned(optin)) {
+            err = m.dir + ": " + c.where + " needs " +
+                  std::to_string(s.sharedBytes) +
+                  " bytes of dynamic shared memory; the device " +
+                  deviceText_ + " allows " + std::to_string(optin);
+            return false;
+          }
+          if (!check(d_->cuFuncSetAttribute(
+                         c.fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                         int(s.sharedBytes)),
+                     c.where + ": cuFuncSetAttribute", err))
+            return false;
+        }
+        c.grid = s.grid;
+        c.block = s.block;
+        c.sharedBytes = s.sharedBytes;
+        for (uint32_t id : s.args)
+          c.ptrs.push_back(block_ + layout.offset[id]);
+        for (CUdeviceptr &p : c.ptrs)
+          c.params.push_back(&p);
+      }
+    }
+    return true;
+  }
+
+  bool launch(CudaStep &s, std::string &err) {
+    return check(d_->cuLaunchKernel(s.fn, s.grid[0], s.grid[1], s.grid[2],
+                                    s.block[0], s.block[1], s.block[2],
+                                    s.sharedBytes, stream_, s.params.data(),
+                                    nullptr),
+                 s.where + ": cuLaunchKernel", err);
+  }
+
+  // Records the forward launches once; kernel arguments are fixed device
+  // addresses inside the one block, so the graph stays valid for the
+  // lifetime of the model (reloading weights only changes memory contents).
+  bool capture(std::string &err) {
+    if (!check(d_->cuStreamBeginCapture(stream_,
+                                        CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+               "cuStreamBeginCapture", err))
+      return false;
+    bool ok = true;
+    for (CudaStep &s : forward_)
+      if (!(ok = launch(s, err)))
+        break;
+    // End the capture even after a failed launch, so the stream is usable.
+    CUresult r = d_->cuStreamEndCapture(stream_, &graph_);
+    if (!ok)
+      return false;
+    return check(r, "cuStreamEndCapture", err) &&
+           check(d_->cuGraphInstantiateWithFlags(&graphExec_, graph_, 0),
+                 "cuGraphInstantiate", err);
+  }
+
+  const Driver *d_ = nullptr;
+  CUdevice device_ = 0;
+  CUcontext ctx_ = nullptr;
+  CUmodule module_ = nullptr;
+  CUstream stream_ = nullptr;
+  CUdeviceptr block_ = 0;
+  std::vector<CudaStep> init_, forward_;
+  std::vector<CUevent> events_;
+  CUgraph graph_ = nullptr;
+  CUgraphExec graphExec_ = nullptr;
+  bool useGraph_ = false;
+  std::string deviceText_; ///< "NVIDIA H200 (sm_90)"
+  std::string binName_, jitFrom_;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> createCudaBackend() {
+  return std::make_unique<CudaBackend>();
+}
+
+} // namespace dlart

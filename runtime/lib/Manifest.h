@@ -1,0 +1,80 @@
+//===- Manifest.h - manifest.json of a dlac bundle (internal) -------------===//
+//
+// Part of libdlart. The in-memory form of manifest.json, format version 1
+// (docs/bundle-format.md), and its strict parser. Internal: the public
+// surface is the C API in dlart/dlart.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLART_LIB_MANIFEST_H
+#define DLART_LIB_MANIFEST_H
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlart {
+
+enum class BufferKind { Input, Output, Parameter, Prepared, Activation };
+
+const char *bufferKindName(BufferKind kind);
+
+struct BufferDesc {
+  BufferKind kind = BufferKind::Activation;
+  uint64_t bytes = 0;
+  uint64_t offset = 0; ///< In the prepared buffer or the arena; else 0.
+};
+
+/// An input, output or parameter: a named f32 tensor bound to one buffer.
+struct TensorDesc {
+  std::string name;
+  std::vector<int64_t> shape;
+  uint64_t numElements = 0;
+  uint32_t buffer = 0;
+};
+
+struct StepDesc {
+  std::string kernel;
+  std::array<uint32_t, 3> grid{};
+  std::array<uint32_t, 3> block{};
+  uint32_t sharedBytes = 0;
+  std::vector<uint32_t> args; ///< Buffer ids.
+
+  uint64_t numBlocks() const {
+    return uint64_t(grid[0]) * grid[1] * grid[2];
+  }
+};
+
+struct Manifest {
+  std::string dir;          ///< The bundle directory as given to open.
+  std::string model;        ///< "" if absent.
+  std::string producer;     ///< "" if absent.
+  bool hasHost = false;
+  std::string hostLibrary;  ///< File name inside the bundle.
+  bool hasCuda = false;
+  std::vector<std::string> cudaArchs;
+  std::string cudaBinary;   ///< File name inside the bundle.
+  std::string cudaPtx;      ///< "" if the bundle has no PTX.
+  std::vector<TensorDesc> inputs, outputs, parameters;
+  std::vector<BufferDesc> buffers; ///< Indexed by buffer id.
+  uint64_t arenaBytes = 0;
+  uint64_t preparedBytes = 0;
+  uint64_t activationBytesTotal = 0;
+  std::vector<StepDesc> init, forward;
+
+  /// "<dir>/<file>", the spelling every message uses.
+  std::string path(const std::string &file) const;
+};
+
+/// Reads and validates "<bundleDir>/manifest.json" and checks that the files
+/// it names exist. On failure returns false and sets `err` to one line that
+/// starts with the file concerned and names the JSON path, e.g.
+///   "m.dlab/manifest.json: buffers[3].offset: 4096 + 512 bytes exceed
+///    memory.arena_bytes (4096)".
+bool parseManifest(const std::string &bundleDir, Manifest &manifest,
+                   std::string &err);
+
+} // namespace dlart
+
+#endif // DLART_LIB_MANIFEST_H

@@ -1,0 +1,448 @@
+//===- Runtime.cpp - the C API of libdlart --------------------------------===//
+//
+// Part of libdlart. Every entry point catches everything: a C caller cannot
+// handle a C++ exception, so failures become a status code and a message in
+// a thread-local string (dlart_last_error).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlart/dlart.h"
+
+#include "Backend.h"
+#include "Manifest.h"
+#include "dlart/Safetensors.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <sys/stat.h>
+#include <thread>
+
+using namespace dlart;
+
+namespace {
+
+thread_local std::string lastError;
+
+dlart_status fail(dlart_status status, std::string message) {
+  lastError = std::move(message);
+  return status;
+}
+
+// Runs `body`, turning any escaping exception into a status.
+template <typename F> dlart_status guarded(F &&body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return fail(DLART_ERROR_INTERNAL, "out of memory");
+  } catch (const std::exception &e) {
+    return fail(DLART_ERROR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(DLART_ERROR_INTERNAL, "internal error: unknown exception");
+  }
+}
+
+/// A zero-filled, 64-byte aligned host buffer.
+struct HostBuffer {
+  float *data = nullptr;
+  explicit HostBuffer(uint64_t bytes) {
+    void *p = nullptr;
+    if (::posix_memalign(&p, 64, bytes ? bytes : 1) != 0)
+      throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    data = static_cast<float *>(p);
+  }
+  ~HostBuffer() { std::free(data); }
+  HostBuffer(const HostBuffer &) = delete;
+  HostBuffer &operator=(const HostBuffer &) = delete;
+};
+
+unsigned defaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+} // namespace
+
+Layout Layout::plan(const Manifest &m) {
+  Layout l;
+  l.offset.assign(m.buffers.size(), 0);
+  auto align = [](uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; };
+  uint64_t next = 0;
+  // Parameters, inputs and outputs each get their own slot; the prepared
+  // buffer and the arena are one region each, their buffers at the offsets
+  // the compiler planned.
+  for (size_t id = 0; id < m.buffers.size(); ++id) {
+    const BufferDesc &b = m.buffers[id];
+    if (b.kind == BufferKind::Prepared || b.kind == BufferKind::Activation)
+      continue;
+    l.offset[id] = next;
+    next = align(next + b.bytes);
+  }
+  uint64_t prepared = next;
+  uint64_t arena = align(prepared + m.preparedBytes);
+  for (size_t id = 0; id < m.buffers.size(); ++id) {
+    const BufferDesc &b = m.buffers[id];
+    if (b.kind == BufferKind::Prepared)
+      l.offset[id] = prepared + b.offset;
+    else if (b.kind == BufferKind::Activation)
+      l.offset[id] = arena + b.offset;
+  }
+  l.totalBytes = align(arena + m.arenaBytes);
+  return l;
+}
+
+struct dlart_model {
+  Manifest manifest;
+  Layout layout;
+  std::unique_ptr<Backend> backend;
+  std::string deviceInfo;
+  unsigned threads = defaultThreads();
+  bool graph = false;
+  bool initialised = false; ///< Weights loaded and init run.
+  std::string warnings;
+  std::vector<dlart_tensor_info> inputInfo, outputInfo;
+  // The runtime's own host buffers, allocated when first asked for.
+  std::vector<std::unique_ptr<HostBuffer>> inputBufs, outputBufs;
+
+  float *ownBuffer(bool input, size_t i) {
+    auto &bufs = input ? inputBufs : outputBufs;
+    const auto &info = input ? inputInfo : outputInfo;
+    if (bufs.empty())
+      bufs.resize(info.size());
+    if (!bufs[i])
+      bufs[i] = std::make_unique<HostBuffer>(info[i].bytes);
+    return bufs[i]->data;
+  }
+
+  dlart_status needDevice() const {
+    if (!backend)
+      return fail(DLART_ERROR_STATE,
+                  manifest.dir + ": no device chosen: call dlart_set_device "
+                                 "first");
+    return DLART_OK;
+  }
+  dlart_status needInit() const {
+    if (dlart_status s = needDevice())
+      return s;
+    if (!initialised)
+      return fail(DLART_ERROR_STATE,
+                  manifest.dir + ": weights not loaded: call "
+                                 "dlart_load_weights first (it also runs init)");
+    return DLART_OK;
+  }
+};
+
+namespace {
+
+std::vector<dlart_tensor_info> describe(const std::vector<TensorDesc> &ts) {
+  std::vector<dlart_tensor_info> out;
+  for (const TensorDesc &t : ts)
+    out.push_back({t.name.c_str(), static_cast<int32_t>(t.shape.size()),
+                   t.shape.data(), static_cast<int64_t>(t.numElements),
+                   t.numElements * 4});
+  return out;
+}
+
+bool fileExists(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *dlart_last_error(void) { return lastError.c_str(); }
+
+const char *dlart_device_name(dlart_device device) {
+  switch (device) {
+  case DLART_DEVICE_HOST: return "host";
+  case DLART_DEVICE_CUDA: return "cuda";
+  }
+  return nullptr;
+}
+
+dlart_status dlart_open(const char *bundle_dir, dlart_model **model) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_open: model is null");
+    *model = nullptr;
+    if (!bundle_dir || !*bundle_dir)
+      return fail(DLART_ERROR_INVALID_ARGUMENT,
+                  "dlart_open: no bundle directory given");
+    auto m = std::make_unique<dlart_model>();
+    std::string err;
+    if (!parseManifest(bundle_dir, m->manifest, err))
+      return fail(DLART_ERROR_BUNDLE, err);
+    m->layout = Layout::plan(m->manifest);
+    m->inputInfo = describe(m->manifest.inputs);
+    m->outputInfo = describe(m->manifest.outputs);
+    *model = m.release();
+    return DLART_OK;
+  });
+}
+
+void dlart_close(dlart_model *model) {
+  try {
+    delete model;
+  } catch (...) {
+  }
+}
+
+const char *dlart_model_name(const dlart_model *model) {
+  return model ? model->manifest.model.c_str() : "";
+}
+
+const char *dlart_device_info(const dlart_model *model) {
+  return model ? model->deviceInfo.c_str() : "";
+}
+
+dlart_status dlart_set_threads(dlart_model *model, int threads) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_threads: model is null");
+    if (threads < 1 || threads > 4096)
+      return fail(DLART_ERROR_INVALID_ARGUMENT,
+                  "dlart_set_threads: " + std::to_string(threads) +
+                      " threads: expected 1 to 4096");
+    model->threads = static_cast<unsigned>(threads);
+    if (model->backend) {
+      model->backend->setThreads(model->threads);
+      model->deviceInfo = model->backend->describe();
+    }
+    return DLART_OK;
+  });
+}
+
+dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_device: model is null");
+    if (!dlart_device_name(device))
+      return fail(DLART_ERROR_INVALID_ARGUMENT,
+                  "dlart_set_device: unknown device " + std::to_string(device));
+    if (model->backend)
+      return fail(DLART_ERROR_STATE,
+                  model->manifest.dir + ": the device is already chosen (" +
+                      model->deviceInfo + "); open the bundle again for "
+                      "another device");
+    std::unique_ptr<Backend> b = device == DLART_DEVICE_HOST
+                                     ? createHostBackend(model->threads)
+                                     : createCudaBackend();
+    b->setGraph(model->graph);
+    std::string err;
+    if (dlart_status s = b->load(model->manifest, model->layout, err))
+      return fail(s, err);
+    model->backend = std::move(b);
+    model->deviceInfo = model->backend->describe();
+    return DLART_OK;
+  });
+}
+
+dlart_status dlart_set_cuda_graph(dlart_model *model, int enable) {
+  if (!model)
+    return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_cuda_graph: model is null");
+  model->graph = enable != 0;
+  if (model->backend)
+    model->backend->setGraph(model->graph);
+  return DLART_OK;
+}
+
+dlart_status dlart_load_weights(dlart_model *model, const char *path) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_load_weights: model is null");
+    if (dlart_status s = model->needDevice())
+      return s;
+    const Manifest &m = model->manifest;
+    model->initialised = false;
+    model->warnings.clear();
+    std::string err;
+    std::string file = path ? path : m.path("weights.safetensors");
+    bool haveFile = path || fileExists(file);
+    if (!haveFile && !m.parameters.empty())
+      return fail(DLART_ERROR_WEIGHTS,
+                  m.dir + ": no weights given and the bundle has no "
+                          "weights.safetensors");
+    if (haveFile) {
+      auto st = SafetensorsFile::open(file, err);
+      if (!st)
+        return fail(DLART_ERROR_WEIGHTS, err);
+      std::vector<ParamSpec> specs;
+      for (const TensorDesc &p : m.parameters)
+        specs.push_back({p.name, p.shape});
+      std::vector<std::string> warnings;
+      bool ok = checkParameters(*st, specs, err, warnings);
+      for (const std::string &w : warnings)
+        model->warnings += (model->warnings.empty() ? "" : "\n") + w;
+      if (!ok)
+        return fail(DLART_ERROR_WEIGHTS, err);
+      std::vector<float> values;
+      for (const TensorDesc &p : m.parameters) {
+        if (!st->readAsF32(p.name, values, err))
+          return fail(DLART_ERROR_WEIGHTS, err);
+        if (!model->backend->upload(model->layout.offset[p.buffer],
+                                    values.data(), p.numElements * 4, err))
+          return fail(DLART_ERROR_DEVICE, err);
+      }
+    }
+    if (!model->backend->run(Phase::Init, err))
+      return fail(DLART_ERROR_DEVICE, err);
+    model->initialised = true;
+    return DLART_OK;
+  });
+}
+
+const char *dlart_warnings(const dlart_model *model) {
+  return model ? model->warnings.c_str() : "";
+}
+
+size_t dlart_num_inputs(const dlart_model *model) {
+  return model ? model->inputInfo.size() : 0;
+}
+size_t dlart_num_outputs(const dlart_model *model) {
+  return model ? model->outputInfo.size() : 0;
+}
+
+static dlart_status tensorInfo(const dlart_model *model, bool input,
+                               size_t index, dlart_tensor_info *info) {
+  const char *fn = input ? "dlart_input_info" : "dlart_output_info";
+  if (!model || !info)
+    return fail(DLART_ERROR_INVALID_ARGUMENT,
+                std::string(fn) + ": model or info is null");
+  const auto &list = input ? model->inputInfo : model->outputInfo;
+  if (index >= list.size())
+    return fail(DLART_ERROR_INVALID_ARGUMENT,
+                std::string(fn) + ": index " + std::to_string(index) +
+                    " out of range (the model has " +
+                    std::to_string(list.size()) + ")");
+  *info = list[index];
+  return DLART_OK;
+}
+
+dlart_status dlart_input_info(const dlart_model *model, size_t index,
+                              dlart_tensor_info *info) {
+  return tensorInfo(model, true, index, info);
+}
+dlart_status dlart_output_info(const dlart_model *model, size_t index,
+                               dlart_tensor_info *info) {
+  return tensorInfo(model, false, index, info);
+}
+
+static float *ownBuffer(dlart_model *model, bool input, size_t index) {
+  dlart_tensor_info info;
+  if (tensorInfo(model, input, index, &info) != DLART_OK)
+    return nullptr;
+  try {
+    return model->ownBuffer(input, index);
+  } catch (...) {
+    fail(DLART_ERROR_INTERNAL, "out of memory");
+    return nullptr;
+  }
+}
+
+float *dlart_input_buffer(dlart_model *model, size_t index) {
+  return ownBuffer(model, true, index);
+}
+float *dlart_output_buffer(dlart_model *model, size_t index) {
+  return ownBuffer(model, false, index);
+}
+
+dlart_status dlart_set_inputs(dlart_model *model, const float *const *inputs) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_inputs: model is null");
+    if (dlart_status s = model->needDevice())
+      return s;
+    std::string err;
+    for (size_t i = 0; i < model->inputInfo.size(); ++i) {
+      const float *src = inputs ? inputs[i] : model->ownBuffer(true, i);
+      if (!src)
+        return fail(DLART_ERROR_INVALID_ARGUMENT,
+                    std::string("dlart_set_inputs: input ") +
+                        std::to_string(i) + " '" + model->inputInfo[i].name +
+                        "' is null");
+      if (!model->backend->upload(
+              model->layout.offset[model->manifest.inputs[i].buffer], src,
+              model->inputInfo[i].bytes, err))
+        return fail(DLART_ERROR_DEVICE, err);
+    }
+    return DLART_OK;
+  });
+}
+
+dlart_status dlart_run(dlart_model *model) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_run: model is null");
+    if (dlart_status s = model->needInit())
+      return s;
+    std::string err;
+    if (!model->backend->run(Phase::Forward, err))
+      return fail(DLART_ERROR_DEVICE, err);
+    return DLART_OK;
+  });
+}
+
+dlart_status dlart_get_outputs(dlart_model *model, float *const *outputs) {
+  return guarded([&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_get_outputs: model is null");
+    if (dlart_status s = model->needDevice())
+      return s;
+    std::string err;
+    for (size_t i = 0; i < model->outputInfo.size(); ++i) {
+      float *dst = outputs ? outputs[i] : model->ownBuffer(false, i);
+      if (!dst)
+        return fail(DLART_ERROR_INVALID_ARGUMENT,
+                    std::string("dlart_get_outputs: output ") +
+                        std::to_string(i) + " '" + model->outputInfo[i].name +
+                        "' is null");
+      if (!model->backend->download(
+              model->layout.offset[model->manifest.outputs[i].buffer], dst,
+              model->outputInfo[i].bytes, err))
+        return fail(DLART_ERROR_DEVICE, err);
+    }
+    return DLART_OK;
+  });
+}
+
+dlart_status dlart_forward(dlart_model *model, const float *const *inputs,
+                           float *const *outputs) {
+  if (dlart_status s = model ? model->needInit() : DLART_OK)
+    return s; // Before touching inputs: the clearer message.
+  if (dlart_status s = dlart_set_inputs(model, inputs))
+    return s;
+  if (dlart_status s = dlart_run(model))
+    return s;
+  return dlart_get_outputs(model, outputs);
+}
+
+size_t dlart_num_forward_steps(const dlart_model *model) {
+  return model ? model->manifest.forward.size() : 0;
+}
+
+const char *dlart_forward_step_kernel(const dlart_model *model, size_t step) {
+  if (!model || step >= model->manifest.forward.size())
+    return nullptr;
+  return model->manifest.forward[step].kernel.c_str();
+}
+
+dlart_status dlart_profile(dlart_model *model, double *step_ms) {
+  return guarded([&] {
+    if (!model || !step_ms)
+      return fail(DLART_ERROR_INVALID_ARGUMENT,
+                  "dlart_profile: model or step_ms is null");
+    if (dlart_status s = model->needInit())
+      return s;
+    std::string err;
+    std::vector<double> ms;
+    if (!model->backend->profile(ms, err))
+      return fail(DLART_ERROR_DEVICE, err);
+    std::copy(ms.begin(), ms.end(), step_ms);
+    return DLART_OK;
+  });
+}
+
+} // extern "C"

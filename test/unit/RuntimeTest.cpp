@@ -1,0 +1,582 @@
+//===- RuntimeTest.cpp - libdlart's C API on hand-made bundles ------------===//
+//
+// The compiler is not needed: each test writes a manifest.json and copies a
+// kernels.so built once from the C source below (with `cc`; the suite is
+// skipped where there is none). The kernels follow the host ABI of
+// docs/bundle-format.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlart/Safetensors.h"
+#include "dlart/dlart.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+#include <unistd.h>
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The model: y = 2 * x + bias[c] - 1 on x of shape [1, 2, 4, 4]. init
+// broadcasts bias into a prepared buffer; forward runs two steps through an
+// activation buffer. `count_blocks` adds 1 to out[b] for each block b, to
+// see that every block runs exactly once whatever the thread count.
+const char *kKernelSource = R"C(
+#include <stdint.h>
+void init_expand_bias(void *const *args, int64_t b0, int64_t b1) {
+  const float *bias = args[0];
+  float *prep = args[1];
+  for (int64_t b = b0; b < b1; ++b)
+    for (int c = 0; c < 2; ++c)
+      for (int k = 0; k < 16; ++k)
+        prep[c * 16 + k] = bias[c];
+}
+void scale_add(void *const *args, int64_t b0, int64_t b1) {
+  const float *x = args[0], *p = args[1];
+  float *t = args[2];
+  for (int64_t b = b0; b < b1; ++b)
+    for (int64_t i = b * 4; i < b * 4 + 4; ++i)
+      t[i] = 2.0f * x[i] + p[i];
+}
+void minus_one(void *const *args, int64_t b0, int64_t b1) {
+  const float *t = args[0];
+  float *y = args[1];
+  for (int64_t b = b0; b < b1; ++b)
+    y[b] = t[b] - 1.0f;
+}
+void count_blocks(void *const *args, int64_t b0, int64_t b1) {
+  float *out = args[1];
+  for (int64_t b = b0; b < b1; ++b)
+    out[b] += 1.0f;
+}
+)C";
+
+json step(const std::string &kernel, std::vector<int> grid,
+          std::vector<int> args) {
+  return {{"kernel", kernel}, {"grid", grid},       {"block", {32, 1, 1}},
+          {"shared_bytes", 0}, {"args", args}};
+}
+
+json baseManifest() {
+  return {
+      {"format", "dlab"},
+      {"version", 1},
+      {"model", "toy"},
+      {"producer", "RuntimeTest"},
+      {"host", {{"library", "kernels.so"}}},
+      {"inputs",
+       {{{"name", "x"}, {"shape", {1, 2, 4, 4}}, {"dtype", "f32"}, {"buffer", 0}}}},
+      {"outputs",
+       {{{"name", "y"}, {"shape", {1, 2, 4, 4}}, {"dtype", "f32"}, {"buffer", 1}}}},
+      {"parameters",
+       {{{"name", "bias"}, {"shape", {2}}, {"dtype", "f32"}, {"buffer", 2}}}},
+      {"buffers",
+       {{{"id", 0}, {"kind", "input"}, {"bytes", 128}},
+        {{"id", 1}, {"kind", "output"}, {"bytes", 128}},
+        {{"id", 2}, {"kind", "parameter"}, {"bytes", 8}},
+        {{"id", 3}, {"kind", "prepared"}, {"bytes", 128}, {"offset", 0}},
+        {{"id", 4}, {"kind", "activation"}, {"bytes", 128}, {"offset", 0}}}},
+      {"memory",
+       {{"arena_bytes", 256}, {"prepared_bytes", 128},
+        {"activation_bytes_total", 128}}},
+      {"init", {step("init_expand_bias", {1, 1, 1}, {2, 3})}},
+      {"forward",
+       {step("scale_add", {2, 2, 2}, {0, 3, 4}),
+        step("minus_one", {32, 1, 1}, {4, 1})}},
+  };
+}
+
+// A 64-byte ELF header of a cubin (EM_CUDA) with `shnum` section headers of
+// 64 bytes announced at byte 64; with shnum > 0 the file is truncated.
+std::string fakeCubin(uint16_t shnum) {
+  std::string h(64, '\0');
+  std::memcpy(h.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  uint16_t machine = 190, shentsize = 64;
+  uint64_t shoff = shnum ? 64 : 0;
+  std::memcpy(&h[18], &machine, 2);
+  std::memcpy(&h[40], &shoff, 8);
+  std::memcpy(&h[58], &shentsize, 2);
+  std::memcpy(&h[60], &shnum, 2);
+  return h;
+}
+
+class RuntimeTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    std::string tmpl = ::testing::TempDir() + "dlart_rt_lib_XXXXXX";
+    if (!::mkdtemp(tmpl.data()))
+      return;
+    libDir = tmpl;
+    std::ofstream(libDir + "/k.c") << kKernelSource;
+    const char *cc = std::getenv("CC");
+    std::string cmd = std::string(cc && *cc ? cc : "cc") +
+                      " -shared -fPIC -O1 -o '" + libDir + "/kernels.so' '" +
+                      libDir + "/k.c' > '" + libDir + "/cc.log' 2>&1";
+    haveKernels = std::system(cmd.c_str()) == 0;
+  }
+  static void TearDownTestSuite() {
+    if (!libDir.empty())
+      fs::remove_all(libDir);
+  }
+
+  void SetUp() override {
+    if (!haveKernels)
+      GTEST_SKIP() << "no C compiler ('cc') to build the test kernels.so";
+    std::string tmpl = ::testing::TempDir() + "dlart_rt_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir = tmpl;
+    bundle = dir + "/toy.dlab";
+    fs::create_directory(bundle);
+  }
+  void TearDown() override {
+    dlart_close(model);
+    if (!dir.empty())
+      fs::remove_all(dir);
+  }
+
+  void writeManifest(const json &m) {
+    std::ofstream(bundle + "/manifest.json") << m.dump(2);
+  }
+  void writeFile(const std::string &name, const std::string &bytes) {
+    std::ofstream out(bundle + "/" + name, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  void writeBundle(const json &m) {
+    writeManifest(m);
+    fs::copy_file(libDir + "/kernels.so", bundle + "/kernels.so",
+                  fs::copy_options::overwrite_existing);
+  }
+  // Writes `tensors` (all F32 unless stated) to dir/name.
+  std::string writeWeights(const std::string &name,
+                           const std::vector<dlart::TensorData> &tensors) {
+    std::string path = dir + "/" + name, err;
+    EXPECT_TRUE(dlart::writeSafetensors(path, tensors, {}, err)) << err;
+    return path;
+  }
+  std::string biasWeights(float b0 = 0.5f, float b1 = -3.0f) {
+    bias = {b0, b1};
+    return writeWeights("w.safetensors",
+                        {{"bias", dlart::DType::F32, {2}, bias.data(), 8}});
+  }
+
+  // dlart_open is expected to fail; returns the message.
+  std::string openError() {
+    EXPECT_EQ(dlart_open(bundle.c_str(), &model), DLART_ERROR_BUNDLE);
+    EXPECT_EQ(model, nullptr);
+    return dlart_last_error();
+  }
+  void openOk() {
+    ASSERT_EQ(dlart_open(bundle.c_str(), &model), DLART_OK)
+        << dlart_last_error();
+  }
+  // Opens the bundle and expects dlart_set_device to fail with `status`.
+  std::string deviceError(dlart_device device, dlart_status status) {
+    openOk();
+    EXPECT_EQ(dlart_set_device(model, device), status);
+    return dlart_last_error();
+  }
+
+  // Runs the toy model on x[i] = i / 8 - 2 with `threads` threads.
+  std::vector<float> runToy(int threads) {
+    std::vector<float> x(32), y(32, NAN);
+    for (int i = 0; i < 32; ++i)
+      x[i] = i / 8.0f - 2.0f;
+    EXPECT_EQ(dlart_set_threads(model, threads), DLART_OK);
+    const float *in[] = {x.data()};
+    float *out[] = {y.data()};
+    EXPECT_EQ(dlart_forward(model, in, out), DLART_OK) << dlart_last_error();
+    for (int i = 0; i < 32; ++i)
+      EXPECT_EQ(y[i], 2.0f * x[i] + bias[i / 16] - 1.0f) << "element " << i;
+    return y;
+  }
+
+  static std::string libDir;
+  static bool haveKernels;
+  std::string dir, bundle;
+  dlart_model *model = nullptr;
+  std::vector<float> bias;
+};
+
+std::string RuntimeTest::libDir;
+bool RuntimeTest::haveKernels = false;
+
+//===----------------------------------------------------------------------===//
+// End to end on the host
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, HostEndToEndWithOneAndThreeThreads) {
+  writeBundle(baseManifest());
+  openOk();
+  EXPECT_STREQ(dlart_model_name(model), "toy");
+  ASSERT_EQ(dlart_num_inputs(model), 1u);
+  ASSERT_EQ(dlart_num_outputs(model), 1u);
+  dlart_tensor_info info;
+  ASSERT_EQ(dlart_input_info(model, 0, &info), DLART_OK);
+  EXPECT_STREQ(info.name, "x");
+  ASSERT_EQ(info.rank, 4);
+  EXPECT_EQ(std::vector<int64_t>(info.shape, info.shape + 4),
+            (std::vector<int64_t>{1, 2, 4, 4}));
+  EXPECT_EQ(info.num_elements, 32);
+  EXPECT_EQ(info.bytes, 128u);
+  ASSERT_EQ(dlart_output_info(model, 0, &info), DLART_OK);
+  EXPECT_STREQ(info.name, "y");
+  EXPECT_EQ(dlart_output_info(model, 1, &info), DLART_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(dlart_last_error(),
+               "dlart_output_info: index 1 out of range (the model has 1)");
+
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK)
+      << dlart_last_error();
+  ASSERT_EQ(dlart_load_weights(model, biasWeights().c_str()), DLART_OK)
+      << dlart_last_error();
+  EXPECT_STREQ(dlart_warnings(model), "");
+  std::vector<float> one = runToy(1), three = runToy(3), seven = runToy(7);
+  EXPECT_EQ(one, three);
+  EXPECT_EQ(one, seven);
+  EXPECT_EQ(std::string(dlart_device_info(model)), "host, 7 threads, kernels.so");
+
+  // Reloading weights reruns init.
+  ASSERT_EQ(dlart_load_weights(model, biasWeights(1.0f, 2.0f).c_str()),
+            DLART_OK);
+  runToy(2);
+}
+
+TEST_F(RuntimeTest, OwnBuffersAndSplitCalls) {
+  writeBundle(baseManifest());
+  openOk();
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  ASSERT_EQ(dlart_load_weights(model, biasWeights().c_str()), DLART_OK);
+  float *x = dlart_input_buffer(model, 0);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(x) % 64, 0u);
+  for (int i = 0; i < 32; ++i)
+    x[i] = float(i);
+  ASSERT_EQ(dlart_set_inputs(model, nullptr), DLART_OK);
+  ASSERT_EQ(dlart_run(model), DLART_OK);
+  ASSERT_EQ(dlart_get_outputs(model, nullptr), DLART_OK);
+  const float *y = dlart_output_buffer(model, 0);
+  for (int i = 0; i < 32; ++i)
+    EXPECT_EQ(y[i], 2.0f * i + bias[i / 16] - 1.0f);
+  EXPECT_EQ(dlart_input_buffer(model, 1), nullptr);
+
+  ASSERT_EQ(dlart_num_forward_steps(model), 2u);
+  EXPECT_STREQ(dlart_forward_step_kernel(model, 1), "minus_one");
+  double ms[2] = {-1, -1};
+  ASSERT_EQ(dlart_profile(model, ms), DLART_OK);
+  EXPECT_GE(ms[0], 0.0);
+  EXPECT_GE(ms[1], 0.0);
+}
+
+TEST_F(RuntimeTest, EveryBlockRunsOnceWhateverTheThreadCount) {
+  json m = baseManifest();
+  m["outputs"][0]["shape"] = {10, 10, 10};
+  m["buffers"][1]["bytes"] = 4000;
+  m["forward"] = {step("count_blocks", {10, 10, 10}, {0, 1})};
+  writeBundle(m);
+  openOk();
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  ASSERT_EQ(dlart_load_weights(model, biasWeights().c_str()), DLART_OK);
+  float expected = 0;
+  for (int threads : {1, 3, 7, 16}) {
+    ASSERT_EQ(dlart_set_threads(model, threads), DLART_OK);
+    ASSERT_EQ(dlart_forward(model, nullptr, nullptr), DLART_OK);
+    expected += 1; // The output buffer keeps its contents between runs.
+    const float *y = dlart_output_buffer(model, 0);
+    for (int b = 0; b < 1000; ++b)
+      ASSERT_EQ(y[b], expected) << "block " << b << ", " << threads
+                                << " threads";
+  }
+}
+
+TEST_F(RuntimeTest, WeightsInTheBundleHalfPrecisionAndExtraTensors) {
+  writeBundle(baseManifest());
+  // F16 0.5 = 0x3800, -3.0 = 0xC200; the bundle's own weights.safetensors.
+  uint16_t half[2] = {0x3800, 0xC200};
+  int64_t tracked = 7;
+  float extra = 1;
+  std::string err;
+  ASSERT_TRUE(dlart::writeSafetensors(
+      bundle + "/weights.safetensors",
+      {{"bias", dlart::DType::F16, {2}, half, 4},
+       {"bn.num_batches_tracked", dlart::DType::I64, {}, &tracked, 8},
+       {"unused", dlart::DType::F32, {1}, &extra, 4}},
+      {}, err))
+      << err;
+  bias = {0.5f, -3.0f};
+  openOk();
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  ASSERT_EQ(dlart_load_weights(model, nullptr), DLART_OK) << dlart_last_error();
+  EXPECT_EQ(std::string(dlart_warnings(model)),
+            bundle + "/weights.safetensors: unexpected tensor 'unused' is not "
+                     "a model parameter (ignored)");
+  runToy(2);
+}
+
+//===----------------------------------------------------------------------===//
+// Call order and weights errors
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, CallsOutOfOrder) {
+  writeBundle(baseManifest());
+  openOk();
+  EXPECT_EQ(dlart_load_weights(model, nullptr), DLART_ERROR_STATE);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            bundle + ": no device chosen: call dlart_set_device first");
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  EXPECT_EQ(dlart_run(model), DLART_ERROR_STATE);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            bundle + ": weights not loaded: call dlart_load_weights first (it "
+                     "also runs init)");
+  EXPECT_EQ(dlart_forward(model, nullptr, nullptr), DLART_ERROR_STATE);
+  EXPECT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_ERROR_STATE);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            bundle + ": the device is already chosen (host, " +
+                std::to_string(std::max(1u, std::thread::hardware_concurrency())) +
+                " threads, kernels.so); open the bundle again for another "
+                "device");
+  EXPECT_EQ(dlart_set_threads(model, 0), DLART_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(dlart_last_error(),
+               "dlart_set_threads: 0 threads: expected 1 to 4096");
+  dlart_model *other = nullptr;
+  EXPECT_EQ(dlart_open(nullptr, &other), DLART_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(other, nullptr);
+  EXPECT_STREQ(dlart_last_error(), "dlart_open: no bundle directory given");
+}
+
+TEST_F(RuntimeTest, WeightsErrors) {
+  writeBundle(baseManifest());
+  openOk();
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  EXPECT_EQ(dlart_load_weights(model, nullptr), DLART_ERROR_WEIGHTS);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            bundle + ": no weights given and the bundle has no "
+                     "weights.safetensors");
+  float three[3] = {1, 2, 3};
+  std::string wrong = writeWeights(
+      "wrong.safetensors", {{"bias", dlart::DType::F32, {3}, three, 12}});
+  EXPECT_EQ(dlart_load_weights(model, wrong.c_str()), DLART_ERROR_WEIGHTS);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            wrong + ": 1 parameter with the wrong shape: 'bias' is [3] in the "
+                    "file, expected [2]");
+  std::string other = writeWeights(
+      "other.safetensors", {{"other", dlart::DType::F32, {3}, three, 12}});
+  EXPECT_EQ(dlart_load_weights(model, other.c_str()), DLART_ERROR_WEIGHTS);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            other + ": 1 parameter missing: 'bias'");
+  EXPECT_EQ(dlart_run(model), DLART_ERROR_STATE); // Failed loads don't count.
+}
+
+//===----------------------------------------------------------------------===//
+// Bad bundles: exact messages
+//===----------------------------------------------------------------------===//
+
+TEST_F(RuntimeTest, MissingBundleAndManifest) {
+  fs::remove(bundle);
+  EXPECT_EQ(openError(), bundle + ": not a bundle directory (No such file or "
+                                  "directory); a bundle is the directory "
+                                  "written by 'dlac -o NAME.dlab'");
+  fs::create_directory(bundle);
+  EXPECT_EQ(openError(),
+            bundle + "/manifest.json: cannot open: No such file or directory");
+}
+
+TEST_F(RuntimeTest, MalformedJson) {
+  writeFile("manifest.json", "{\n  \"format\": \"dlab\",\n  \"version\": 1,,\n}");
+  std::string err = openError();
+  std::string prefix = bundle + "/manifest.json:3:16: malformed JSON: ";
+  EXPECT_EQ(err.substr(0, prefix.size()), prefix) << err;
+  writeFile("manifest.json",
+            "{\"format\": \"dlab\", \"version\": 1, \"version\": 2}");
+  EXPECT_EQ(openError(), bundle + "/manifest.json: duplicate key 'version'");
+  writeFile("manifest.json", "[1, 2]");
+  EXPECT_EQ(openError(),
+            bundle + "/manifest.json: expected a JSON object, got [1,2]");
+}
+
+TEST_F(RuntimeTest, WrongFormatAndVersion) {
+  json m = baseManifest();
+  m["format"] = "onnx";
+  writeBundle(m);
+  EXPECT_EQ(openError(), bundle + "/manifest.json: format: expected \"dlab\", "
+                                  "got \"onnx\" (not a dlac bundle manifest)");
+  m = baseManifest();
+  m["version"] = 2;
+  writeBundle(m);
+  EXPECT_EQ(openError(),
+            bundle + "/manifest.json: version: bundle format version 2 is not "
+                     "supported: this runtime reads version 1");
+  m["version"] = "1";
+  writeBundle(m);
+  EXPECT_EQ(openError(), bundle + "/manifest.json: version: expected an "
+                                  "integer in [0, 18446744073709551615], got "
+                                  "\"1\"");
+}
+
+TEST_F(RuntimeTest, BadBuffers) {
+  struct Case {
+    std::function<void(json &)> edit;
+    std::string message;
+  } cases[] = {
+      {[](json &m) { m["buffers"][4]["id"] = 9; },
+       "buffers[4].id: 9 is out of range: the manifest has 5 buffers, so ids "
+       "are 0..4"},
+      {[](json &m) { m["buffers"][4]["id"] = 1; },
+       "buffers[4].id: buffer id 1 is used twice"},
+      {[](json &m) { m["buffers"][4]["offset"] = 200; },
+       "buffers[4].offset: 200 + 128 bytes exceed memory.arena_bytes (256)"},
+      {[](json &m) { m["buffers"][3]["offset"] = 4; },
+       "buffers[3].offset: 4 + 128 bytes exceed memory.prepared_bytes (128)"},
+      {[](json &m) { m["buffers"][4].erase("offset"); },
+       "buffers[4]: missing field 'offset' (required for activation buffers)"},
+      {[](json &m) { m["buffers"][0]["offset"] = 0; },
+       "buffers[0].offset: only prepared and activation buffers have an "
+       "offset"},
+      {[](json &m) { m["buffers"][2]["bytes"] = "8"; },
+       "buffers[2].bytes: expected an integer in [0, 18446744073709551615], "
+       "got \"8\""},
+      {[](json &m) { m["buffers"][2]["bytes"] = 12; },
+       "parameters[0].buffer: buffer 2 has 12 bytes but shape [2] of f32 "
+       "needs 8"},
+      {[](json &m) { m["buffers"][2]["kind"] = "weights"; },
+       "buffers[2].kind: expected one of \"input\", \"output\", "
+       "\"parameter\", \"prepared\", \"activation\", got \"weights\""},
+      {[](json &m) { m["buffers"][2]["size"] = 8; },
+       "buffers[2]: unexpected field 'size'"},
+      {[](json &m) { m["inputs"][0]["buffer"] = 2; },
+       "inputs[0].buffer: buffer 2 is a parameter buffer, expected input"},
+      {[](json &m) { m["parameters"] = json::array(); },
+       "buffers: parameter buffer 2 is not bound by any parameter entry"},
+      {[](json &m) { m["forward"][1]["args"] = {4, 5}; },
+       "forward[1].args[1]: buffer 5 does not exist (the manifest has 5 "
+       "buffers)"},
+      {[](json &m) { m["forward"][0]["kernel"] = ""; },
+       "forward[0].kernel: expected a non-empty string, got \"\""},
+      {[](json &m) { m["init"][0]["grid"] = {1, 0, 1}; },
+       "init[0].grid[1]: expected an integer in [1, 2147483647], got 0"},
+      {[](json &m) { m["forward"] = json::array(); },
+       "forward: expected at least one step"},
+      {[](json &m) { m.erase("memory"); }, "missing field 'memory'"},
+      {[](json &m) { m["outputs"][0]["dtype"] = "f16"; },
+       "outputs[0].dtype: expected \"f32\" (the only dtype of format version "
+       "1), got \"f16\""},
+      {[](json &m) { m["host"]["library"] = "../kernels.so"; },
+       "host.library: expected a file name inside the bundle, got "
+       "\"../kernels.so\""},
+      {[](json &m) { m.erase("host"); },
+       "neither 'host' nor 'cuda' is present: the bundle has no kernels"},
+  };
+  for (const Case &c : cases) {
+    json m = baseManifest();
+    c.edit(m);
+    writeBundle(m);
+    EXPECT_EQ(openError(), bundle + "/manifest.json: " + c.message);
+  }
+}
+
+TEST_F(RuntimeTest, MissingKernelsLibraryOrSymbol) {
+  writeManifest(baseManifest()); // No kernels.so.
+  EXPECT_EQ(openError(), bundle + "/kernels.so: missing (named by "
+                                  "manifest.json host.library)");
+  json m = baseManifest();
+  m["forward"][1]["kernel"] = "softmax";
+  writeBundle(m);
+  EXPECT_EQ(deviceError(DLART_DEVICE_HOST, DLART_ERROR_BUNDLE),
+            bundle + "/kernels.so: kernel 'softmax' (forward[1]) is not "
+                     "defined in the library");
+  dlart_close(model);
+  model = nullptr;
+  writeFile("kernels.so", "not an ELF file");
+  std::string err = deviceError(DLART_DEVICE_HOST, DLART_ERROR_BUNDLE);
+  std::string prefix = bundle + "/kernels.so: cannot load the kernel library: ";
+  EXPECT_EQ(err.substr(0, prefix.size()), prefix) << err;
+}
+
+TEST_F(RuntimeTest, CudaBundleErrorsThatNeedNoDriver) {
+  // Not compiled for cuda.
+  writeBundle(baseManifest());
+  EXPECT_EQ(deviceError(DLART_DEVICE_CUDA, DLART_ERROR_BUNDLE),
+            bundle + ": the bundle was not compiled for cuda (manifest.json "
+                     "has no 'cuda' section); compile it with --target cuda "
+                     "or use --device host");
+  dlart_close(model);
+  model = nullptr;
+
+  // Missing cubin.
+  json m = baseManifest();
+  m["cuda"] = {{"archs", {"sm_90"}}, {"binary", "kernels.cubin"},
+               {"ptx", "kernels.ptx"}};
+  writeBundle(m);
+  writeFile("kernels.ptx", "// PTX\n");
+  EXPECT_EQ(openError(), bundle + "/kernels.cubin: missing (named by "
+                                  "manifest.json cuda.binary)");
+
+  // Truncated cubin and fatbin, and something else entirely.
+  writeFile("kernels.cubin", fakeCubin(3));
+  EXPECT_EQ(deviceError(DLART_DEVICE_CUDA, DLART_ERROR_BUNDLE),
+            bundle + "/kernels.cubin: truncated: its ELF headers end at byte "
+                     "256 but the file has 64 bytes");
+  dlart_close(model);
+  model = nullptr;
+  writeFile("kernels.cubin", fakeCubin(0).substr(0, 40));
+  EXPECT_EQ(deviceError(DLART_DEVICE_CUDA, DLART_ERROR_BUNDLE),
+            bundle + "/kernels.cubin: truncated: 40 bytes is shorter than an "
+                     "ELF header (64 bytes)");
+  dlart_close(model);
+  model = nullptr;
+  std::string fatbin(16, '\0');
+  uint32_t magic = 0xBA55ED50u;
+  uint16_t headerSize = 16;
+  uint64_t fatSize = 1000;
+  std::memcpy(&fatbin[0], &magic, 4);
+  std::memcpy(&fatbin[6], &headerSize, 2);
+  std::memcpy(&fatbin[8], &fatSize, 8);
+  writeFile("kernels.cubin", fatbin);
+  EXPECT_EQ(deviceError(DLART_DEVICE_CUDA, DLART_ERROR_BUNDLE),
+            bundle + "/kernels.cubin: truncated: the fatbin header announces "
+                     "1016 bytes but the file has 16");
+  dlart_close(model);
+  model = nullptr;
+  writeFile("kernels.cubin", "garbage");
+  EXPECT_EQ(deviceError(DLART_DEVICE_CUDA, DLART_ERROR_BUNDLE),
+            bundle + "/kernels.cubin: not a CUDA binary (expected a cubin, "
+                     "i.e. an ELF file, or a fatbin)");
+  dlart_close(model);
+  model = nullptr;
+
+  m["cuda"]["archs"] = {"90"};
+  writeBundle(m);
+  EXPECT_EQ(openError(), bundle + "/manifest.json: cuda.archs[0]: expected an "
+                                  "architecture like \"sm_90\", got \"90\"");
+}
+
+TEST_F(RuntimeTest, CudaWithoutDriver) {
+  if (void *h = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+    ::dlclose(h);
+    GTEST_SKIP() << "this machine has a CUDA driver";
+  }
+  json m = baseManifest();
+  m["cuda"] = {{"archs", {"sm_90"}}, {"binary", "kernels.cubin"}};
+  writeBundle(m);
+  writeFile("kernels.cubin", fakeCubin(0)); // Complete, as far as we check.
+  EXPECT_EQ(deviceError(DLART_DEVICE_CUDA, DLART_ERROR_DEVICE),
+            "no CUDA driver: libcuda.so.1 not found (this machine has no "
+            "NVIDIA driver); use --device host");
+  // The host still works for the same bundle.
+  dlart_close(model);
+  model = nullptr;
+  openOk();
+  EXPECT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+}
+
+} // namespace
