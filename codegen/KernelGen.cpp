@@ -76,7 +76,8 @@ public:
   std::string cmp(const std::string &pred, const std::string &a, const std::string &b,
                   const std::string &type = "index") {
     std::string v = fresh();
-    line(v + " = arith.cmpi " + pred + ", " + a + ", " + b + " : " + type);
+    line(v + (type == "f32" ? " = arith.cmpf " : " = arith.cmpi ") + pred + ", " + a +
+         ", " + b + " : " + type);
     return v;
   }
   std::string andi(const std::string &a, const std::string &b) { return bin("andi", a, b, "i1"); }
@@ -338,6 +339,317 @@ bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
   return true;
 }
 //===----------------------------------------------------------------------===//
+// fused_deform_conv
+//===----------------------------------------------------------------------===//
+
+/// Per block a TH x TW pixel tile and every output channel:
+///  1. the 27 offset/mask channels of each pixel, a 3x3 conv of the input sum
+///     staged chunk by chunk in workgroup memory (mask through a sigmoid);
+///  2. per chunk of OCT output channels, per chunk of CT input channels: the
+///     DCN weights are staged, and each thread samples its pixel's 9 points
+///     bilinearly (reading the addends, upsampling on the fly) and
+///     accumulates into its register tile. No im2col buffer exists anywhere.
+bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
+  auto out = op.getType().getShape();
+  int64_t n = out[0], oc = out[1], h = out[2], w = out[3];
+  int64_t c = op.getWeight().getType().getDimSize(1);
+  int64_t oct = pow2Divisor(oc, kMaxOCT), threads = TH * TW;
+  int64_t tilesW = ceilDiv(w, TW), tilesH = ceilDiv(h, TH);
+  int64_t ph = TH + 2, pw = TW + 2;
+  k.grid = {tilesW * tilesH, 1, n};
+  k.threads = threads;
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  k.argTypes.push_back(memrefType(op.getResult()));
+  k.scratchTypes = {scratchType({threads, oct}), scratchType({threads, 32}),
+                    scratchType({CT, 3, 3, 32}), scratchType({CT, 9, oct}),
+                    scratchType({CT, ph, pw})};
+  k.scratchBytes = 4 * (threads * oct + threads * 32 + CT * 9 * 32 + CT * 9 * oct +
+                        CT * ph * pw);
+  std::string accT = "$S0", omT = "$S1", womT = "$S2", wdT = "$S3", xtT = "$S4";
+  std::string vec = "vector<" + std::to_string(oct) + "xf32>", vec32 = "vector<32xf32>";
+  auto arg = [](int64_t i) { return "%a" + std::to_string(i); };
+  int64_t numAddends = op.getAddends().size(), numUp = op.getUpWeights().size();
+  int64_t base = numAddends + numUp;
+  std::string womArg = arg(base), bomArg = arg(base + 1), wArg = arg(base + 2),
+              bArg = arg(base + 3), outArg = arg(base + 4);
+  std::string womTy = k.argTypes[base], bomTy = k.argTypes[base + 1],
+              wTy = k.argTypes[base + 2], bTy = k.argTypes[base + 3];
+
+  Emitter e;
+  // x(ch, y, x) = Σ addends, y and x inside the image; upsampled addends
+  // gather the (at most) 2x2 taps of their depthwise transposed conv.
+  auto readX = [&](const std::string &ch, const std::string &y, const std::string &x) {
+    std::string sum;
+    int64_t upIndex = 0;
+    for (int64_t a = 0; a < numAddends; ++a) {
+      int64_t f = op.getUp()[a];
+      std::string v;
+      if (f == 1) {
+        v = e.load(arg(a), k.argTypes[a], {"%bz", ch, y, x});
+      } else {
+        auto in = llvm::cast<ShapedType>(op.getAddends()[a].getType()).getShape();
+        std::string uArg = arg(numAddends + upIndex), uTy = k.argTypes[numAddends + upIndex];
+        ++upIndex;
+        // Output row oy takes input rows iy with ky = oy + f/2 - iy*f in [0, 2f):
+        // iy = q and q - 1 for q = (oy + f/2) / f.
+        std::string qy = e.div(e.addc(y, f / 2), f), qx = e.div(e.addc(x, f / 2), f);
+        v = e.f32(0);
+        for (int64_t dy = 0; dy < 2; ++dy)
+          for (int64_t dx = 0; dx < 2; ++dx) {
+            std::string iy = e.bin("subi", qy, e.idx(dy)), ix = e.bin("subi", qx, e.idx(dx));
+            std::string ky = e.bin("subi", e.addc(y, f / 2), e.mulc(iy, f));
+            std::string kx = e.bin("subi", e.addc(x, f / 2), e.mulc(ix, f));
+            std::string valid = e.andi(e.inRange(iy, in[2]), e.inRange(ix, in[3]));
+            std::string iyS = e.select(valid, iy, e.idx(0), "index");
+            std::string ixS = e.select(valid, ix, e.idx(0), "index");
+            std::string kyS = e.select(valid, ky, e.idx(0), "index");
+            std::string kxS = e.select(valid, kx, e.idx(0), "index");
+            std::string p = e.bin("mulf", e.load(arg(a), k.argTypes[a], {"%bz", ch, iyS, ixS}),
+                                  e.load(uArg, uTy, {ch, e.idx(0), kyS, kxS}), "f32");
+            v = e.bin("addf", v, e.select(valid, p, e.f32(0)), "f32");
+          }
+      }
+      sum = sum.empty() ? v : e.bin("addf", sum, v, "f32");
+    }
+    return sum;
+  };
+
+  std::string tileY = e.div("%bx", tilesW), tileX = e.rem("%bx", tilesW);
+  std::string oy0 = e.mulc(tileY, TH), ox0 = e.mulc(tileX, TW);
+  // Phase: zero the offset/mask accumulators.
+  {
+    std::string t = beginPhase(e, threads);
+    std::string z = e.fresh();
+    e.line(z + " = arith.constant dense<0.0> : " + vec32);
+    e.line("vector.store " + z + ", %s1[" + t + ", " + e.idx(0) + "] : " + omT +
+           ", " + vec32);
+    endPhase(e);
+  }
+  // The offset/mask conv, chunk by chunk.
+  std::string c0 = e.fresh();
+  e.line("scf.for " + c0 + " = " + e.idx(0) + " to " + e.idx(c) + " step " + e.idx(CT) +
+         " {");
+  {
+    std::string t = beginPhase(e, threads);
+    std::string i = beginStrided(e, t, CT * 9 * 32, threads);
+    std::string r = e.rem(i, 32), rest = e.div(i, 32);
+    std::string kx = e.rem(rest, 3);
+    rest = e.div(rest, 3);
+    std::string ky = e.rem(rest, 3), cc = e.div(rest, 3);
+    std::string ci = e.add(c0, cc);
+    std::string valid = e.andi(e.cmp("ult", ci, e.idx(c)), e.cmp("ult", r, e.idx(27)));
+    std::string v = e.load(womArg, womTy,
+                           {e.select(valid, r, e.idx(0), "index"),
+                            e.select(valid, ci, e.idx(0), "index"), ky, kx});
+    e.store(e.select(valid, v, e.f32(0)), "%s2", womT, {cc, ky, kx, r});
+    endFor(e);
+    endPhase(e);
+  }
+  {
+    std::string t = beginPhase(e, threads);
+    std::string i = beginStrided(e, t, CT * ph * pw, threads);
+    std::string px = e.rem(i, pw), rest = e.div(i, pw);
+    std::string py = e.rem(rest, ph), cc = e.div(rest, ph);
+    std::string ci = e.add(c0, cc);
+    std::string iy = e.addc(e.add(oy0, py), -1), ix = e.addc(e.add(ox0, px), -1);
+    std::string valid = e.andi(e.andi(e.inRange(iy, h), e.inRange(ix, w)),
+                               e.cmp("ult", ci, e.idx(c)));
+    std::string v = e.fresh();
+    e.line(v + " = scf.if " + valid + " -> (f32) {");
+    e.line("scf.yield " + readX(ci, iy, ix) + " : f32");
+    e.line("} else {");
+    e.line("scf.yield " + e.f32(0) + " : f32");
+    e.line("}");
+    e.store(v, "%s4", xtT, {cc, py, px});
+    endFor(e);
+    endPhase(e);
+  }
+  {
+    std::string t = beginPhase(e, threads);
+    std::string ty = e.div(t, TW), tx = e.rem(t, TW);
+    std::string acc0 = e.fresh();
+    e.line(acc0 + " = vector.load %s1[" + t + ", " + e.idx(0) + "] : " + omT +
+           ", " + vec32);
+    std::string cc = e.fresh(), res = e.fresh(), accIn = e.fresh();
+    e.line(res + " = scf.for " + cc + " = " + e.idx(0) + " to " + e.idx(CT) + " step " +
+           e.idx(1) + " iter_args(" + accIn + " = " + acc0 + ") -> (" + vec32 + ") {");
+    std::string acc = accIn;
+    for (int64_t y = 0; y < 3; ++y)
+      for (int64_t x = 0; x < 3; ++x) {
+        std::string xv = e.load("%s4", xtT, {cc, e.addc(ty, y), e.addc(tx, x)});
+        std::string wv = e.fresh();
+        e.line(wv + " = vector.load %s2[" + cc + ", " + e.idx(y) + ", " +
+               e.idx(x) + ", " + e.idx(0) + "] : " + womT + ", " + vec32);
+        std::string xb = e.fresh();
+        e.line(xb + " = vector.broadcast " + xv + " : f32 to " + vec32);
+        std::string nx = e.fresh();
+        e.line(nx + " = vector.fma " + xb + ", " + wv + ", " + acc + " : " + vec32);
+        acc = nx;
+      }
+    e.line("scf.yield " + acc + " : " + vec32);
+    e.line("}");
+    e.line("vector.store " + res + ", %s1[" + t + ", " + e.idx(0) + "] : " + omT +
+           ", " + vec32);
+    endPhase(e);
+  }
+  e.line("}");
+  // Phase: offsets = om[0:18] + bias; mask = sigmoid(om[18:27] + bias).
+  {
+    std::string t = beginPhase(e, threads);
+    for (int64_t r = 0; r < 27; ++r) {
+      std::string v = e.bin("addf", e.load("%s1", omT, {t, e.idx(r)}),
+                            e.load(bomArg, bomTy, {e.idx(r)}), "f32");
+      if (r >= 18) {
+        // 1 / (1 + exp(-v)) without overflow: exp of a non-positive number.
+        std::string neg = e.bin("subf", e.f32(0), e.bin("maximumf", v, e.bin("subf", e.f32(0), v, "f32"), "f32"), "f32");
+        std::string ex = e.fresh();
+        e.line(ex + " = math.exp " + neg + " : f32");
+        std::string one = e.f32(1);
+        std::string denom = e.bin("addf", one, ex, "f32");
+        std::string pos = e.bin("divf", one, denom, "f32");
+        std::string negv = e.bin("divf", ex, denom, "f32");
+        v = e.select(e.cmp("oge", v, e.f32(0), "f32"), pos, negv);
+      }
+      e.store(v, "%s1", omT, {t, e.idx(r)});
+    }
+    endPhase(e);
+  }
+  // Output channels, chunk by chunk.
+  std::string o0 = e.fresh();
+  e.line("scf.for " + o0 + " = " + e.idx(0) + " to " + e.idx(oc) + " step " + e.idx(oct) +
+         " {");
+  {
+    std::string t = beginPhase(e, threads);
+    std::string z = e.fresh();
+    e.line(z + " = arith.constant dense<0.0> : " + vec);
+    e.line("vector.store " + z + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT +
+           ", " + vec);
+    endPhase(e);
+  }
+  std::string d0 = e.fresh();
+  e.line("scf.for " + d0 + " = " + e.idx(0) + " to " + e.idx(c) + " step " + e.idx(CT) +
+         " {");
+  {
+    std::string t = beginPhase(e, threads);
+    std::string i = beginStrided(e, t, CT * 9 * oct, threads);
+    std::string r = e.rem(i, oct), rest = e.div(i, oct);
+    std::string kk = e.rem(rest, 9), cc = e.div(rest, 9);
+    std::string ci = e.add(d0, cc);
+    std::string valid = e.cmp("ult", ci, e.idx(c));
+    std::string v = e.load(wArg, wTy,
+                           {e.add(o0, r), e.select(valid, ci, e.idx(0), "index"),
+                            e.div(kk, 3), e.rem(kk, 3)});
+    e.store(e.select(valid, v, e.f32(0)), "%s3", wdT, {cc, kk, r});
+    endFor(e);
+    endPhase(e);
+  }
+  {
+    std::string t = beginPhase(e, threads);
+    std::string oy = e.add(oy0, e.div(t, TW)), ox = e.add(ox0, e.rem(t, TW));
+    std::string inside = e.andi(e.cmp("ult", oy, e.idx(h)), e.cmp("ult", ox, e.idx(w)));
+    e.line("scf.if " + inside + " {");
+    std::string acc0 = e.fresh();
+    e.line(acc0 + " = vector.load %s0[" + t + ", " + e.idx(0) + "] : " + accT +
+           ", " + vec);
+    std::string cc = e.fresh(), res = e.fresh(), accIn = e.fresh();
+    e.line(res + " = scf.for " + cc + " = " + e.idx(0) + " to " + e.idx(CT) + " step " +
+           e.idx(1) + " iter_args(" + accIn + " = " + acc0 + ") -> (" + vec + ") {");
+    std::string ci = e.add(d0, cc);
+    std::string chValid = e.cmp("ult", ci, e.idx(c));
+    std::string ciS = e.select(chValid, ci, e.idx(0), "index");
+    std::string acc = accIn;
+    std::string fy = e.fresh(), fx = e.fresh();
+    e.line(fy + " = arith.index_cast " + oy + " : index to i64");
+    e.line(fx + " = arith.index_cast " + ox + " : index to i64");
+    std::string oyf = e.fresh(), oxf = e.fresh();
+    e.line(oyf + " = arith.sitofp " + fy + " : i64 to f32");
+    e.line(oxf + " = arith.sitofp " + fx + " : i64 to f32");
+    for (int64_t kk = 0; kk < 9; ++kk) {
+      int64_t ki = kk / 3, kj = kk % 3;
+      // Sample point: y = oy - 1 + i + dy, x = ox - 1 + j + dx.
+      std::string y = e.bin("addf", e.bin("addf", oyf, e.f32(ki - 1), "f32"),
+                            e.load("%s1", omT, {t, e.idx(2 * kk)}), "f32");
+      std::string x = e.bin("addf", e.bin("addf", oxf, e.f32(kj - 1), "f32"),
+                            e.load("%s1", omT, {t, e.idx(2 * kk + 1)}), "f32");
+      std::string m = e.load("%s1", omT, {t, e.idx(18 + kk)});
+      // torchvision's bilinear_interpolate.
+      std::string inImage =
+          e.andi(e.andi(e.cmp("ogt", y, e.f32(-1), "f32"), e.cmp("olt", y, e.f32(h), "f32")),
+                 e.andi(e.cmp("ogt", x, e.f32(-1), "f32"), e.cmp("olt", x, e.f32(w), "f32")));
+      std::string yf = e.fresh(), xf = e.fresh();
+      e.line(yf + " = math.floor " + y + " : f32");
+      e.line(xf + " = math.floor " + x + " : f32");
+      std::string ly = e.bin("subf", y, yf, "f32"), lx = e.bin("subf", x, xf, "f32");
+      std::string hy = e.bin("subf", e.f32(1), ly, "f32"), hx = e.bin("subf", e.f32(1), lx, "f32");
+      // Clamp the floors before converting: far-away samples are masked anyway.
+      auto toIndex = [&](const std::string &v, int64_t size) {
+        std::string cl = e.bin("minimumf", e.bin("maximumf", v, e.f32(-2), "f32"),
+                               e.f32(size + 1), "f32");
+        std::string i = e.fresh(), ix = e.fresh();
+        e.line(i + " = arith.fptosi " + cl + " : f32 to i64");
+        e.line(ix + " = arith.index_cast " + i + " : i64 to index");
+        return ix;
+      };
+      std::string yl = toIndex(yf, h), xl = toIndex(xf, w);
+      std::string yh = e.addc(yl, 1), xh = e.addc(xl, 1);
+      auto corner = [&](const std::string &yy, const std::string &xx) {
+        std::string valid = e.andi(inImage, e.andi(e.inRange(yy, h), e.inRange(xx, w)));
+        std::string v = e.fresh();
+        e.line(v + " = scf.if " + valid + " -> (f32) {");
+        e.line("scf.yield " + readX(ciS, yy, xx) + " : f32");
+        e.line("} else {");
+        e.line("scf.yield " + e.f32(0) + " : f32");
+        e.line("}");
+        return v;
+      };
+      std::string v1 = corner(yl, xl), v2 = corner(yl, xh), v3 = corner(yh, xl),
+                  v4 = corner(yh, xh);
+      std::string val = e.bin("mulf", e.bin("mulf", hy, hx, "f32"), v1, "f32");
+      val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", hy, lx, "f32"), v2, "f32"), "f32");
+      val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", ly, hx, "f32"), v3, "f32"), "f32");
+      val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", ly, lx, "f32"), v4, "f32"), "f32");
+      val = e.select(e.andi(inImage, chValid), e.bin("mulf", val, m, "f32"), e.f32(0));
+      std::string wv = e.fresh();
+      e.line(wv + " = vector.load %s3[" + cc + ", " + e.idx(kk) + ", " + e.idx(0) +
+             "] : " + wdT + ", " + vec);
+      std::string vb = e.fresh();
+      e.line(vb + " = vector.broadcast " + val + " : f32 to " + vec);
+      std::string nx = e.fresh();
+      e.line(nx + " = vector.fma " + vb + ", " + wv + ", " + acc + " : " + vec);
+      acc = nx;
+    }
+    e.line("scf.yield " + acc + " : " + vec);
+    e.line("}");
+    e.line("vector.store " + res + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT +
+           ", " + vec);
+    e.line("}");
+    endPhase(e);
+  }
+  e.line("}"); // d0
+  {
+    std::string t = beginPhase(e, threads);
+    std::string oy = e.add(oy0, e.div(t, TW)), ox = e.add(ox0, e.rem(t, TW));
+    std::string inside = e.andi(e.cmp("ult", oy, e.idx(h)), e.cmp("ult", ox, e.idx(w)));
+    e.line("scf.if " + inside + " {");
+    for (int64_t r = 0; r < oct; ++r) {
+      std::string o = e.addc(o0, r);
+      std::string v = e.bin("addf", e.load("%s0", accT, {t, e.idx(r)}),
+                            e.load(bArg, bTy, {o}), "f32");
+      if (op.getRelu())
+        v = e.bin("maximumf", v, e.f32(0), "f32");
+      e.store(v, outArg, k.argTypes.back(), {"%bz", o, oy, ox});
+    }
+    e.line("}");
+    endPhase(e);
+  }
+  e.line("}"); // o0
+  k.body = e.text;
+  (void)error;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
 // fold_batch_norm (@init)
 //===----------------------------------------------------------------------===//
 
@@ -542,6 +854,8 @@ bool mlir::dla::generateKernel(Operation *op, const std::string &name,
     return genFusedConv(conv, kernel, error);
   if (auto fold = dyn_cast<FoldBatchNormOp>(op))
     return genFoldBatchNorm(fold, kernel);
+  if (auto dcn = dyn_cast<FusedDeformConvOp>(op))
+    return genFusedDeformConv(dcn, kernel, error);
   if (isa<MaxPool2dOp, AvgPool2dOp, FlattenOp>(op))
     return genElementwise(op, kernel, error);
   error = "no kernel generator for '" + op->getName().getStringRef().str() + "' yet";

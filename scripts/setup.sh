@@ -8,6 +8,7 @@ packages=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools  # MLIR/LLVM 22, lit, FileCheck
   nlohmann-json3-dev libgtest-dev                          # JSON, unit tests
   python3 python3-numpy python3-torch python3-torchvision # the PyTorch oracle
+  clang-22 libclang-rt-22-dev libfuzzer-22-dev             # scripts/fuzz.sh (libFuzzer, ASan)
 )
 
 sudo_cmd=()

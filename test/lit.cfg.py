@@ -46,8 +46,12 @@ if shutil.which("nvidia-smi"):
         pass
 # ptxas from the CUDA toolkit, for tests that assemble PTX to cubin.
 cuda = os.environ.get("CUDA_HOME", "/usr/local/cuda")
-if os.path.exists(os.path.join(cuda, "bin", "ptxas")) or shutil.which("ptxas"):
+ptxas = os.path.join(cuda, "bin", "ptxas")
+if not os.path.exists(ptxas):
+    ptxas = shutil.which("ptxas")
+if ptxas:
     config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
 
 tool_dirs = [config.dla_tools_dir, config.llvm_tools_dir]
 tools = ["dla-opt", ToolSubst("dlac", unresolved="ignore"),

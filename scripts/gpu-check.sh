@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs on a GPU machine, in a folder made by scripts/prepare-gpu-check.sh:
+# each bundle on the GPU against PyTorch's expected outputs, then dla-run
+# against PyTorch eager on the same GPU (same JSON, fp32, batch 1, after
+# warm-up), and prints one table. Meant to finish within 5 minutes.
+set -uo pipefail
+dir=$(cd "${1:-$(dirname "$0")/..}" && pwd)
+export LD_LIBRARY_PATH=$dir/lib:${LD_LIBRARY_PATH:-}
+run=$dir/bin/dla-run
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+status=0
+rows=()
+for name in small dlaseg34; do
+  m=$dir/$name
+  [ -d "$m" ] || continue
+  echo "== $name: seeded weights, input and expected outputs (PyTorch, CPU)"
+  python3 "$dir/scripts/make_parity_case.py" "$m/model.json" "$m" --seed 5 || status=1
+  echo "== $name: correctness on cuda"
+  if "$run" "$m/model.dlab" --device cuda --weights "$m/weights.safetensors" \
+       --input "$m/input.safetensors" --check "$m/expected.safetensors" \
+       --rtol 1e-3 --atol 1e-3 | tee "$m/check.txt"; then ok=ok; else ok=MISMATCH; status=1; fi
+  err=$(grep -oE 'max abs err [0-9.e+-]+' "$m/check.txt" | awk '{print $4}' | sort -g | tail -1)
+  echo "== $name: dla-run --bench (CUDA graph)"
+  "$run" "$m/model.dlab" --device cuda --weights "$m/weights.safetensors" --graph \
+     --bench 50 --warmup 10 | tee "$m/bench.txt"
+  ours=$(grep -oE 'median [0-9.]+' "$m/bench.txt" | awk '{print $2}' | head -1)
+  echo "== $name: PyTorch eager"
+  torch=$(python3 "$dir/scripts/gpu_bench_torch.py" "$m/model.json" "$m/weights.safetensors" 50 10 | tail -1)
+  rows+=("$(printf '%-10s %-9s %-10s %-12s %-12s' "$name" "$ok" "${err:-?}" "${ours:-?}" "${torch:-?}")")
+done
+echo
+printf '%-10s %-9s %-10s %-12s %-12s\n' model check max_abs_err dlac_ms torch_ms
+for r in "${rows[@]}"; do echo "$r"; done
+exit $status

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Prepares, on a build machine, the folder that scripts/gpu-check.sh runs on a
+# GPU machine (CUDA driver, PyTorch, torchvision; no LLVM/MLIR, no network):
+#
+#   scripts/prepare-gpu-check.sh OUT_DIR [ARCH]      (ARCH default sm_90)
+#
+# OUT_DIR gets: bin/dla-run + lib/libdlart.so, python/ (the PyTorch oracle),
+# scripts/ (gpu-check.sh, make_parity_case.py, gpu_bench_torch.py), and per
+# model its JSON and a bundle (cuda and host kernels):
+#   small/     DLASeg-34 ctdet at 64x64 (checked on the host here first)
+#   dlaseg34/  DLASeg-34 ctdet at 512x512 (examples/ctdet_dla34.json)
+# Weights, inputs and expected outputs are made on the GPU machine by the
+# same seeded PyTorch oracle: they are large, and it has PyTorch.
+set -euo pipefail
+out=${1:?usage: prepare-gpu-check.sh OUT_DIR [ARCH]}
+arch=${2:-sm_90}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${DLA_BUILD_DIR:-$root/build}
+"$root/scripts/build.sh" >/dev/null
+mkdir -p "$out/bin" "$out/lib" "$out/python" "$out/scripts"
+cp "$build/bin/dla-run" "$out/bin/"
+cp "$build"/lib/libdlart.so* "$out/lib/"
+cp "$root"/python/*.py "$out/python/"
+cp "$root/scripts/gpu-check.sh" "$root/scripts/gpu_bench_torch.py" \
+   "$root/scripts/make_parity_case.py" "$out/scripts/"
+
+prepare() { # name model.json target
+  local name=$1 model=$2
+  mkdir -p "$out/$name"
+  cp "$model" "$out/$name/model.json"
+  "$build/bin/dlac" "$model" --target "$3" --arch "$arch" -o "$out/$name/model.dlab"
+}
+prepare small "$root/test/Numerics/Inputs/dlaseg34.json" all
+# The host build of the same kernels must agree with PyTorch here before
+# anything runs on a GPU.
+case=$(mktemp -d)
+trap 'rm -rf "$case"' EXIT
+/usr/bin/python3 "$root/scripts/make_parity_case.py" "$out/small/model.json" "$case" --seed 5
+"$build/bin/dla-run" "$out/small/model.dlab" --device host \
+  --weights "$case/weights.safetensors" --input "$case/input.safetensors" \
+  --check "$case/expected.safetensors" --rtol 1e-4 --atol 1e-4
+prepare dlaseg34 "$root/examples/ctdet_dla34.json" cuda
+du -sh "$out"
