@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
@@ -204,8 +205,41 @@ bool mlir::dla::emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
   return true;
 }
 
+/// The GPU mapping of a block's phases: every `scf.forall` over the threads
+/// becomes the body of the thread whose id is the induction variable, followed
+/// by a barrier (the phases are barrier-free inside, so this is all the
+/// synchronisation they need). The host runs the same foralls as loops.
+static LogicalResult mapPhasesToThreads(ModuleOp module) {
+  SmallVector<scf::ForallOp> phases;
+  module.walk([&](scf::ForallOp forall) {
+    if (auto mapping = forall.getMapping())
+      if (mapping->size() == 1 && llvm::isa<gpu::GPUThreadMappingAttr>((*mapping)[0]))
+        phases.push_back(forall);
+  });
+  for (scf::ForallOp forall : phases) {
+    auto func = forall->getParentOfType<gpu::GPUFuncOp>();
+    auto upper = forall.getStaticUpperBound();
+    auto known = func ? func.getKnownBlockSizeAttr() : DenseI32ArrayAttr();
+    if (!func || upper.size() != 1 || !known || known[0] != upper[0])
+      return forall.emitError("phase extent does not match the block size");
+    OpBuilder b(forall);
+    Value tid = gpu::ThreadIdOp::create(b, forall.getLoc(), gpu::Dimension::x);
+    Block &body = forall.getRegion().front();
+    forall.getInductionVar(0).replaceAllUsesWith(tid);
+    body.getTerminator()->erase();
+    forall->getBlock()->getOperations().splice(forall->getIterator(),
+                                               body.getOperations());
+    b.setInsertionPoint(forall);
+    gpu::BarrierOp::create(b, forall.getLoc());
+    forall.erase();
+  }
+  return success();
+}
+
 LogicalResult mlir::dla::lowerGpuKernels(ModuleOp module, const std::string &format,
                                          const std::string &toolkit) {
+  if (failed(mapPhasesToThreads(module)))
+    return failure();
   PassManager pm(module->getContext());
   std::string pipeline =
       "gpu.module(scf-forall-to-for, canonicalize, cse, "
