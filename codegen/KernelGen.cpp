@@ -565,14 +565,27 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
     std::string oyf = e.fresh(), oxf = e.fresh();
     e.line(oyf + " = arith.sitofp " + fy + " : i64 to f32");
     e.line(oxf + " = arith.sitofp " + fx + " : i64 to f32");
-    for (int64_t kk = 0; kk < 9; ++kk) {
-      int64_t ki = kk / 3, kj = kk % 3;
+    // The 9 kernel points in a loop (not unrolled): keeps the sampling code,
+    // and the registers it needs, small.
+    std::string kk = e.fresh(), accK = e.fresh(), accKIn = e.fresh();
+    e.line(accK + " = scf.for " + kk + " = " + e.idx(0) + " to " + e.idx(9) + " step " +
+           e.idx(1) + " iter_args(" + accKIn + " = " + acc + ") -> (" + vec + ") {");
+    {
+      std::string ki = e.div(kk, 3), kj = e.rem(kk, 3);
+      auto toFloat = [&](const std::string &i) {
+        std::string i64 = e.fresh(), f = e.fresh();
+        e.line(i64 + " = arith.index_cast " + i + " : index to i64");
+        e.line(f + " = arith.sitofp " + i64 + " : i64 to f32");
+        return f;
+      };
       // Sample point: y = oy - 1 + i + dy, x = ox - 1 + j + dx.
-      std::string y = e.bin("addf", e.bin("addf", oyf, e.f32(ki - 1), "f32"),
-                            e.load("%s1", omT, {t, e.idx(2 * kk)}), "f32");
-      std::string x = e.bin("addf", e.bin("addf", oxf, e.f32(kj - 1), "f32"),
-                            e.load("%s1", omT, {t, e.idx(2 * kk + 1)}), "f32");
-      std::string m = e.load("%s1", omT, {t, e.idx(18 + kk)});
+      std::string y = e.bin("addf", e.bin("addf", oyf, toFloat(e.addc(ki, 0)), "f32"),
+                            e.load("%s1", omT, {t, e.mulc(kk, 2)}), "f32");
+      y = e.bin("subf", y, e.f32(1), "f32");
+      std::string x = e.bin("addf", e.bin("addf", oxf, toFloat(e.addc(kj, 0)), "f32"),
+                            e.load("%s1", omT, {t, e.addc(e.mulc(kk, 2), 1)}), "f32");
+      x = e.bin("subf", x, e.f32(1), "f32");
+      std::string m = e.load("%s1", omT, {t, e.addc(kk, 18)});
       // torchvision's bilinear_interpolate.
       std::string inImage =
           e.andi(e.andi(e.cmp("ogt", y, e.f32(-1), "f32"), e.cmp("olt", y, e.f32(h), "f32")),
@@ -611,14 +624,16 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
       val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", ly, lx, "f32"), v4, "f32"), "f32");
       val = e.select(e.andi(inImage, chValid), e.bin("mulf", val, m, "f32"), e.f32(0));
       std::string wv = e.fresh();
-      e.line(wv + " = vector.load %s3[" + cc + ", " + e.idx(kk) + ", " + e.idx(0) +
+      e.line(wv + " = vector.load %s3[" + cc + ", " + kk + ", " + e.idx(0) +
              "] : " + wdT + ", " + vec);
       std::string vb = e.fresh();
       e.line(vb + " = vector.broadcast " + val + " : f32 to " + vec);
       std::string nx = e.fresh();
-      e.line(nx + " = vector.fma " + vb + ", " + wv + ", " + acc + " : " + vec);
-      acc = nx;
+      e.line(nx + " = vector.fma " + vb + ", " + wv + ", " + accKIn + " : " + vec);
+      e.line("scf.yield " + nx + " : " + vec);
     }
+    e.line("}");
+    acc = accK;
     e.line("scf.yield " + acc + " : " + vec);
     e.line("}");
     e.line("vector.store " + res + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT +

@@ -10,6 +10,7 @@
 #include "codegen/Bundle.h"
 #include "codegen/Codegen.h"
 #include "codegen/Dot.h"
+#include "codegen/KernelInfo.h"
 #include "frontend/Importer.h"
 #include "frontend/ModelSpec.h"
 #include "passes/Passes.h"
@@ -33,6 +34,9 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -116,6 +120,12 @@ cl::opt<std::string> hostCpu("host-cpu",
 cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::desc("CUDA toolkit holding ptxas (default $CUDA_HOME or /usr/local/cuda)"),
     cl::value_desc("dir"), cl::cat(dlacCategory));
+cl::opt<bool> report(
+    "report",
+    cl::desc("After compiling, print per kernel: launch shape, FLOPs, bytes "
+             "read/written, shared memory, and (--target cuda) registers and "
+             "spill bytes from ptxas -v; then totals"),
+    cl::cat(dlacCategory));
 cl::opt<std::string> weightsFile("weights",
                                  cl::desc("Checkpoint (safetensors, PyTorch "
                                           "state-dict keys)"),
@@ -271,6 +281,142 @@ bool writeFile(const std::string &path, const std::string &data, std::string &er
   return true;
 }
 
+struct PtxasInfo {
+  int64_t registers = -1, spillBytes = 0, sharedBytes = 0;
+};
+
+/// ptxas -v on the bundle's PTX: registers, spills and shared memory per
+/// kernel, for the first --arch.
+std::map<std::string, PtxasInfo> runPtxasVerbose(const std::string &ptxPath) {
+  std::map<std::string, PtxasInfo> info;
+  std::string tool = toolkitDir() + "/bin/ptxas";
+  llvm::SmallString<128> log;
+  llvm::sys::fs::createTemporaryFile("dlac-ptxas", "log", log);
+  std::string arch = archList().back();
+  std::vector<llvm::StringRef> argv{tool, "-v", "-arch=" + arch, ptxPath, "-o", "/dev/null"};
+  std::string archArg = "-arch=" + arch;
+  argv[2] = archArg;
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
+                                                llvm::StringRef(log)};
+  if (llvm::sys::ExecuteAndWait(tool, argv, {}, redirects) != 0)
+    return info;
+  auto buffer = llvm::MemoryBuffer::getFile(log);
+  llvm::sys::fs::remove(log);
+  if (!buffer)
+    return info;
+  std::string current;
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    if (auto pos = line.find("Compiling entry function '"); pos != llvm::StringRef::npos) {
+      current = line.substr(pos + 26).split('\'').first.str();
+      continue;
+    }
+    int64_t v;
+    if (auto pos = line.find("bytes spill stores"); pos != llvm::StringRef::npos) {
+      llvm::StringRef before = line.substr(0, pos).rtrim();
+      before = before.substr(before.rfind(' ') + 1);
+      if (!before.getAsInteger(10, v))
+        info[current].spillBytes += v;
+      pos = line.find("bytes spill loads");
+      before = line.substr(0, pos).rtrim();
+      before = before.substr(before.rfind(' ') + 1);
+      if (!before.getAsInteger(10, v))
+        info[current].spillBytes += v;
+    }
+    if (auto pos = line.find("Used "); pos != llvm::StringRef::npos &&
+                                       line.contains("registers")) {
+      llvm::StringRef rest = line.substr(pos + 5);
+      if (!rest.split(' ').first.getAsInteger(10, v))
+        info[current].registers = v;
+      if (auto s = line.find("bytes smem"); s != llvm::StringRef::npos) {
+        llvm::StringRef before = line.substr(0, s).rtrim();
+        before = before.substr(before.rfind(' ') + 1);
+        if (!before.getAsInteger(10, v))
+          info[current].sharedBytes = v;
+      }
+    }
+  }
+  return info;
+}
+
+/// The --report table.
+void printReport(const mlir::dla::KernelSet &set, const std::string &ptxPath) {
+  auto ptxas = ptxPath.empty() ? std::map<std::string, PtxasInfo>()
+                               : runPtxasVerbose(ptxPath);
+  auto &os = llvm::outs();
+  os << llvm::format("%-44s %-16s %5s %10s %12s %12s %8s %5s %6s\n", "kernel", "grid",
+                     "block", "GFLOP", "read MiB", "write MiB", "smem B", "regs",
+                     "spill");
+  double flops = 0, read = 0, written = 0;
+  int64_t forward = 0, spills = 0;
+  for (Operation *op : set.ops) {
+    const auto &k = set.kernels.at(op);
+    auto cost = mlir::dla::kernelCost(op);
+    bool isInit = llvm::StringRef(k.name).starts_with("init_");
+    forward += !isInit;
+    flops += 2.0 * cost.macs;
+    read += cost.bytesRead;
+    written += cost.bytesWritten;
+    std::string grid = std::to_string(k.grid[0]) + "x" + std::to_string(k.grid[1]) +
+                       "x" + std::to_string(k.grid[2]);
+    auto it = ptxas.find(k.name);
+    std::string regs = it == ptxas.end() ? "-" : std::to_string(it->second.registers);
+    std::string spill = it == ptxas.end() ? "-" : std::to_string(it->second.spillBytes);
+    if (it != ptxas.end())
+      spills += it->second.spillBytes;
+    os << llvm::format("%-44s %-16s %5lld %10.4f %12.3f %12.3f %8lld %5s %6s\n",
+                       k.name.c_str(), grid.c_str(), (long long)k.threads,
+                       2.0 * cost.macs / 1e9, cost.bytesRead / 1048576.0,
+                       cost.bytesWritten / 1048576.0, (long long)k.scratchBytes,
+                       regs.c_str(), spill.c_str());
+  }
+  os << llvm::format("total: %zu kernels (%lld forward launches, %zu init), %.3f GFLOP, "
+                     "%.1f MiB read, %.1f MiB written",
+                     set.ops.size(), (long long)forward, set.ops.size() - forward,
+                     flops / 1e9, read / 1048576.0, written / 1048576.0);
+  if (!ptxas.empty())
+    os << llvm::format(", %lld spill bytes (ptxas, %s)", (long long)spills,
+                       archList().back().c_str());
+  os << "\n";
+}
+
+/// kernels.fatbin from one cubin per arch plus the PTX of the newest arch,
+/// so that newer GPUs can JIT it (the toolkit's fatbinary packs them).
+bool writeFatbin(const std::vector<std::pair<std::string, std::string>> &cubins,
+                 const std::vector<std::pair<std::string, std::string>> &ptxs,
+                 mlir::dla::BundleTargets &targets, std::string &err) {
+  std::string tool = toolkitDir() + "/bin/fatbinary";
+  std::vector<std::string> args{tool, "--64", "--create=" + outputFile + "/kernels.fatbin"};
+  std::vector<std::string> temps;
+  for (const auto &[chip, data] : cubins) {
+    std::string path = outputFile + "/." + chip + ".cubin";
+    if (!writeFile(path, data, err))
+      return false;
+    temps.push_back(path);
+    args.push_back("--image3=kind=elf,sm=" + chip.substr(3) + ",file=" + path);
+  }
+  if (!ptxs.empty()) {
+    const auto &[chip, data] = ptxs.back();
+    std::string path = outputFile + "/." + chip + ".ptx";
+    if (!writeFile(path, data, err))
+      return false;
+    temps.push_back(path);
+    args.push_back("--image3=kind=ptx,sm=" + chip.substr(3) + ",file=" + path);
+  }
+  std::vector<llvm::StringRef> argv(args.begin(), args.end());
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(tool, argv, {}, {}, 0, 0, &message);
+  for (const auto &t : temps)
+    llvm::sys::fs::remove(t);
+  if (rc != 0) {
+    err = "fatbinary failed (" + tool + "): " + message;
+    return false;
+  }
+  targets.cudaBinary = "kernels.fatbin";
+  return true;
+}
+
 /// Kernel generation, lowering and the bundle (--emit=kernel|gpu|llvm|ptx|bundle).
 int generateCode(ModuleOp fused,
                  const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
@@ -348,19 +494,22 @@ int generateCode(ModuleOp fused,
     auto ptx = lowerGpu("isa");
     if (!ptx)
       return fail(err);
-    if (!writeFile(outputFile + "/kernels.ptx", mlir::dla::gpuObjects(*ptx).front().second,
+    // kernels.ptx holds the PTX of the newest --arch (JIT fallback).
+    if (!writeFile(outputFile + "/kernels.ptx", mlir::dla::gpuObjects(*ptx).back().second,
                    err))
       return fail(err);
     auto bin = lowerGpu("bin");
     if (!bin)
       return fail(err);
     auto objects = mlir::dla::gpuObjects(*bin);
-    if (objects.size() != 1)
-      return fail("several --arch values need a fatbin, which this dlac does not "
-                  "build yet; give one --arch");
-    targets.cudaBinary = "kernels.cubin";
-    if (!writeFile(outputFile + "/kernels.cubin", objects.front().second, err))
+    if (objects.size() == 1) {
+      targets.cudaBinary = "kernels.cubin";
+      if (!writeFile(outputFile + "/kernels.cubin", objects.front().second, err))
+        return fail(err);
+    } else if (!writeFatbin(objects, ptx ? mlir::dla::gpuObjects(*ptx) : decltype(objects)(),
+                            targets, err)) {
       return fail(err);
+    }
   }
   std::map<Operation *, mlir::dla::KernelLaunch> launches;
   for (Operation *op : set.ops) {
@@ -369,6 +518,8 @@ int generateCode(ModuleOp fused,
   }
   if (failed(mlir::dla::writeManifest(fused, launches, targets, outputFile, err)))
     return fail(err);
+  if (report)
+    printReport(set, targets.cuda ? outputFile + "/kernels.ptx" : "");
   llvm::errs() << "dlac: wrote " << outputFile << " (" << set.ops.size()
                << " kernels)\n";
   return 0;
