@@ -22,10 +22,10 @@ for name in small dlaseg34; do
   err=$(grep -oE 'max abs err [0-9.e+-]+' "$m/check.txt" | awk '{print $4}' | sort -g | tail -1)
   echo "== $name: dla-run --bench (CUDA graph)"
   "$run" "$m/model.dlab" --device cuda --weights "$m/weights.safetensors" --graph \
-     --bench 50 --warmup 10 | tee "$m/bench.txt"
+     --bench 20 --warmup 3 | tee "$m/bench.txt"
   ours=$(grep -oE 'median [0-9.]+' "$m/bench.txt" | awk '{print $2}' | head -1)
   echo "== $name: PyTorch eager"
-  torch=$(python3 "$dir/scripts/gpu_bench_torch.py" "$m/model.json" "$m/weights.safetensors" 50 10 | tail -1)
+  torch=$(python3 "$dir/scripts/gpu_bench_torch.py" "$m/model.json" "$m/weights.safetensors" 20 5 | tail -1)
   rows+=("$(printf '%-10s %-9s %-10s %-12s %-12s' "$name" "$ok" "${err:-?}" "${ours:-?}" "${torch:-?}")")
 done
 echo
