@@ -340,6 +340,26 @@ std::map<std::string, PtxasInfo> runPtxasVerbose(const std::string &ptxPath) {
   return info;
 }
 
+/// --weights with a bundle: checks the checkpoint against the model's
+/// parameters and copies it into the bundle as weights.safetensors, which the
+/// runtime loads when given no other weights.
+bool embedWeights(ModuleOp fused, std::string &err) {
+  auto file = dlart::SafetensorsFile::open(weightsFile, err);
+  if (!file)
+    return false;
+  std::vector<dlart::ParamSpec> specs;
+  for (const auto &p : mlir::dla::collectParams(fused))
+    specs.push_back({p.name, p.shape});
+  std::vector<std::string> warnings;
+  if (!dlart::checkParameters(*file, specs, err, warnings))
+    return false;
+  if (auto ec = llvm::sys::fs::copy_file(weightsFile, outputFile + "/weights.safetensors")) {
+    err = outputFile + "/weights.safetensors: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
 /// The --report table.
 void printReport(const mlir::dla::KernelSet &set, const std::string &ptxPath) {
   auto ptxas = ptxPath.empty() ? std::map<std::string, PtxasInfo>()
@@ -517,6 +537,8 @@ int generateCode(ModuleOp fused,
     launches[op] = {k.name, k.grid, {k.threads, 1, 1}, 0};
   }
   if (failed(mlir::dla::writeManifest(fused, launches, targets, outputFile, err)))
+    return fail(err);
+  if (!weightsFile.empty() && !embedWeights(fused, err))
     return fail(err);
   if (report)
     printReport(set, targets.cuda ? outputFile + "/kernels.ptx" : "");
