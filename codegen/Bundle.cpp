@@ -512,6 +512,8 @@ mlir::dla::renderManifest(ModuleOp module,
   root["inputs"] = inputs;
   root["outputs"] = outputs;
   root["parameters"] = parameters;
+  if (!targets.ignoredParameters.empty())
+    root["ignored_parameters"] = targets.ignoredParameters;
   root["buffers"] = buffers;
   root["memory"] = {{"arena_bytes", plan.arenaBytes},
                     {"prepared_bytes", plan.preparedBytes},

@@ -32,6 +32,9 @@ struct KernelLaunch {
 
 /// The targets a bundle holds kernels for.
 struct BundleTargets {
+  /// Checkpoint keys the model accepts but does not read (the dead outer
+  /// `project` of deep trees): the runtime does not warn about them.
+  std::vector<std::string> ignoredParameters;
   bool host = false;              // kernels.so
   bool cuda = false;              // cudaBinary + kernels.ptx
   std::vector<std::string> archs; // "sm_90", ...

@@ -203,8 +203,8 @@ bool Parser::parse(const json &root) {
 
   if (!checkKeys(root, "",
                  {"format", "version", "model", "producer", "host", "cuda",
-                  "inputs", "outputs", "parameters", "buffers", "memory",
-                  "init", "forward"},
+                  "inputs", "outputs", "parameters", "ignored_parameters",
+                  "buffers", "memory", "init", "forward"},
                  {"inputs", "outputs", "parameters", "buffers", "memory",
                   "init", "forward"}))
     return false;
@@ -213,6 +213,17 @@ bool Parser::parse(const json &root) {
     if (root.contains(key) && !getString(root[key], key, *out))
       return false;
 
+  if (root.contains("ignored_parameters")) {
+    const json &ignored = root["ignored_parameters"];
+    if (!ignored.is_array())
+      return fail("ignored_parameters", "expected an array of strings");
+    for (size_t i = 0; i < ignored.size(); ++i) {
+      std::string name;
+      if (!getString(ignored[i], "ignored_parameters[" + std::to_string(i) + "]", name))
+        return false;
+      m_.ignoredParameters.push_back(name);
+    }
+  }
   if (!parseTargets(root) || !parseBuffers(root) || !parseMemory(root))
     return false;
   // Which input/output/parameter claims each buffer, to report the second.

@@ -57,6 +57,8 @@ struct Manifest {
   std::string cudaBinary;   ///< File name inside the bundle.
   std::string cudaPtx;      ///< "" if the bundle has no PTX.
   std::vector<TensorDesc> inputs, outputs, parameters;
+  /// Checkpoint keys the model accepts without reading them (no warning).
+  std::vector<std::string> ignoredParameters;
   std::vector<BufferDesc> buffers; ///< Indexed by buffer id.
   uint64_t arenaBytes = 0;
   uint64_t preparedBytes = 0;

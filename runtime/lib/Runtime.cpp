@@ -274,8 +274,17 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
         specs.push_back({p.name, p.shape});
       std::vector<std::string> warnings;
       bool ok = checkParameters(*st, specs, err, warnings);
+      // Keys the model accepts without reading (manifest
+      // "ignored_parameters") are expected in a checkpoint: no warning.
+      auto ignored = [&](const std::string &w) {
+        for (const std::string &name : m.ignoredParameters)
+          if (w.find("'" + name + "'") != std::string::npos)
+            return true;
+        return false;
+      };
       for (const std::string &w : warnings)
-        model->warnings += (model->warnings.empty() ? "" : "\n") + w;
+        if (!ignored(w))
+          model->warnings += (model->warnings.empty() ? "" : "\n") + w;
       if (!ok)
         return fail(DLART_ERROR_WEIGHTS, err);
       std::vector<float> values;

@@ -438,7 +438,7 @@ bool writeFatbin(const std::vector<std::pair<std::string, std::string>> &cubins,
 }
 
 /// Kernel generation, lowering and the bundle (--emit=kernel|gpu|llvm|ptx|bundle).
-int generateCode(ModuleOp fused,
+int generateCode(ModuleOp fused, ModuleOp expanded,
                  const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
                      &print) {
   std::string err;
@@ -497,6 +497,12 @@ int generateCode(ModuleOp fused,
   mlir::dla::BundleTargets targets;
   targets.host = target != Target::Cuda;
   targets.cuda = target != Target::Host;
+  llvm::StringSet<> used;
+  for (const auto &p : mlir::dla::collectParams(fused))
+    used.insert(p.name);
+  for (const auto &p : mlir::dla::collectParams(expanded))
+    if (!used.contains(p.name))
+      targets.ignoredParameters.push_back(p.name);
   if (targets.host) {
     auto host = lowerHost();
     if (!host)
@@ -639,6 +645,6 @@ int main(int argc, char **argv) {
   if (emit == Emit::Dot)
     return print([&](llvm::raw_ostream &os) { mlir::dla::emitDot(*module, os); });
   if (emit != Emit::Fused)
-    return generateCode(*module, print);
+    return generateCode(*module, *expanded, print);
   return print([&](llvm::raw_ostream &os) { module->print(os); });
 }
