@@ -644,7 +644,7 @@ int main(int argc, char **argv) {
     return runReferenceExecutor(*expanded, *module);
   if (emit == Emit::Dot)
     return print([&](llvm::raw_ostream &os) { mlir::dla::emitDot(*module, os); });
-  if (emit != Emit::Fused)
+  if (emit != Emit::Fused && emit != Emit::Prim)
     return generateCode(*module, *expanded, print);
   return print([&](llvm::raw_ostream &os) { module->print(os); });
 }
