@@ -34,7 +34,7 @@ if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|UndefinedBehavior|Leak)Saniti
   echo "sanitize: sanitizer reports in $build/lit.log"
   status=1
 fi
-passed=$(grep -E '^ *Passed *:' "$build/lit.log" | awk '{print $NF}')
-failed=$(grep -E '^ *Failed *:' "$build/lit.log" | awk '{print $NF}')
+passed=$(grep -E '^ *Passed *:' "$build/lit.log" | awk '{print $2}')
+failed=$(grep -E '^ *Failed *:' "$build/lit.log" | awk '{print $2}')
 echo "sanitize: ${passed:-0} passed, ${failed:-0} failed under ASan+UBSan"
 exit "$status"
