@@ -1,5 +1,6 @@
 //===- FoldBatchNorm.cpp - dla-fold-batch-norm ----------------------------===//
 
+#include "passes/FusionUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -17,9 +18,8 @@ namespace {
 /// batch_norm(conv(x, w, b)) → conv(x, w', b'), with the fold as a separate,
 /// parameter-only op.
 template <typename ConvOp>
-struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
-  FoldIntoConv(MLIRContext *ctx, llvm::Statistic &counter)
-      : OpRewritePattern<BatchNormOp>(ctx), counter(counter) {}
+struct FoldIntoConv : CountingPattern<BatchNormOp> {
+  using CountingPattern<BatchNormOp>::CountingPattern;
 
   LogicalResult matchAndRewrite(BatchNormOp bn,
                                 PatternRewriter &rewriter) const override {
@@ -44,11 +44,9 @@ struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
         conv.getBiasMutable().append(fold.getNewBias());
     });
     rewriter.replaceOp(bn, conv.getResult());
-    ++counter;
+    ++this->counter;
     return success();
   }
-
-  llvm::Statistic &counter;
 };
 
 struct DLAFoldBatchNormPass

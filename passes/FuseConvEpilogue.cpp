@@ -14,14 +14,6 @@ using namespace mlir;
 using namespace mlir::dla;
 
 namespace {
-/// Base for patterns that count what they fuse.
-template <typename OpTy>
-struct CountingPattern : OpRewritePattern<OpTy> {
-  CountingPattern(MLIRContext *ctx, llvm::Statistic &counter)
-      : OpRewritePattern<OpTy>(ctx), counter(counter) {}
-  llvm::Statistic &counter;
-};
-
 /// Every conv2d becomes a fused_conv, the form the other patterns extend.
 struct ConvToFused : CountingPattern<Conv2dOp> {
   using CountingPattern::CountingPattern;

@@ -1,5 +1,6 @@
 //===- FuseDeformConv.cpp - dla-fuse-deform-conv --------------------------===//
 
+#include "passes/FusionUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -14,13 +15,6 @@ using namespace mlir;
 using namespace mlir::dla;
 
 namespace {
-template <typename OpTy>
-struct CountingPattern : OpRewritePattern<OpTy> {
-  CountingPattern(MLIRContext *ctx, llvm::Statistic &counter)
-      : OpRewritePattern<OpTy>(ctx), counter(counter) {}
-  llvm::Statistic &counter;
-};
-
 bool isPair(ArrayRef<int64_t> v, int64_t value) {
   return v.size() == 2 && v[0] == value && v[1] == value;
 }

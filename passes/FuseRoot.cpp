@@ -15,9 +15,8 @@ using namespace mlir::dla;
 
 namespace {
 /// conv2d(concat(x1..xk)) → fused_conv(x1..xk): the Root reads its children.
-struct FuseConcatIntoConv : OpRewritePattern<Conv2dOp> {
-  FuseConcatIntoConv(MLIRContext *ctx, llvm::Statistic &counter)
-      : OpRewritePattern<Conv2dOp>(ctx), counter(counter) {}
+struct FuseConcatIntoConv : CountingPattern<Conv2dOp> {
+  using CountingPattern::CountingPattern;
 
   LogicalResult matchAndRewrite(Conv2dOp conv,
                                 PatternRewriter &rewriter) const override {
@@ -33,8 +32,6 @@ struct FuseConcatIntoConv : OpRewritePattern<Conv2dOp> {
     ++counter;
     return success();
   }
-
-  llvm::Statistic &counter;
 };
 
 struct DLAFuseRootPass : mlir::dla::impl::DLAFuseRootPassBase<DLAFuseRootPass> {

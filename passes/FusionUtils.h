@@ -5,8 +5,17 @@
 
 #include "dialects/DLA/IR/DLAOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/Statistic.h"
 
 namespace mlir::dla {
+
+/// A rewrite pattern that counts what it fuses in a pass statistic.
+template <typename OpTy>
+struct CountingPattern : OpRewritePattern<OpTy> {
+  CountingPattern(MLIRContext *ctx, llvm::Statistic &counter)
+      : OpRewritePattern<OpTy>(ctx), counter(counter) {}
+  llvm::Statistic &counter;
+};
 
 /// The parts of a dla.fused_conv, to rebuild one with a change.
 struct FusedConvParts {
