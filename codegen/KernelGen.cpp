@@ -131,6 +131,26 @@ std::string beginStrided(Emitter &e, const std::string &t, int64_t total,
 }
 void endFor(Emitter &e) { e.line("}"); }
 
+/// A phase that zeroes each thread's row of an accumulator scratch
+/// (`memref` of type `type`, rows of `vec`).
+void zeroPhase(Emitter &e, int64_t threads, const std::string &memref,
+               const std::string &type, const std::string &vec) {
+  std::string t = beginPhase(e, threads);
+  std::string zero = e.fresh();
+  e.line(zero + " = arith.constant dense<0.0> : " + vec);
+  e.line("vector.store " + zero + ", " + memref + "[" + t + ", " + e.idx(0) + "] : " +
+         type + ", " + vec);
+  endPhase(e);
+}
+
+/// `scf.for %c = 0 to upper step step {`: a loop over chunks; returns %c.
+std::string beginChunkLoop(Emitter &e, int64_t upper, int64_t step) {
+  std::string c = e.fresh();
+  e.line("scf.for " + c + " = " + e.idx(0) + " to " + e.idx(upper) + " step " +
+         e.idx(step) + " {");
+  return c;
+}
+
 /// The largest power of two <= cap dividing n.
 int64_t pow2Divisor(int64_t n, int64_t cap) {
   int64_t d = 1;
@@ -195,18 +215,8 @@ bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
   std::string group = e.div(oc0, og);
   std::string cbase = e.mulc(group, cg); // first input channel of the group
 
-  // Phase: zero the accumulators.
-  {
-    std::string t = beginPhase(e, threads);
-    std::string zero = e.fresh();
-    e.line(zero + " = arith.constant dense<0.0> : " + vec);
-    e.line("vector.store " + zero + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT +
-           ", " + vec);
-    endPhase(e);
-  }
-  std::string c0 = e.fresh();
-  e.line("scf.for " + c0 + " = " + e.idx(0) + " to " + e.idx(cg) + " step " +
-         e.idx(CT) + " {");
+  zeroPhase(e, threads, "%s0", accT, vec);
+  std::string c0 = beginChunkLoop(e, cg, CT);
   // Phase: stage the weights [cc][kh][kw][r] (zero past the group's channels).
   {
     std::string t = beginPhase(e, threads);
@@ -417,19 +427,9 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
 
   std::string tileY = e.div("%bx", tilesW), tileX = e.rem("%bx", tilesW);
   std::string oy0 = e.mulc(tileY, TH), ox0 = e.mulc(tileX, TW);
-  // Phase: zero the offset/mask accumulators.
-  {
-    std::string t = beginPhase(e, threads);
-    std::string z = e.fresh();
-    e.line(z + " = arith.constant dense<0.0> : " + vec32);
-    e.line("vector.store " + z + ", %s1[" + t + ", " + e.idx(0) + "] : " + omT +
-           ", " + vec32);
-    endPhase(e);
-  }
+  zeroPhase(e, threads, "%s1", omT, vec32);
   // The offset/mask conv, chunk by chunk.
-  std::string c0 = e.fresh();
-  e.line("scf.for " + c0 + " = " + e.idx(0) + " to " + e.idx(c) + " step " + e.idx(CT) +
-         " {");
+  std::string c0 = beginChunkLoop(e, c, CT);
   {
     std::string t = beginPhase(e, threads);
     std::string i = beginStrided(e, t, CT * 9 * 32, threads);
@@ -516,20 +516,9 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
     endPhase(e);
   }
   // Output channels, chunk by chunk.
-  std::string o0 = e.fresh();
-  e.line("scf.for " + o0 + " = " + e.idx(0) + " to " + e.idx(oc) + " step " + e.idx(oct) +
-         " {");
-  {
-    std::string t = beginPhase(e, threads);
-    std::string z = e.fresh();
-    e.line(z + " = arith.constant dense<0.0> : " + vec);
-    e.line("vector.store " + z + ", %s0[" + t + ", " + e.idx(0) + "] : " + accT +
-           ", " + vec);
-    endPhase(e);
-  }
-  std::string d0 = e.fresh();
-  e.line("scf.for " + d0 + " = " + e.idx(0) + " to " + e.idx(c) + " step " + e.idx(CT) +
-         " {");
+  std::string o0 = beginChunkLoop(e, oc, oct);
+  zeroPhase(e, threads, "%s0", accT, vec);
+  std::string d0 = beginChunkLoop(e, c, CT);
   {
     std::string t = beginPhase(e, threads);
     std::string i = beginStrided(e, t, CT * 9 * oct, threads);
