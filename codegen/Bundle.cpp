@@ -485,11 +485,22 @@ mlir::dla::renderManifest(ModuleOp module,
         args.push_back(bufferOf.lookup(v)); // every kernel result has one
       if (args.empty())
         return fail("kernel '" + l.name + "' reads and writes no buffer");
-      out.push_back({{"kernel", l.name},
-                     {"grid", l.grid},
-                     {"block", l.block},
-                     {"shared_bytes", l.sharedBytes},
-                     {"args", args}});
+      json step = {{"kernel", l.name},
+                   {"grid", l.grid},
+                   {"block", l.block},
+                   {"shared_bytes", l.sharedBytes}};
+      if (targets.host && l.hostBlocks > 0 &&
+          l.hostBlocks != l.grid[0] * l.grid[1] * l.grid[2]) {
+        if (l.hostBlocks > 0x7fffffff)
+          return fail("kernel '" + l.name + "' has too many host blocks");
+        step["host_blocks"] = l.hostBlocks;
+      }
+      if (targets.host && l.hostWorkspaceBytes > 0)
+        step["host_workspace_bytes"] = l.hostWorkspaceBytes;
+      if (targets.host && l.hostWaves.size() > 1)
+        step["host_waves"] = l.hostWaves;
+      step["args"] = args;
+      out.push_back(std::move(step));
     }
     return success();
   };

@@ -28,6 +28,12 @@ struct KernelLaunch {
   std::string name; // symbol in kernels.so / the cubin
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;
+  /// Blocks of the host kernel (0: the grid's); written as host_blocks when
+  /// the bundle has a host build and they differ.
+  int64_t hostBlocks = 0;
+  /// Host workspace and waves (KernelIR); written when non-empty.
+  int64_t hostWorkspaceBytes = 0;
+  std::vector<int64_t> hostWaves;
 };
 
 /// The targets a bundle holds kernels for.

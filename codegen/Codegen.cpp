@@ -24,6 +24,7 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -32,10 +33,70 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <map>
+#include <optional>
+#include <set>
+
 using namespace mlir;
 using namespace mlir::dla;
 
-bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &error) {
+/// Which folded conv weights the host build keeps packed: those read by
+/// fused_convs only, all of which can use the packed layout with one OB.
+static HostPacking planHostPacking(ModuleOp fused, const HostTarget &target) {
+  HostPacking plan;
+  auto init = fused.lookupSymbol<func::FuncOp>(kInitFunction);
+  auto forward = fused.lookupSymbol<func::FuncOp>(kForwardFunction);
+  if (!init || !forward)
+    return plan;
+  std::map<std::string, int64_t> block; // prepared name -> OB, 0: keep as is
+  std::vector<PreparedOp> prepared;
+  forward.walk([&](PreparedOp p) {
+    prepared.push_back(p);
+    std::optional<int64_t> ob;
+    for (Operation *user : p->getUsers()) {
+      int64_t b = 0;
+      if (auto conv = dyn_cast<FusedConvOp>(user))
+        b = conv.getWeight() == p.getResult() &&
+                    !llvm::is_contained(conv.getInputs(), p.getResult())
+                ? hostConvPackBlock(conv, target)
+                : 0;
+      else if (auto dcn = dyn_cast<FusedDeformConvOp>(user))
+        b = dcn.getWeight() == p.getResult() &&
+                    llvm::count(dcn->getOperands(), p.getResult()) == 1
+                ? hostDeformPack(dcn, target)
+                : 0;
+      ob = !ob || *ob == b ? b : 0;
+    }
+    auto [it, fresh] = block.emplace(p.getName().str(), ob.value_or(0));
+    if (!fresh && it->second != ob.value_or(0))
+      it->second = 0;
+  });
+  std::set<std::string> packedNames;
+  init.walk([&](func::ReturnOp ret) {
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      auto name = init.getResultAttrOfType<StringAttr>(i, kNameAttr);
+      auto fold = v.getDefiningOp<FoldBatchNormOp>();
+      if (!name || !fold || v != fold->getResult(0) || !v.hasOneUse())
+        continue;
+      auto it = block.find(name.str());
+      if (it == block.end() || it->second == 0 ||
+          (it->second > 0 && fold.getWeight().getType().getRank() != 4))
+        continue;
+      plan.packed[v] = it->second;
+      packedNames.insert(name.str());
+    }
+  });
+  for (PreparedOp p : prepared)
+    if (packedNames.count(p.getName().str()))
+      plan.packed[p.getResult()] = block[p.getName().str()];
+  return plan;
+}
+
+bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
+                               const HostTarget *host) {
+  HostPacking packing;
+  if (host)
+    packing = planHostPacking(fused, *host);
   for (StringRef fn : {kInitFunction, kForwardFunction}) {
     auto func = fused.lookupSymbol<func::FuncOp>(fn);
     if (!func)
@@ -55,9 +116,65 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
         error = "kernel '" + name + "' (" + loc + "): " + error;
         return false;
       }
+      KernelIR hostKernel;
+      error.clear();
+      if (!host || !generateHostKernel(&op, name, *host, packing, hostKernel, error)) {
+        if (!error.empty()) {
+          std::string loc;
+          llvm::raw_string_ostream os(loc);
+          os << op.getLoc();
+          error = "host kernel '" + name + "' (" + loc + "): " + error;
+          return false;
+        }
+        hostKernel = kernel;
+      }
       set.ops.push_back(&op);
       set.kernels[&op] = std::move(kernel);
+      set.hostKernels[&op] = std::move(hostKernel);
     }
+  }
+  return true;
+}
+
+bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
+                              HostTarget &t, std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::StringMap<bool> features;
+  if (requested.empty() || requested == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    features = llvm::sys::getHostCPUFeatures();
+  } else {
+    cpu = requested;
+    llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+    if (!target)
+      return false;
+    std::unique_ptr<llvm::MCSubtargetInfo> probe(
+        target->createMCSubtargetInfo(triple, "", ""));
+    std::unique_ptr<llvm::MCSubtargetInfo> sti;
+    if (probe && probe->isCPUStringValid(cpu))
+      sti.reset(target->createMCSubtargetInfo(triple, cpu, ""));
+    if (!sti) {
+      error = "--host-cpu=" + cpu + ": not a CPU LLVM knows for " + triple.str() +
+              " (e.g. native, x86-64-v3, haswell, skylake-avx512, znver4)";
+      return false;
+    }
+    // checkFeatures aborts on a feature the target does not have at all.
+    for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+      for (const char *f : {"avx512f", "avx2", "avx", "neon"})
+        if (llvm::StringRef(kv.Key) == f)
+          features[f] = sti->checkFeatures(std::string("+") + f);
+  }
+  auto has = [&](const char *f) { return features.lookup(f); };
+  if (has("avx512f")) {
+    t.vectorWidth = 16;
+    t.registers = 32;
+  } else if (has("avx2") || has("avx")) {
+    t.vectorWidth = 8;
+    t.registers = 16;
+  } else { // SSE2, NEON
+    t.vectorWidth = 4;
+    t.registers = has("neon") ? 32 : 16;
   }
   return true;
 }
@@ -65,7 +182,7 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
 std::string mlir::dla::hostKernelModule(const KernelSet &set) {
   std::string s = "module {\n";
   for (Operation *op : set.ops)
-    s += set.kernels.at(op).hostFunction();
+    s += set.hostKernels.at(op).hostFunction();
   return s + "}\n";
 }
 
@@ -112,7 +229,7 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
   // The kernels are renamed NAME_impl; NAME is the C-ABI entry point that
   // unpacks the buffer table (docs/bundle-format.md).
   for (Operation *op : set.ops) {
-    const KernelIR &k = set.kernels.at(op);
+    const KernelIR &k = set.hostKernels.at(op);
     auto func = module.lookupSymbol<func::FuncOp>(k.name);
     func.setName(k.name + "_impl");
   }
@@ -120,7 +237,7 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
     return failure();
   std::string wrappers = "module {\n";
   for (Operation *op : set.ops) {
-    const KernelIR &k = set.kernels.at(op);
+    const KernelIR &k = set.hostKernels.at(op);
     wrappers += "llvm.func @" + k.name +
                 "(%args: !llvm.ptr, %begin: i64, %end: i64) {\n";
     std::string call = "llvm.call @" + k.name + "_impl(";

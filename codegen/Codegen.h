@@ -17,11 +17,25 @@ namespace mlir::dla {
 /// Every kernel of a fused module (@init then @forward), in program order.
 struct KernelSet {
   std::vector<Operation *> ops;
+  /// The GPU-shaped kernels (KernelGen.cpp): the CUDA build.
   std::map<Operation *, KernelIR> kernels;
+  /// The host build's kernels: CPU kernels where there is one (and the host
+  /// target asks for them), else the GPU-shaped kernel.
+  std::map<Operation *, KernelIR> hostKernels;
 };
 
-/// Generates the kernel IR of every kernel op of `fused`.
-bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error);
+/// Generates the kernel IR of every kernel op of `fused`. With `host`, the
+/// host build uses the CPU kernels for that target; without, it runs the
+/// GPU-shaped kernels (`dlac --host-kernels=gpu`: their arithmetic and
+/// indexing checked on a machine without a GPU).
+bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
+                     const HostTarget *host = nullptr);
+
+/// Resolves --host-cpu (an LLVM CPU name such as znver4 or haswell;
+/// "native" or empty: this machine) to the CPU name for LLVM and its SIMD
+/// shape; fails with `error` for a name LLVM does not know.
+bool resolveHostCpu(const std::string &requested, std::string &cpu, HostTarget &target,
+                    std::string &error);
 
 /// The host kernel module (func.func per kernel, scf loops on memrefs).
 std::string hostKernelModule(const KernelSet &set);

@@ -20,6 +20,9 @@
 #define DLA_CODEGEN_KERNELGEN_H
 
 #include "mlir/IR/Operation.h"
+#include "mlir/IR/Value.h"
+
+#include "llvm/ADT/DenseMap.h"
 
 #include <array>
 #include <string>
@@ -34,6 +37,11 @@ struct KernelIR {
   std::vector<std::string> argTypes;     // memref types, operands then results
   std::vector<std::string> scratchTypes; // workgroup scratch (memref types)
   int64_t scratchBytes = 0;
+  /// Host kernels only: bytes of a workspace shared by all blocks, the last
+  /// argument (its memref type is the last of argTypes), and the blocks of
+  /// each wave (the runtime finishes a wave before it starts the next).
+  int64_t hostWorkspaceBytes = 0;
+  std::vector<int64_t> hostWaves;
   /// The block body. Uses %bx, %by, %bz (block ids), %a0.. (buffers) and
   /// %s0.. (scratch); phases are `scf.forall` ops over the threads.
   std::string body;
@@ -48,6 +56,38 @@ struct KernelIR {
 /// kernel generator.
 bool generateKernel(Operation *op, const std::string &name, KernelIR &kernel,
                     std::string &error);
+
+/// The CPU the host kernels are generated for.
+struct HostTarget {
+  int64_t vectorWidth = 8; ///< f32 lanes of a SIMD register (4, 8 or 16)
+  int64_t registers = 16;  ///< SIMD registers
+};
+
+/// Weights the host build keeps packed: conv weights as
+/// [oc / OB][cg][kh][kw][OB] (OB output channels contiguous: one register
+/// tile's vectors), DCN weights as [kh * kw][cin][out]. The values (a
+/// fold_batch_norm's weight result in @init, the dla.prepared reading it in
+/// @forward) mapped to OB or kPackDeform. The layout of a prepared buffer is
+/// private to the build that computes and reads it.
+struct HostPacking {
+  llvm::DenseMap<Value, int64_t> packed;
+};
+
+/// OB of fused_conv's register tile on `target` if its weight can be kept
+/// packed (OB divides the output channels of a group), else 0.
+int64_t hostConvPackBlock(Operation *fusedConv, const HostTarget &target);
+/// The packing of a fused_deform_conv's weight: [kh * kw][cin][out].
+constexpr int64_t kPackDeform = -1;
+/// kPackDeform if the weight of a fused_deform_conv can be kept packed on
+/// `target` (whole vectors of input and output channels), else 0.
+int64_t hostDeformPack(Operation *fusedDeformConv, const HostTarget &target);
+
+/// Generates the CPU kernel of one op (HostKernelGen.cpp): a body run by
+/// hostFunction() only, blocked for a CPU core (`threads` is 1, `grid` is the
+/// host's blocks). Returns false with an empty `error` for ops that have no
+/// CPU kernel: the host then runs their GPU-shaped kernel.
+bool generateHostKernel(Operation *op, const std::string &name, const HostTarget &target,
+                        const HostPacking &packing, KernelIR &kernel, std::string &error);
 
 } // namespace mlir::dla
 

@@ -34,7 +34,13 @@ if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|UndefinedBehavior|Leak)Saniti
   echo "sanitize: sanitizer reports in $build/lit.log"
   status=1
 fi
-passed=$(grep -E '^ *Passed *:' "$build/lit.log" | awk '{print $2}')
-failed=$(grep -E '^ *Failed *:' "$build/lit.log" | awk '{print $2}')
-echo "sanitize: ${passed:-0} passed, ${failed:-0} failed under ASan+UBSan"
+# lit prints "  Passed: N (..%)" (or "  Passed  :  N (..%)" when it aligns
+# the kinds); sum the counts of each kind of result. A grep without a match
+# must not end the script under `set -e`: it used to, silently and with
+# status 1, whenever no test failed.
+count() { { grep -E "^ *($1) *:" "$build/lit.log" || true; } | awk -F: '{split($2, n, " "); s += n[1]} END {print s + 0}'; }
+passed=$(count 'Passed|Expectedly Failed')
+failed=$(count 'Failed|Unexpectedly Passed|Unresolved|Timed Out')
+skipped=$(count 'Unsupported|Skipped|Excluded')
+echo "sanitize: $passed passed, $failed failed, $skipped skipped under ASan+UBSan"
 exit "$status"

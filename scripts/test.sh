@@ -12,7 +12,7 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 # lit prints "  Passed: N (..%)"; sum the counts of each kind of result.
-count() { { grep -E "^ *($1) *:" "$build/lit.log" || true; } | awk '{s += $2} END {print s + 0}'; }
+count() { { grep -E "^ *($1) *:" "$build/lit.log" || true; } | sed -E 's/^[^:]*:[[:space:]]*([0-9]+).*/\1/' | awk '{s += $1} END {print s + 0}'; }
 passed=$(count 'Passed|Expectedly Failed')
 failed=$(count 'Failed|Unexpectedly Passed|Unresolved|Timed Out')
 skipped=$(count 'Unsupported|Skipped|Excluded')

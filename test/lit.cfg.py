@@ -53,6 +53,18 @@ if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 
+# The fake CUDA driver (test/Runtime/fake_cuda), for DLART_CUDA_DRIVER.
+config.substitutions.append(
+    ("%fake_cuda_driver",
+     os.path.join(config.dla_obj_root, "test", "Runtime", "fake_cuda",
+                  "libdla_fake_cuda.so")))
+# The fake driver's settings and the runtime's driver choice come from the
+# environment; never inherit them from the caller.
+for var in ["DLART_CUDA_DRIVER", "DLA_FAKE_CUDA_DEVICES", "DLA_FAKE_CUDA_NAME",
+            "DLA_FAKE_CUDA_CC", "DLA_FAKE_CUDA_MEMORY", "DLA_FAKE_CUDA_FAIL",
+            "DLA_FAKE_CUDA_TRACE"]:
+    config.environment.pop(var, None)
+
 tool_dirs = [config.dla_tools_dir, config.llvm_tools_dir]
 tools = ["dla-opt", ToolSubst("dlac", unresolved="ignore"),
          ToolSubst("dla-run", unresolved="ignore")]

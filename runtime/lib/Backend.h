@@ -69,6 +69,11 @@ std::unique_ptr<Backend> createCudaBackend();
 bool checkCudaBinary(const std::string &path, const std::vector<char> &bytes,
                      std::string &err);
 
+/// Checks that the host kernel library at `path`, if it is a 64-bit ELF
+/// file, holds every segment dlopen will map: a truncated kernels.so would
+/// otherwise raise SIGBUS inside dlopen. Other files are left to dlopen.
+bool checkHostLibrary(const std::string &path, std::string &err);
+
 } // namespace dlart
 
 #endif // DLART_LIB_BACKEND_H

@@ -3,8 +3,11 @@
 // Part of libdlart. The CUDA driver is opened with dlopen("libcuda.so.1") the
 // first time a model asks for the cuda device, so libdlart builds without
 // the CUDA toolkit and the same binary runs (host only) on machines without
-// an NVIDIA driver. The few driver types and entry points used are declared
-// here; their values are those of cuda.h, which is ABI-stable.
+// an NVIDIA driver. The environment variable DLART_CUDA_DRIVER names another
+// library to open instead (the tests use a fake driver, test/Runtime/
+// fake_cuda, to produce the driver's failures on any machine). The few
+// driver types and entry points used are declared here; their values are
+// those of cuda.h, which is ABI-stable.
 //
 // Memory: one cuMemAlloc holds every buffer (Layout). Kernels: the bundle's
 // cubin/fatbin, with its PTX JIT-compiled by the driver when no SASS fits
@@ -18,6 +21,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
@@ -123,7 +128,9 @@ using CUgraph = struct CUgraph_st *;
 using CUgraphExec = struct CUgraphExec_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
+constexpr CUresult CUDA_ERROR_OUT_OF_MEMORY = 2;
 constexpr CUresult CUDA_ERROR_NO_DEVICE = 100;
+constexpr CUresult CUDA_ERROR_INVALID_IMAGE = 200;
 constexpr CUresult CUDA_ERROR_NO_BINARY_FOR_GPU = 209;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
@@ -173,6 +180,9 @@ struct Driver {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuEventDestroy)(CUevent);
+  /// Optional (null if the driver lacks it): only used to explain an
+  /// out-of-memory error.
+  CUresult (*cuMemGetInfo)(size_t *, size_t *) = nullptr;
 
   /// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
   std::string describe(CUresult r) const {
@@ -191,11 +201,20 @@ const Driver *loadDriver(std::string &err) {
   static Driver driver;
   static std::string loadError;
   std::call_once(once, [] {
-    void *lib = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    // DLART_CUDA_DRIVER: another driver library (a path or a soname).
+    const char *env = std::getenv("DLART_CUDA_DRIVER");
+    bool custom = env && *env;
+    std::string name = custom ? env : "libcuda.so.1";
+    void *lib = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char *why = ::dlerror();
       std::string w = why ? why : "";
-      if (w.find("No such file") != std::string::npos || w.empty())
+      if (custom)
+        loadError = "no CUDA driver: cannot load " + name +
+                    " (named by DLART_CUDA_DRIVER): " +
+                    (w.empty() ? "unknown dlopen error" : w) +
+                    "; use --device host";
+      else if (w.find("No such file") != std::string::npos || w.empty())
         loadError = "no CUDA driver: libcuda.so.1 not found (this machine has "
                     "no NVIDIA driver); use --device host";
       else
@@ -210,9 +229,9 @@ const Driver *loadDriver(std::string &err) {
           fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
           return true;
         }
-      loadError = std::string("libcuda.so.1: the driver has no ") +
-                  *names.begin() + " (driver too old: the runtime needs a "
-                  "CUDA 12 driver or newer)";
+      loadError = name + ": the driver has no " + *names.begin() +
+                  " (driver too old: the runtime needs a CUDA 12 driver or "
+                  "newer); use --device host";
       return false;
     };
     Driver &d = driver;
@@ -256,6 +275,8 @@ const Driver *loadDriver(std::string &err) {
         bind(d.cuEventDestroy, {"cuEventDestroy_v2", "cuEventDestroy"});
     if (!ok)
       return;
+    if (void *p = ::dlsym(lib, "cuMemGetInfo_v2"))
+      d.cuMemGetInfo = reinterpret_cast<decltype(d.cuMemGetInfo)>(p);
     CUresult r = d.cuInit(0);
     if (r == CUDA_ERROR_NO_DEVICE)
       loadError = "no CUDA device: the NVIDIA driver is installed but finds no "
@@ -364,7 +385,8 @@ public:
                "cuDeviceGetAttribute", err))
       return DLART_ERROR_DEVICE;
     std::string sm = "sm_" + std::to_string(major) + std::to_string(minor);
-    deviceText_ = std::string(name) + " (" + sm + ")";
+    deviceName_ = name;
+    deviceText_ = deviceName_ + " (" + sm + ")";
     if (!check(d_->cuDevicePrimaryCtxRetain(&ctx_, device_),
                "cuDevicePrimaryCtxRetain", err))
       return DLART_ERROR_DEVICE;
@@ -469,13 +491,19 @@ private:
     std::string archs;
     for (const std::string &a : m.cudaArchs)
       archs += (archs.empty() ? "" : ", ") + a;
-    std::string device = "the device '" + deviceText_.substr(0, deviceText_.find(" (")) +
-                         "' is " + sm + " (compute capability " +
+    std::string device = "the device '" + deviceName_ + "' is " + sm + " (compute capability " +
                          std::to_string(major) + "." + std::to_string(minor) + ")";
     std::string log;
     CUresult r = loadData(binary.data(), log);
     if (r == CUDA_SUCCESS)
       return true;
+    if (r == CUDA_ERROR_INVALID_IMAGE) {
+      err = binPath + ": the CUDA driver rejects the kernel image as corrupt "
+                      "(cuModuleLoadData: " + d_->describe(r) +
+            (log.empty() ? "" : ": " + log) +
+            "); compile the bundle again";
+      return false;
+    }
     if (r != CUDA_ERROR_NO_BINARY_FOR_GPU) {
       err = binPath + ": cuModuleLoadData failed: " + d_->describe(r) +
             (log.empty() ? "" : ": " + log);
@@ -516,10 +544,17 @@ private:
 
   bool resolve(const Manifest &m, const Layout &layout,
                const std::string &binPath, std::string &err) {
-    if (!check(d_->cuMemAlloc(&block_, layout.totalBytes ? layout.totalBytes : 1),
-               "cuMemAlloc of " + std::to_string(layout.totalBytes) + " bytes",
-               err) ||
-        !check(d_->cuMemsetD8(block_, 0, layout.totalBytes), "cuMemsetD8", err))
+    CUresult r = d_->cuMemAlloc(&block_, layout.totalBytes ? layout.totalBytes : 1);
+    if (r != CUDA_SUCCESS) {
+      block_ = 0;
+      if (r == CUDA_ERROR_OUT_OF_MEMORY) {
+        err = outOfMemory(m, layout, r);
+        return false;
+      }
+      return check(r, "cuMemAlloc of " + std::to_string(layout.totalBytes) +
+                          " bytes", err);
+    }
+    if (!check(d_->cuMemsetD8(block_, 0, layout.totalBytes), "cuMemsetD8", err))
       return false;
     int optin = 0;
     d_->cuDeviceGetAttribute(
@@ -567,6 +602,38 @@ private:
     return true;
   }
 
+  // "m.dlab: out of GPU memory: the model needs N bytes (1.5 GiB) ...".
+  std::string outOfMemory(const Manifest &m, const Layout &layout,
+                          CUresult r) const {
+    auto size = [](uint64_t bytes) {
+      std::string text = std::to_string(bytes) + " bytes";
+      if (bytes < 1024)
+        return text;
+      char buf[32];
+      double v = bytes >= (uint64_t(1) << 30)   ? bytes / 1073741824.0
+                 : bytes >= (uint64_t(1) << 20) ? bytes / 1048576.0
+                                                : bytes / 1024.0;
+      const char *unit = bytes >= (uint64_t(1) << 30)   ? "GiB"
+                         : bytes >= (uint64_t(1) << 20) ? "MiB"
+                                                        : "KiB";
+      std::snprintf(buf, sizeof(buf), " (%.1f %s)", v, unit);
+      return text + buf;
+    };
+    std::string text = m.dir + ": out of GPU memory: the model needs " +
+                       size(layout.totalBytes) + " in one block (" +
+                       size(m.preparedBytes) + " prepared, " +
+                       size(m.arenaBytes) +
+                       " activation arena, the rest parameters, inputs and "
+                       "outputs)";
+    size_t freeBytes = 0, totalBytes = 0;
+    if (d_->cuMemGetInfo &&
+        d_->cuMemGetInfo(&freeBytes, &totalBytes) == CUDA_SUCCESS)
+      text += "; the device '" + deviceName_ + "' has " + size(freeBytes) +
+              " free of " + size(totalBytes);
+    return text + " (cuMemAlloc: " + d_->describe(r) +
+           "); free GPU memory or use --device host";
+  }
+
   bool launch(CudaStep &s, std::string &err) {
     return check(d_->cuLaunchKernel(s.fn, s.grid[0], s.grid[1], s.grid[2],
                                     s.block[0], s.block[1], s.block[2],
@@ -607,6 +674,7 @@ private:
   CUgraph graph_ = nullptr;
   CUgraphExec graphExec_ = nullptr;
   bool useGraph_ = false;
+  std::string deviceName_; ///< "NVIDIA H200"
   std::string deviceText_; ///< "NVIDIA H200 (sm_90)"
   std::string binName_, jitFrom_;
 };

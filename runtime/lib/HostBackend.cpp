@@ -2,15 +2,16 @@
 //
 // Part of libdlart. Kernel ABI (docs/bundle-format.md):
 //   void NAME(void *const *args, int64_t block_begin, int64_t block_end);
-// Each step's blocks [0, gx*gy*gz) are cut into one contiguous range per
-// thread. Blocks write disjoint outputs, so the result does not depend on
-// the thread count.
+// Each step's blocks [0, host_blocks or gx*gy*gz) are handed out to the
+// threads in chunks. Blocks write disjoint outputs, so the result does not
+// depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -98,6 +99,7 @@ struct HostStep {
   KernelFn fn = nullptr;
   std::vector<void *> args;
   int64_t blocks = 0;
+  std::vector<int64_t> waves; ///< blocks per wave; one wave when empty
 };
 
 class HostBackend : public Backend {
@@ -106,6 +108,7 @@ public:
   ~HostBackend() override {
     pool_.reset(); // Join the workers before the code they run goes away.
     std::free(block_);
+    std::free(workspace_);
     if (library_)
       ::dlclose(library_);
   }
@@ -138,6 +141,18 @@ public:
     }
     std::memset(block_, 0, size_);
 
+    // One workspace for the steps that ask for one (they run one at a time).
+    uint64_t workspace = 0;
+    for (const auto *steps : {&m.init, &m.forward})
+      for (const StepDesc &s : *steps)
+        workspace = std::max(workspace, s.hostWorkspaceBytes);
+    if (workspace &&
+        ::posix_memalign(&workspace_, Layout::kAlign, workspace) != 0) {
+      workspace_ = nullptr;
+      err = m.dir + ": cannot allocate " + std::to_string(workspace) +
+            " bytes of host memory for the kernels' workspace";
+      return DLART_ERROR_INTERNAL;
+    }
     if (!resolve(layout, lib, "init", m.init, init_, err) ||
         !resolve(layout, lib, "forward", m.forward, forward_, err))
       return DLART_ERROR_BUNDLE;
@@ -202,28 +217,50 @@ private:
       }
       for (uint32_t id : s.args)
         h.args.push_back(base + layout.offset[id]);
-      h.blocks = static_cast<int64_t>(s.numBlocks());
+      if (s.hostWorkspaceBytes)
+        h.args.push_back(workspace_);
+      h.blocks = static_cast<int64_t>(s.numHostBlocks());
+      h.waves.assign(s.hostWaves.begin(), s.hostWaves.end());
       out.push_back(std::move(h));
     }
     return true;
   }
 
   void runStep(const HostStep &s) {
-    unsigned n = pool_->size();
-    // Fewer blocks than threads: run on the caller alone rather than wake
-    // threads with nothing to do.
-    if (n == 1 || s.blocks < 2) {
-      s.fn(s.args.data(), 0, s.blocks);
+    if (s.waves.empty()) {
+      runBlocks(s, 0, s.blocks);
       return;
     }
-    // Thread t gets q blocks, plus one if t < r: contiguous, balanced ranges.
-    int64_t parts = std::min<int64_t>(n, s.blocks);
-    int64_t q = s.blocks / parts, r = s.blocks % parts;
-    pool_->runOnAll([&](unsigned t) {
-      if (t >= parts)
-        return;
-      int64_t begin = q * t + std::min<int64_t>(t, r);
-      s.fn(s.args.data(), begin, begin + q + (t < r ? 1 : 0));
+    int64_t begin = 0;
+    for (int64_t count : s.waves) {
+      runBlocks(s, begin, begin + count);
+      begin += count;
+    }
+  }
+
+  // Runs the blocks [begin, end) of a step on the pool.
+  void runBlocks(const HostStep &s, int64_t begin, int64_t end) {
+    unsigned n = pool_->size();
+    int64_t blocks = end - begin;
+    // Fewer blocks than threads: run on the caller alone rather than wake
+    // threads with nothing to do.
+    if (n == 1 || blocks < 2) {
+      s.fn(s.args.data(), begin, end);
+      return;
+    }
+    // Threads take chunks of blocks from a shared counter until none are
+    // left: blocks differ in cost (image borders, DCN samples), so static
+    // ranges would leave threads idle. Blocks write disjoint outputs, so
+    // the result is the same whoever runs them.
+    int64_t chunk = std::max<int64_t>(1, blocks / (8 * int64_t(n)));
+    std::atomic<int64_t> next{begin};
+    pool_->runOnAll([&](unsigned) {
+      for (;;) {
+        int64_t first = next.fetch_add(chunk, std::memory_order_relaxed);
+        if (first >= end)
+          return;
+        s.fn(s.args.data(), first, std::min(first + chunk, end));
+      }
     });
   }
 
@@ -231,6 +268,7 @@ private:
   std::string libName_;
   void *library_ = nullptr;
   void *block_ = nullptr;
+  void *workspace_ = nullptr;
   uint64_t size_ = 0;
   std::vector<HostStep> init_, forward_;
   std::unique_ptr<ThreadPool> pool_;

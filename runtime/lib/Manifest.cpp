@@ -466,7 +466,9 @@ bool Parser::parseSteps(const json &root, const char *key,
     std::string where = at(key, i);
     const json &s = list[i];
     if (!getObject(s, where) ||
-        !checkKeys(s, where, {"kernel", "grid", "block", "shared_bytes", "args"},
+        !checkKeys(s, where,
+                   {"kernel", "grid", "block", "shared_bytes", "host_blocks",
+                    "host_workspace_bytes", "host_waves", "args"},
                    {"kernel", "grid", "block", "shared_bytes", "args"}))
       return false;
     StepDesc d;
@@ -488,6 +490,33 @@ bool Parser::parseSteps(const json &root, const char *key,
     if (!getU32(s["shared_bytes"], where + ".shared_bytes", d.sharedBytes, 0,
                 0xffffffffu))
       return false;
+    if (s.contains("host_blocks") &&
+        !getU32(s["host_blocks"], where + ".host_blocks", d.hostBlocks, 1, 0x7fffffffu))
+      return false;
+    if (s.contains("host_workspace_bytes") &&
+        !getUInt(s["host_workspace_bytes"], where + ".host_workspace_bytes",
+                 d.hostWorkspaceBytes, uint64_t(1) << 40))
+      return false;
+    if (s.contains("host_waves")) {
+      const json &waves = s["host_waves"];
+      std::string w = where + ".host_waves";
+      if (!getArray(waves, w))
+        return false;
+      if (waves.empty() || waves.size() > 16)
+        return fail(w, "expected 1 to 16 block counts, got " + show(waves));
+      uint64_t total = 0;
+      for (size_t j = 0; j < waves.size(); ++j) {
+        uint32_t count = 0;
+        if (!getU32(waves[j], at(w, j), count, 1, 0x7fffffffu))
+          return false;
+        total += count;
+        d.hostWaves.push_back(count);
+      }
+      if (total != d.numHostBlocks())
+        return fail(w, "the waves hold " + std::to_string(total) +
+                           " blocks, but the step has " +
+                           std::to_string(d.numHostBlocks()));
+    }
     const json &args = s["args"];
     if (!getArray(args, where + ".args"))
       return false;

@@ -39,11 +39,22 @@ struct StepDesc {
   std::array<uint32_t, 3> grid{};
   std::array<uint32_t, 3> block{};
   uint32_t sharedBytes = 0;
+  /// Blocks of the host kernel when its blocking differs from the GPU grid
+  /// ("host_blocks"); 0: the host runs the grid's blocks.
+  uint32_t hostBlocks = 0;
+  /// Bytes of host scratch shared by the step's blocks ("host_workspace_bytes"),
+  /// passed as one more argument after the buffers; 0: none.
+  uint64_t hostWorkspaceBytes = 0;
+  /// Blocks per wave ("host_waves"): the host runs the waves one after the
+  /// other, each wave's blocks in parallel (wave 1 fills the workspace that
+  /// wave 2 reads). Empty: one wave.
+  std::vector<uint32_t> hostWaves;
   std::vector<uint32_t> args; ///< Buffer ids.
 
   uint64_t numBlocks() const {
     return uint64_t(grid[0]) * grid[1] * grid[2];
   }
+  uint64_t numHostBlocks() const { return hostBlocks ? hostBlocks : numBlocks(); }
 };
 
 struct Manifest {

@@ -99,6 +99,7 @@ struct dlart_model {
   std::string deviceInfo;
   unsigned threads = defaultThreads();
   bool graph = false;
+  bool allowNonfinite = false; ///< Accept NaN/Inf in weights.
   bool initialised = false; ///< Weights loaded and init run.
   std::string warnings;
   std::vector<dlart_tensor_info> inputInfo, outputInfo;
@@ -227,11 +228,17 @@ dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
                   model->manifest.dir + ": the device is already chosen (" +
                       model->deviceInfo + "); open the bundle again for "
                       "another device");
+    std::string err;
+    // A truncated kernels.so would raise SIGBUS inside dlopen: check it
+    // first (the host backend reports every other problem of the library).
+    if (device == DLART_DEVICE_HOST && model->manifest.hasHost &&
+        !checkHostLibrary(model->manifest.path(model->manifest.hostLibrary),
+                          err))
+      return fail(DLART_ERROR_BUNDLE, err);
     std::unique_ptr<Backend> b = device == DLART_DEVICE_HOST
                                      ? createHostBackend(model->threads)
                                      : createCudaBackend();
     b->setGraph(model->graph);
-    std::string err;
     if (dlart_status s = b->load(model->manifest, model->layout, err))
       return fail(s, err);
     model->backend = std::move(b);
@@ -291,6 +298,14 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
       for (const TensorDesc &p : m.parameters) {
         if (!st->readAsF32(p.name, values, err))
           return fail(DLART_ERROR_WEIGHTS, err);
+        // NaN/Inf would reach every output without an error on the way.
+        if (!model->allowNonfinite &&
+            !checkFinite(file, p.name, p.shape, values.data(), values.size(),
+                         err))
+          return fail(DLART_ERROR_WEIGHTS,
+                      err + "; weights must be finite (dla-run "
+                            "--allow-nonfinite or dlart_set_allow_nonfinite "
+                            "accepts them)");
         if (!model->backend->upload(model->layout.offset[p.buffer],
                                     values.data(), p.numElements * 4, err))
           return fail(DLART_ERROR_DEVICE, err);
@@ -301,6 +316,14 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
     model->initialised = true;
     return DLART_OK;
   });
+}
+
+dlart_status dlart_set_allow_nonfinite(dlart_model *model, int allow) {
+  if (!model)
+    return fail(DLART_ERROR_INVALID_ARGUMENT,
+                "dlart_set_allow_nonfinite: model is null");
+  model->allowNonfinite = allow != 0;
+  return DLART_OK;
 }
 
 const char *dlart_warnings(const dlart_model *model) {

@@ -56,6 +56,21 @@ void minus_one(void *const *args, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; ++b)
     y[b] = t[b] - 1.0f;
 }
+// Host waves: blocks 0..7 fill the workspace (the argument after the
+// buffers), blocks 8..15 sum all of it: right only if the first wave is done.
+void two_waves(void *const *args, int64_t b0, int64_t b1) {
+  float *out = args[1], *ws = args[2];
+  for (int64_t b = b0; b < b1; ++b) {
+    if (b < 8) {
+      ws[b] = (float)(b + 1);
+      continue;
+    }
+    float s = 0;
+    for (int i = 0; i < 8; ++i)
+      s += ws[i];
+    out[b - 8] = s;
+  }
+}
 void count_blocks(void *const *args, int64_t b0, int64_t b1) {
   float *out = args[1];
   for (int64_t b = b0; b < b1; ++b)
@@ -296,6 +311,54 @@ TEST_F(RuntimeTest, EveryBlockRunsOnceWhateverTheThreadCount) {
     for (int b = 0; b < 1000; ++b)
       ASSERT_EQ(y[b], expected) << "block " << b << ", " << threads
                                 << " threads";
+  }
+}
+
+TEST_F(RuntimeTest, HostBlocksWavesAndWorkspace) {
+  json m = baseManifest();
+  json s = step("two_waves", {1, 1, 1}, {0, 1});
+  s["host_blocks"] = 16;
+  s["host_waves"] = {8, 8};
+  s["host_workspace_bytes"] = 32;
+  m["forward"] = {s};
+  writeBundle(m);
+  openOk();
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  ASSERT_EQ(dlart_load_weights(model, biasWeights().c_str()), DLART_OK);
+  for (int threads : {1, 3, 7}) {
+    ASSERT_EQ(dlart_set_threads(model, threads), DLART_OK);
+    for (int run = 0; run < 20; ++run) {
+      ASSERT_EQ(dlart_forward(model, nullptr, nullptr), DLART_OK);
+      const float *y = dlart_output_buffer(model, 0);
+      for (int b = 0; b < 8; ++b)
+        ASSERT_EQ(y[b], 36.0f) << "block " << b << ", " << threads << " threads";
+    }
+  }
+}
+
+TEST_F(RuntimeTest, BadHostFields) {
+  struct Case {
+    std::function<void(json &)> edit;
+    std::string message;
+  } cases[] = {
+      {[](json &m) { m["forward"][0]["host_blocks"] = 0; },
+       "forward[0].host_blocks: expected an integer in [1, 2147483647], got 0"},
+      {[](json &m) { m["forward"][0]["host_waves"] = {3, 4}; },
+       "forward[0].host_waves: the waves hold 7 blocks, but the step has 8"},
+      {[](json &m) {
+         m["forward"][0]["host_blocks"] = 5;
+         m["forward"][0]["host_waves"] = json::array();
+       },
+       "forward[0].host_waves: expected 1 to 16 block counts, got []"},
+      {[](json &m) { m["forward"][0]["host_workspace_bytes"] = -1; },
+       "forward[0].host_workspace_bytes: expected an integer in [0, "
+       "1099511627776], got -1"},
+  };
+  for (const Case &c : cases) {
+    json m = baseManifest();
+    c.edit(m);
+    writeBundle(m);
+    EXPECT_EQ(openError(), bundle + "/manifest.json: " + c.message);
   }
 }
 

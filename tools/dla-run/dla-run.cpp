@@ -54,7 +54,11 @@ const char *kUsage =
     "  --profile           time each forward step (CUDA events on cuda)\n"
     "  --graph             cuda: capture the forward pass once as a CUDA\n"
     "                      graph and replay it\n"
+    "  --allow-nonfinite   accept weights and inputs holding NaN or Inf\n"
+    "                      (refused by default, naming the first one)\n"
     "  -h, --help          this text\n"
+    "\n"
+    "Outputs holding NaN or Inf get a warning (stderr).\n"
     "\n"
     "Exit status: 0 success, 1 error, 2 usage error, 3 --check mismatch.\n";
 
@@ -65,7 +69,7 @@ struct Options {
   int threads = 0; // 0: the runtime's default
   double rtol = 1e-3, atol = 1e-4;
   long bench = 0, warmup = 3;
-  bool profile = false, graph = false;
+  bool profile = false, graph = false, allowNonfinite = false;
 };
 
 int usageError(const std::string &msg) {
@@ -123,10 +127,13 @@ int parseArgs(int argc, char **argv, Options &o) {
       value = arg.substr(eq + 1);
       inlineValue = true;
     }
-    if (name == "--profile" || name == "--graph") {
+    if (name == "--profile" || name == "--graph" ||
+        name == "--allow-nonfinite") {
       if (inlineValue)
         return usageError(name + " takes no value");
-      (name == "--profile" ? o.profile : o.graph) = true;
+      (name == "--profile" ? o.profile
+       : name == "--graph" ? o.graph
+                           : o.allowNonfinite) = true;
       continue;
     }
     static const char *withValue[] = {
@@ -203,16 +210,6 @@ void fillRandom(float *out, int64_t n, uint64_t seed) {
   }
 }
 
-// "[0, 3, 10, 7]": the multi-index of flat element `i`.
-std::string indexOf(int64_t i, const std::vector<int64_t> &shape) {
-  std::vector<int64_t> idx(shape.size());
-  for (size_t d = shape.size(); d-- > 0;) {
-    idx[d] = i % shape[d];
-    i /= shape[d];
-  }
-  return dlart::formatShape(idx);
-}
-
 // Compares one output; prints its line and returns whether it matched.
 bool checkOutput(const dlart_tensor_info &t, const float *actual,
                  const std::vector<float> &expected, const Options &o) {
@@ -245,7 +242,7 @@ bool checkOutput(const dlart_tensor_info &t, const float *actual,
   if (bad)
     std::printf("  %" PRId64 " of %" PRId64 " values outside |a - e| <= %g + "
                 "%g * |e|; worst at %s: got %.9g, expected %.9g\n",
-                bad, t.num_elements, o.atol, o.rtol, indexOf(worst, shapeOf(t)).c_str(),
+                bad, t.num_elements, o.atol, o.rtol, dlart::formatIndex(static_cast<uint64_t>(worst), shapeOf(t)).c_str(),
                 actual[worst], expected[worst]);
   return bad == 0;
 }
@@ -271,6 +268,7 @@ int run(const Options &o) {
 
   if ((o.threads && dlart_set_threads(model, o.threads) != DLART_OK) ||
       dlart_set_cuda_graph(model, o.graph) != DLART_OK ||
+      dlart_set_allow_nonfinite(model, o.allowNonfinite) != DLART_OK ||
       dlart_set_device(model, o.device == "cuda" ? DLART_DEVICE_CUDA
                                                  : DLART_DEVICE_HOST) !=
           DLART_OK)
@@ -307,6 +305,11 @@ int run(const Options &o) {
                      ", the model expects " + dlart::formatShape(shapeOf(t)));
       if (!file->readAsF32(t.name, values, err))
         return error(err);
+      if (!o.allowNonfinite &&
+          !dlart::checkFinite(o.input, t.name, shapeOf(t), values.data(),
+                              values.size(), err))
+        return error(err + "; inputs must be finite (--allow-nonfinite "
+                           "accepts them)");
       std::memcpy(dlart_input_buffer(model, &t - ins.data()), values.data(),
                   t.bytes);
     }
@@ -320,6 +323,15 @@ int run(const Options &o) {
 
   if (dlart_forward(model, nullptr, nullptr) != DLART_OK)
     return error(dlart_last_error());
+  // NaN/Inf in an output: a warning (the run itself worked), one per output.
+  for (size_t i = 0; i < nOut; ++i) {
+    std::string what;
+    if (!dlart::checkFinite("", outs[i].name, shapeOf(outs[i]),
+                            dlart_output_buffer(model, i),
+                            static_cast<size_t>(outs[i].num_elements), what))
+      std::fprintf(stderr, "dla-run: warning: output %s\n",
+                   what.substr(std::string("tensor ").size()).c_str());
+  }
 
   int status = 0;
   if (!o.output.empty()) {

@@ -114,9 +114,20 @@ cl::list<std::string> archs("arch", cl::desc("CUDA architectures (default sm_90)
                             cl::CommaSeparated, cl::value_desc("sm_XX,..."),
                             cl::cat(dlacCategory));
 cl::opt<std::string> hostCpu("host-cpu",
-                             cl::desc("CPU the host kernels are compiled for "
-                                      "(default: this machine's)"),
+                             cl::desc("CPU the host kernels are compiled for, an LLVM "
+                                      "CPU name (default native: this machine's); "
+                                      "sets the SIMD width of the CPU kernels"),
                              cl::value_desc("name"), cl::cat(dlacCategory));
+enum class HostKernels { Cpu, Gpu };
+cl::opt<HostKernels> hostKernels(
+    "host-kernels", cl::desc("Which kernels the host build runs"),
+    cl::init(HostKernels::Cpu),
+    cl::values(clEnumValN(HostKernels::Cpu, "cpu",
+                          "kernels blocked and vectorised for the CPU (default)"),
+               clEnumValN(HostKernels::Gpu, "gpu",
+                          "the CUDA kernels' bodies run block by block: checks "
+                          "their arithmetic and indexing without a GPU (slow)")),
+    cl::cat(dlacCategory));
 cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::desc("CUDA toolkit holding ptxas (default $CUDA_HOME or /usr/local/cuda)"),
     cl::value_desc("dir"), cl::cat(dlacCategory));
@@ -442,8 +453,13 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                  const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
                      &print) {
   std::string err;
+  std::string cpu;
+  mlir::dla::HostTarget hostTarget;
+  if (!mlir::dla::resolveHostCpu(hostCpu, cpu, hostTarget, err))
+    return fail(err);
   mlir::dla::KernelSet set;
-  if (!mlir::dla::generateKernels(fused, set, err))
+  if (!mlir::dla::generateKernels(fused, set, err,
+                                  hostKernels == HostKernels::Cpu ? &hostTarget : nullptr))
     return fail(err);
   MLIRContext *ctx = fused->getContext();
   if (emit == Emit::Kernel)
@@ -507,7 +523,6 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     auto host = lowerHost();
     if (!host)
       return fail(err);
-    std::string cpu = hostCpu.empty() ? llvm::sys::getHostCPUName().str() : hostCpu;
     if (!mlir::dla::emitSharedLibrary(*host, outputFile + "/kernels.so", cpu, err))
       return fail(err);
   }
@@ -540,7 +555,10 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   std::map<Operation *, mlir::dla::KernelLaunch> launches;
   for (Operation *op : set.ops) {
     const auto &k = set.kernels.at(op);
-    launches[op] = {k.name, k.grid, {k.threads, 1, 1}, 0};
+    const auto &h = set.hostKernels.at(op);
+    launches[op] = {k.name, k.grid, {k.threads, 1, 1}, 0,
+                    h.grid[0] * h.grid[1] * h.grid[2], h.hostWorkspaceBytes,
+                    h.hostWaves};
   }
   if (failed(mlir::dla::writeManifest(fused, launches, targets, outputFile, err)))
     return fail(err);

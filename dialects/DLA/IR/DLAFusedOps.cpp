@@ -3,9 +3,12 @@
 #include "dialects/DLA/IR/DLAOps.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::dla;
+using llvm::checkedAdd;
+using llvm::checkedMul;
 
 static ArrayRef<int64_t> shapeOf(Value v) {
   return llvm::cast<RankedTensorType>(v.getType()).getShape();
@@ -69,7 +72,11 @@ LogicalResult FusedConvOp::verify() {
                                     << pool[i]
                                     << ") does not meet input #0 in N, H and W";
     }
-    channels += s[1];
+    std::optional<int64_t> sum = checkedAdd(channels, s[1]);
+    if (!sum)
+      return emitOpError("the channel count of the inputs overflows 64-bit "
+                         "integer arithmetic");
+    channels = *sum;
   }
   for (int i = 0; i < 2; ++i)
     if (stride[i] < 1 || dilation[i] < 1 || padding[i] < 0)
@@ -82,8 +89,17 @@ LogicalResult FusedConvOp::verify() {
            << " input channels in " << groups << " groups";
   if (getBias() && getBias().getType().getDimSize(0) != k[0])
     return emitOpError("bias must have ") << k[0] << " elements";
-  int64_t ho = convOutputSize(h, k[2], stride[0], padding[0], dilation[0]);
-  int64_t wo = convOutputSize(w, k[3], stride[1], padding[1], dilation[1]);
+  std::optional<int64_t> hoc =
+      checkedConvOutputSize(h, k[2], stride[0], padding[0], dilation[0]);
+  std::optional<int64_t> woc =
+      checkedConvOutputSize(w, k[3], stride[1], padding[1], dilation[1]);
+  if (!hoc || !woc)
+    return emitOpError("the output size of kernel ")
+           << k[2] << "x" << k[3] << " with padding [" << padding[0] << ", "
+           << padding[1] << "] and dilation [" << dilation[0] << ", "
+           << dilation[1] << "] on the " << h << "x" << w
+           << " input overflows 64-bit integer arithmetic";
+  int64_t ho = *hoc, wo = *woc;
   auto expected = RankedTensorType::get({n, k[0], ho, wo},
                                         getWeight().getType().getElementType());
   if (ho < 1 || wo < 1 || getType() != expected)
@@ -115,11 +131,26 @@ LogicalResult FusedDeformConvOp::verify() {
     if (f > 1) {
       // ConvTranspose2d(C, C, 2f, stride f, padding f/2, groups C).
       auto w = shapeOf(*weights++);
-      if (w[0] != s[1] || w[1] != 1 || w[2] != 2 * f || w[3] != 2 * f)
+      std::optional<int64_t> kernel = checkedMul<int64_t>(2, f);
+      if (!kernel)
+        return emitOpError("up factor ")
+               << f << " of addend #" << i
+               << " overflows 64-bit integer arithmetic";
+      if (w[0] != s[1] || w[1] != 1 || w[2] != *kernel || w[3] != *kernel)
         return emitOpError("up weight of addend #")
-               << i << " must be " << s[1] << "x1x" << 2 * f << "x" << 2 * f;
-      for (int d : {2, 3})
-        s[d] = (s[d] - 1) * f - 2 * (f / 2) + 2 * f;
+               << i << " must be " << s[1] << "x1x" << *kernel << "x"
+               << *kernel;
+      for (int d : {2, 3}) {
+        // (s - 1) * f - 2 * (f / 2) + 2 * f, checked.
+        std::optional<int64_t> size = checkedMul(s[d] - 1, f);
+        if (size)
+          size = checkedAdd(*size, *kernel - 2 * (f / 2));
+        if (!size)
+          return emitOpError("the upsampled size of addend #")
+                 << i << " (" << v.getType() << ", up " << f
+                 << ") overflows 64-bit integer arithmetic";
+        s[d] = *size;
+      }
     }
     if (i == 0)
       sum = s;

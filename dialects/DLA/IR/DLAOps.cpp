@@ -11,16 +11,43 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::dla;
 
+using llvm::checkedAdd;
+using llvm::checkedMul;
+using llvm::checkedSub;
+
+std::optional<int64_t> mlir::dla::checkedConvOutputSize(int64_t in,
+                                                        int64_t kernel,
+                                                        int64_t stride,
+                                                        int64_t pad,
+                                                        int64_t dilation) {
+  // span = in + 2 * pad - dilation * (kernel - 1) - 1, each step checked.
+  std::optional<int64_t> twoPad = checkedMul<int64_t>(2, pad);
+  std::optional<int64_t> kernelSpan = checkedSub<int64_t>(kernel, 1);
+  if (!twoPad || !kernelSpan)
+    return std::nullopt;
+  std::optional<int64_t> reach = checkedMul(dilation, *kernelSpan);
+  std::optional<int64_t> padded = checkedAdd(in, *twoPad);
+  if (!reach || !padded)
+    return std::nullopt;
+  std::optional<int64_t> span = checkedSub(*padded, *reach);
+  if (!span)
+    return std::nullopt;
+  span = checkedSub<int64_t>(*span, 1);
+  if (!span)
+    return std::nullopt;
+  if (*span < 0 || stride <= 0)
+    return 0;
+  return *span / stride + 1;
+}
+
 int64_t mlir::dla::convOutputSize(int64_t in, int64_t kernel, int64_t stride,
                                   int64_t pad, int64_t dilation) {
-  int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
-  if (span < 0 || stride <= 0)
-    return 0;
-  return span / stride + 1;
+  return checkedConvOutputSize(in, kernel, stride, pad, dilation).value_or(0);
 }
 
 namespace {
@@ -61,6 +88,12 @@ public:
       elt = t;
     }
     return success();
+  }
+
+  /// An intermediate value of the shape arithmetic does not fit in int64_t.
+  template <typename... Args> LogicalResult overflow(Args &&...args) {
+    return fail(std::forward<Args>(args)...,
+                " overflows 64-bit integer arithmetic");
   }
 
   LogicalResult window(ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
@@ -125,8 +158,16 @@ inferConvLike(Checker &check, Value input, Value weight, Value bias,
                       " input channels (input channels / groups), got ", *w);
   if (failed(checkBias(check, bias, k[0])))
     return failure();
-  int64_t ho = convOutputSize(x[2], k[2], stride[0], padding[0], dilation[0]);
-  int64_t wo = convOutputSize(x[3], k[3], stride[1], padding[1], dilation[1]);
+  std::optional<int64_t> h =
+      checkedConvOutputSize(x[2], k[2], stride[0], padding[0], dilation[0]);
+  std::optional<int64_t> w2 =
+      checkedConvOutputSize(x[3], k[3], stride[1], padding[1], dilation[1]);
+  if (!h || !w2)
+    return check.overflow("the output size of kernel ", k[2], "x", k[3],
+                          " with padding [", padding[0], ", ", padding[1],
+                          "] and dilation [", dilation[0], ", ", dilation[1],
+                          "] on the ", x[2], "x", x[3], " input");
+  int64_t ho = *h, wo = *w2;
   if (ho < 1 || wo < 1)
     return check.fail("kernel ", k[2], "x", k[3], " (dilation [", dilation[0],
                       ", ", dilation[1], "]) does not fit the padded ", x[2],
@@ -217,7 +258,11 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
       if (t->getDimSize(d) != first->getDimSize(d))
         return check.fail("input #", i, " ", *t,
                           " must match input #0 in N, H and W, got ", *first);
-    channels += t->getDimSize(1);
+    std::optional<int64_t> sum = checkedAdd(channels, t->getDimSize(1));
+    if (!sum)
+      return check.overflow("the channel count of the ", inputs.size(),
+                            " inputs");
+    channels = *sum;
   }
   auto s = first->getShape();
   results.push_back(nchw(s[0], channels, s[2], s[3], first->getElementType()));
@@ -238,9 +283,14 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
     return failure();
   int64_t offset = op.getOffset(), size = op.getSize();
   auto s = in->getShape();
-  if (offset < 0 || size < 1 || offset + size > s[1])
-    return check.fail("channel range [", offset, ", ", offset + size,
-                      ") is outside the input's ", s[1], " channels");
+  // offset + size is not computed before it is known to fit.
+  if (offset < 0 || size < 1 || offset > s[1] || size > s[1] - offset) {
+    if (std::optional<int64_t> end = checkedAdd(offset, size))
+      return check.fail("channel range [", offset, ", ", *end,
+                        ") is outside the input's ", s[1], " channels");
+    return check.fail("channel range of ", size, " channels at offset ",
+                      offset, " is outside the input's ", s[1], " channels");
+  }
   results.push_back(nchw(s[0], size, s[2], s[3], in->getElementType()));
   return success();
 }
@@ -268,11 +318,18 @@ static LogicalResult inferPool(StringRef name, std::optional<Location> loc,
     if (kernel[i] < 1)
       return check.fail("kernel must be >= 1, got [", kernel[0], ", ", kernel[1],
                         "]");
-    if (2 * padding[i] > kernel[i])
+    if (padding[i] > kernel[i] / 2) // 2 * padding > kernel, without overflow
       return check.fail("padding must be at most half the kernel, got padding [",
                         padding[0], ", ", padding[1], "] for kernel [", kernel[0],
                         ", ", kernel[1], "]");
-    out[i] = convOutputSize(s[2 + i], kernel[i], stride[i], padding[i], 1);
+    std::optional<int64_t> o =
+        checkedConvOutputSize(s[2 + i], kernel[i], stride[i], padding[i], 1);
+    if (!o)
+      return check.overflow("the output size of kernel [", kernel[0], ", ",
+                            kernel[1], "] with padding [", padding[0], ", ",
+                            padding[1], "] on the ", s[2], "x", s[3],
+                            " input");
+    out[i] = *o;
     if (out[i] < 1)
       return check.fail("kernel [", kernel[0], ", ", kernel[1],
                         "] is larger than the padded ", s[2], "x", s[3], " input");
@@ -317,7 +374,11 @@ LogicalResult ConvTranspose2dOp::inferReturnTypes(MLIRContext *,
   if (k[0] != x[1])
     return check.fail("weight must have ", x[1],
                       " rows (one per input channel, PyTorch's layout), got ", *w);
-  int64_t outChannels = k[1] * groups;
+  std::optional<int64_t> outCh = checkedMul(k[1], groups);
+  if (!outCh)
+    return check.overflow("the output channel count ", k[1], " x groups ",
+                          groups);
+  int64_t outChannels = *outCh;
   if (failed(checkBias(check, op.getBias(), outChannels)))
     return failure();
   int64_t out[2];
@@ -325,7 +386,22 @@ LogicalResult ConvTranspose2dOp::inferReturnTypes(MLIRContext *,
     if (outPad[i] < 0 || outPad[i] >= stride[i])
       return check.fail("output_padding must be in [0, stride), got [", outPad[0],
                         ", ", outPad[1], "]");
-    out[i] = (x[2 + i] - 1) * stride[i] - 2 * padding[i] + k[2 + i] + outPad[i];
+    // (in - 1) * stride - 2 * padding + kernel + output_padding, checked.
+    std::optional<int64_t> o = checkedMul(x[2 + i] - 1, stride[i]);
+    if (o)
+      o = checkedSub(*o, padding[i]);
+    if (o)
+      o = checkedSub(*o, padding[i]);
+    if (o)
+      o = checkedAdd(*o, k[2 + i]);
+    if (o)
+      o = checkedAdd(*o, outPad[i]);
+    if (!o)
+      return check.overflow("the output size of stride [", stride[0], ", ",
+                            stride[1], "], padding [", padding[0], ", ",
+                            padding[1], "] and kernel ", k[2], "x", k[3],
+                            " on the ", x[2], "x", x[3], " input");
+    out[i] = *o;
     if (out[i] < 1)
       return check.fail("padding [", padding[0], ", ", padding[1],
                         "] leaves no output");
@@ -355,10 +431,19 @@ LogicalResult DeformConv2dOp::inferReturnTypes(MLIRContext *,
     return check.fail("input channels (", channels,
                       ") must be divisible by deformable_groups (", dg, ")");
   auto w = llvm::cast<RankedTensorType>(op.getWeight().getType()).getShape();
-  int64_t points = dg * w[2] * w[3];
+  std::optional<int64_t> points = checkedMul(dg, w[2]);
+  if (points)
+    points = checkedMul(*points, w[3]);
+  std::optional<int64_t> offsetChannels =
+      points ? checkedMul<int64_t>(2, *points) : std::nullopt;
+  if (!offsetChannels)
+    return check.overflow("the offset channel count 2 x deformable_groups ",
+                          dg, " x kernel ", w[2], "x", w[3]);
   auto r = result->getShape();
-  RankedTensorType wantOffset = nchw(r[0], 2 * points, r[2], r[3], result->getElementType());
-  RankedTensorType wantMask = nchw(r[0], points, r[2], r[3], result->getElementType());
+  RankedTensorType wantOffset =
+      nchw(r[0], *offsetChannels, r[2], r[3], result->getElementType());
+  RankedTensorType wantMask =
+      nchw(r[0], *points, r[2], r[3], result->getElementType());
   if (*off != wantOffset)
     return check.fail("offset must be ", wantOffset,
                       " (2 × deformable_groups × kh × kw channels at the output size), got ",
@@ -378,8 +463,12 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *, std::optional<Location>
   if (failed(in))
     return failure();
   auto s = in->getShape();
-  results.push_back(
-      RankedTensorType::get({s[0], s[1] * s[2] * s[3]}, in->getElementType()));
+  std::optional<int64_t> n = checkedMul(s[1], s[2]);
+  if (n)
+    n = checkedMul(*n, s[3]);
+  if (!n)
+    return check.overflow("the flattened size ", s[1], "x", s[2], "x", s[3]);
+  results.push_back(RankedTensorType::get({s[0], *n}, in->getElementType()));
   return success();
 }
 
@@ -423,10 +512,14 @@ LogicalResult ConvLevelOp::verify() {
     return failure();
   auto s = getInput().getType().getShape();
   int64_t d = getDilation(), stride = getStride();
-  int64_t h = convOutputSize(s[2], 3, stride, d, d);
-  int64_t w = convOutputSize(s[3], 3, stride, d, d);
+  std::optional<int64_t> h = checkedConvOutputSize(s[2], 3, stride, d, d);
+  std::optional<int64_t> w = checkedConvOutputSize(s[3], 3, stride, d, d);
+  if (!h || !w)
+    return emitOpError("the output size of dilation ")
+           << d << " on the " << s[2] << "x" << s[3]
+           << " input overflows 64-bit integer arithmetic";
   return expectResult(*this, getType(),
-                      nchw(s[0], getOutChannels(), h, w,
+                      nchw(s[0], getOutChannels(), *h, *w,
                            getInput().getType().getElementType()),
                       "3x3 convs, the first with the stride");
 }
@@ -452,7 +545,13 @@ LogicalResult TreeOp::verify() {
   if (getBlock() == BlockKind::bottleneckx) {
     // BottleneckX: bottle_planes = planes * cardinality // 32, grouped by
     // cardinality.
-    int64_t card = getCardinality(), width = out * card / 32;
+    int64_t card = getCardinality();
+    std::optional<int64_t> product = checkedMul(out, card);
+    if (!product)
+      return emitOpError("the bottleneck width out*cardinality/32 (")
+             << out << " * " << card
+             << ") overflows 64-bit integer arithmetic";
+    int64_t width = *product / 32;
     if (width < card || width % card != 0)
       return emitOpError("cardinality ")
              << card << " must divide the bottleneck width out*cardinality/32 = "
@@ -486,7 +585,7 @@ LogicalResult DLAUpOp::verify() {
   if (failed(checkStatic(*this)))
     return failure();
   int64_t n = getLevels().size(), start = getStartLevel();
-  if (start + 2 > n)
+  if (start > n - 2)
     return emitOpError("start level ")
            << start << " must leave at least two of the " << n << " levels";
   ValueRange used = getLevels().drop_front(start);
@@ -524,10 +623,14 @@ LogicalResult HeadOp::verify() {
     return failure();
   auto s = getInput().getType().getShape();
   int64_t k = getFinalKernel();
-  int64_t h = convOutputSize(s[2], k, 1, k / 2, 1);
-  int64_t w = convOutputSize(s[3], k, 1, k / 2, 1);
+  std::optional<int64_t> h = checkedConvOutputSize(s[2], k, 1, k / 2, 1);
+  std::optional<int64_t> w = checkedConvOutputSize(s[3], k, 1, k / 2, 1);
+  if (!h || !w)
+    return emitOpError("the output size of final_kernel ")
+           << k << " on the " << s[2] << "x" << s[3]
+           << " input overflows 64-bit integer arithmetic";
   return expectResult(*this, getType(),
-                      nchw(s[0], getClasses(), h, w,
+                      nchw(s[0], getClasses(), *h, *w,
                            getInput().getType().getElementType()),
                       "classes channels after the final conv");
 }
@@ -542,9 +645,17 @@ LogicalResult ClassifierOp::verify() {
   if (h < 1 || w < 1)
     return emitOpError("pool size ") << p << " is larger than the " << s[2] << "x"
                                      << s[3] << " feature map";
+  std::optional<int64_t> features =
+      checkedMul(static_cast<int64_t>(getClasses()), h);
+  if (features)
+    features = checkedMul(*features, w);
+  if (!features)
+    return emitOpError("the output size classes*Hp*Wp (")
+           << getClasses() << " * " << h << " * " << w
+           << ") overflows 64-bit integer arithmetic";
   return expectResult(
       *this, getType(),
-      RankedTensorType::get({s[0], static_cast<int64_t>(getClasses()) * h * w},
+      RankedTensorType::get({s[0], *features},
                             getInput().getType().getElementType()),
       "N x classes*Hp*Wp after pooling and flattening");
 }

@@ -11,6 +11,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+
 #include "dialects/DLA/IR/DLADialect.h.inc"
 #include "dialects/DLA/IR/DLAEnums.h.inc"
 
@@ -32,6 +34,13 @@ inline constexpr llvm::StringLiteral kNameAttr = "dla.name";
 /// window does not fit.
 int64_t convOutputSize(int64_t in, int64_t kernel, int64_t stride,
                        int64_t pad, int64_t dilation);
+
+/// The same, with every step checked for signed 64-bit overflow (hostile
+/// attribute values such as a padding of 2^63 - 1): std::nullopt when an
+/// intermediate value does not fit. convOutputSize returns 0 then.
+std::optional<int64_t> checkedConvOutputSize(int64_t in, int64_t kernel,
+                                             int64_t stride, int64_t pad,
+                                             int64_t dilation);
 
 } // namespace mlir::dla
 

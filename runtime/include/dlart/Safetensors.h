@@ -165,6 +165,22 @@ bool checkParameters(const SafetensorsFile &file,
                      const std::vector<ParamSpec> &required, std::string &err,
                      std::vector<std::string> &warnings);
 
+/// Scans `n` floats of tensor `tensor` (of `shape`) in one pass. If any is
+/// NaN or an infinity, returns false and sets `err` to
+///   "FILE: tensor 'NAME' holds NaN at element 5 (index [0, 0, 0, 5])"
+/// naming the first one, followed by "; 3 of its 8 values are NaN or Inf"
+/// when there are several. `file` starts the message (it may be empty).
+bool checkFinite(const std::string &file, const std::string &tensor,
+                 const std::vector<int64_t> &shape, const float *data,
+                 size_t n, std::string &err);
+
+/// Counts the NaN and infinite values among `n` floats and the index of the
+/// first one (0 if none): the cheap pass behind checkFinite.
+size_t countNonFinite(const float *data, size_t n, size_t &first);
+
+/// "[0, 3, 10, 7]": the multi-index of flat element `i` of `shape`.
+std::string formatIndex(uint64_t i, const std::vector<int64_t> &shape);
+
 } // namespace dlart
 
 #endif // DLART_SAFETENSORS_H

@@ -103,8 +103,15 @@ dlart_status dlart_set_cuda_graph(dlart_model *model, int enable);
 /* Loads every parameter of the manifest from a safetensors file (NULL: the
  * bundle's weights.safetensors), converting F16/BF16/F64 to f32, then runs
  * the init steps once. Tensors not needed are reported by dlart_warnings;
- * "*num_batches_tracked" is ignored. May be called again to reload. */
+ * "*num_batches_tracked" is ignored. A parameter holding NaN or an infinity
+ * (F64 values beyond the float range count as infinities) is refused with
+ * DLART_ERROR_WEIGHTS naming it and its first such element, unless
+ * dlart_set_allow_nonfinite. May be called again to reload. */
 dlart_status dlart_load_weights(dlart_model *model, const char *path);
+
+/* Whether dlart_load_weights accepts parameters holding NaN or infinities
+ * (default 0: they are refused). */
+dlart_status dlart_set_allow_nonfinite(dlart_model *model, int allow);
 
 /* Newline-separated warnings of the last dlart_load_weights ("" if none). */
 const char *dlart_warnings(const dlart_model *model);

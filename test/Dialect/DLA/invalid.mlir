@@ -693,3 +693,180 @@ func.func @c79(%a: tensor<1x16x4x4xf32>, %p: tensor<1x16x8x8xf32>, %u: tensor<16
   %y = dla.fused_deform_conv(%a, %p) up [2, 1] up_weights(%u : tensor<16x1x4x4xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>, tensor<1x16x8x8xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<32x16x3x3xf32>, tensor<32xf32> -> tensor<1x16x8x8xf32>
   return
 }
+
+// -----
+
+// Hostile attribute and shape values (e.g. 2^63 - 1): the shape arithmetic
+// is checked, so each is a clear error instead of signed overflow.
+
+func.func @c80(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{the output size of kernel 3x3 with padding [9223372036854775807, 1] and dilation [1, 1] on the 8x8 input overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [9223372036854775807, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c81(%x: tensor<1x16x8x8xf32>) {
+  %w = dla.param "w" : tensor<32x16x3x3xf32>
+  // expected-error @+2 {{the output size of kernel 3x3 with padding [1, 1] and dilation [1, 9223372036854775807] on the 8x8 input overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 9223372036854775807] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c82(%x: tensor<1x16x8x8xf32>, %w: tensor<32x16x4611686018427387904x3xf32>) {
+  // expected-error @+2 {{the output size of kernel 4611686018427387904x3 with padding [1, 1] and dilation [3, 1] on the 8x8 input overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv2d %x, %w stride [9223372036854775807, 1] padding [1, 1] dilation [3, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x4611686018427387904x3xf32> -> tensor<1x32x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @c83(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{the output size of kernel [9223372036854775807, 3] with padding [4611686018427387903, 1] on the 8x8 input overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.max_pool2d %x kernel [9223372036854775807, 3] stride [1, 1] padding [4611686018427387903, 1] : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c84(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{padding must be at most half the kernel, got padding [9223372036854775807, 0] for kernel [2, 2]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.avg_pool2d %x kernel [2, 2] stride [9223372036854775807, 9223372036854775807] padding [9223372036854775807, 0] : tensor<1x16x8x8xf32> -> tensor<1x16x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @c85(%x: tensor<1x16x8x8xf32>, %w: tensor<16x1x4x4xf32>) {
+  // expected-error @+2 {{the output size of stride [9223372036854775807, 2], padding [1, 1] and kernel 4x4 on the 8x8 input overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [9223372036854775807, 2] padding [1, 1] output_padding [0, 0] groups 16 : tensor<1x16x8x8xf32>, tensor<16x1x4x4xf32> -> tensor<1x16x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @c86(%x: tensor<1x16x8x8xf32>, %w: tensor<16x1x4x4xf32>) {
+  // expected-error @+2 {{the output size of stride [2, 2], padding [9223372036854775807, 1] and kernel 4x4 on the 8x8 input overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [2, 2] padding [9223372036854775807, 1] output_padding [0, 0] groups 16 : tensor<1x16x8x8xf32>, tensor<16x1x4x4xf32> -> tensor<1x16x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @c87(%x: tensor<1x16x8x8xf32>, %w: tensor<16x4611686018427387904x4x4xf32>) {
+  // expected-error @+2 {{the output channel count 4611686018427387904 x groups 16 overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.conv_transpose2d %x, %w stride [2, 2] padding [1, 1] output_padding [0, 0] groups 16 : tensor<1x16x8x8xf32>, tensor<16x4611686018427387904x4x4xf32> -> tensor<1x16x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @c88(%x: tensor<1x16x8x8xf32>, %o: tensor<1x18x1x1xf32>, %m: tensor<1x9x1x1xf32>, %w: tensor<8x16x4611686018427387904x4611686018427387904xf32>) {
+  // expected-error @+2 {{the offset channel count 2 x deformable_groups 1 x kernel 4611686018427387904x4611686018427387904 overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.deform_conv2d %x, %o, %m, %w stride [1, 1] padding [2305843009213693952, 2305843009213693952] dilation [1, 1] groups 1 deformable_groups 1 : tensor<1x16x8x8xf32>, tensor<1x18x1x1xf32>, tensor<1x9x1x1xf32>, tensor<8x16x4611686018427387904x4611686018427387904xf32> -> tensor<1x8x9x9xf32>
+  return
+}
+
+// -----
+
+func.func @c89(%x: tensor<1x4294967296x4294967296x4xf32>) {
+  // expected-error @+2 {{the flattened size 4294967296x4294967296x4 overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.flatten %x : tensor<1x4294967296x4294967296x4xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @c90(%x: tensor<1x9223372036854775807x8x8xf32>, %z: tensor<1x1x8x8xf32>) {
+  // expected-error @+2 {{the channel count of the 2 inputs overflows 64-bit integer arithmetic}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.concat %x, %z : tensor<1x9223372036854775807x8x8xf32>, tensor<1x1x8x8xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c91(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{channel range of 1 channels at offset 9223372036854775807 is outside the input's 16 channels}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = dla.slice %x offset 9223372036854775807 size 1 : tensor<1x16x8x8xf32> -> tensor<1x1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c92(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{the output size of dilation 9223372036854775807 on the 8x8 input overflows 64-bit integer arithmetic}}
+  %y = dla.conv_level %x prefix "base.level1" out 32 convs 1 stride 1 dilation 9223372036854775807 : tensor<1x16x8x8xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c93(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{the bottleneck width out*cardinality/32 (4611686018427387904 * 32) overflows 64-bit integer arithmetic}}
+  %y = dla.tree %x bottleneckx prefix "t" levels 1 out 4611686018427387904 stride 2 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x48x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @c94(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{the output size of final_kernel 9223372036854775807 on the 8x8 input overflows 64-bit integer arithmetic}}
+  %y = dla.head %x prefix "hm" head_conv 0 final_kernel 9223372036854775807 classes 2 : tensor<1x16x8x8xf32> -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c95(%x: tensor<2x512x8x8xf32>) {
+  // expected-error @+1 {{the output size classes*Hp*Wp (4611686018427387904 * 8 * 8) overflows 64-bit integer arithmetic}}
+  %y = dla.classifier %x prefix "" pool 1 classes 4611686018427387904 : tensor<2x512x8x8xf32> -> tensor<2x1000xf32>
+  return
+}
+
+// -----
+
+func.func @c96(%x: tensor<1x16x8x8xf32>, %w: tensor<32x16x3x3xf32>) {
+  // expected-error @+1 {{the output size of kernel 3x3 with padding [9223372036854775807, 1] and dilation [1, 1] on the 8x8 input overflows 64-bit integer arithmetic}}
+  %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [9223372036854775807, 1] dilation [1, 1] groups 1 : (tensor<1x16x8x8xf32>), tensor<32x16x3x3xf32> -> tensor<1x32x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c97(%a: tensor<1x16x4x4xf32>, %u: tensor<16x1x4x4xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{up factor 9223372036854775807 of addend #0 overflows 64-bit integer arithmetic}}
+  %y = dla.fused_deform_conv(%a) up [9223372036854775807] up_weights(%u : tensor<16x1x4x4xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4x4xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c98(%a: tensor<1x16x4611686018427387904x4xf32>, %u: tensor<16x1x8x8xf32>, %wom: tensor<27x16x3x3xf32>, %bom: tensor<27xf32>, %w: tensor<16x16x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{the upsampled size of addend #0 ('tensor<1x16x4611686018427387904x4xf32>', up 4) overflows 64-bit integer arithmetic}}
+  %y = dla.fused_deform_conv(%a) up [4] up_weights(%u : tensor<16x1x8x8xf32>) offset %wom, %bom weight %w bias %b : (tensor<1x16x4611686018427387904x4xf32>), tensor<27x16x3x3xf32>, tensor<27xf32>, tensor<16x16x3x3xf32>, tensor<16xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @c99(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{start level 9223372036854775807 must leave at least two of the 2 levels}}
+  %o = dla.dla_up %x, %z prefix "dla_up" start 9223372036854775807 : tensor<1x16x8x8xf32>, tensor<1x32x4x4xf32> -> tensor<1x32x4x4xf32>
+  return
+}

@@ -1,0 +1,908 @@
+//===- HostKernelGen.cpp - Fused dla ops → CPU kernel IR ------------------===//
+//
+// The CPU kernels of the hot ops (fused_conv, fused_deform_conv). The
+// GPU-shaped kernels of KernelGen.cpp run one "thread" per output pixel with
+// a one-vector register tile, which suits a GPU and starves a CPU; these are
+// written for a CPU core instead:
+//
+//  * a register tile of P output pixels x V vectors of output channels
+//    (vector<VWxf32>, VW = the SIMD width of --host-cpu), carried through the
+//    reduction loop as scf.for iter_args so that LLVM keeps it in registers;
+//    each step is one weight vector load per V, one broadcast input per P
+//    and P*V fused multiply-adds;
+//  * per block (a tile of rows and columns of one image and one block of
+//    output channels), the weights are repacked [ci][ky][kx][oc] and the
+//    input patch is staged with its zero padding, pooling and concat
+//    resolved, chunk of input channels by chunk, so the inner loop has no
+//    bounds checks;
+//  * blocks are independent: the runtime's threads take them from a shared
+//    counter (docs/runtime.md), so results do not depend on the thread count.
+//
+// The DCN stages the summed (and upsampled) input of its tile plus a halo of
+// rows channels-last, computes the offset/mask conv and the bilinear samples
+// of P pixels from it (vectorised over channels; samples outside the halo
+// take a scalar path that reads the inputs directly), then multiplies the
+// samples with the repacked weights as above. There is still no im2col
+// buffer beyond the P pixels of one register tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelEmitter.h"
+#include "codegen/KernelGen.h"
+
+#include "dialects/DLA/IR/DLAOps.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::dla;
+using namespace mlir::dla::kernelgen;
+
+namespace {
+
+int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+/// `%r:count = scf.for %i = lo to hi step st iter_args(...)`: a loop that
+/// carries `init` values of type `type`; returns the induction variable and
+/// the names of the carried values inside the body. Close with endCarry.
+struct Carry {
+  std::string iv, result;
+  std::vector<std::string> inside;
+};
+Carry beginCarry(Emitter &e, const std::string &lo, const std::string &hi,
+                 const std::string &step, const std::vector<std::string> &init,
+                 const std::string &type) {
+  Carry c;
+  c.iv = e.fresh();
+  c.result = e.fresh();
+  std::string args, types;
+  for (size_t i = 0; i < init.size(); ++i) {
+    c.inside.push_back(e.fresh());
+    args += (i ? ", " : "") + c.inside.back() + " = " + init[i];
+    types += (i ? ", " : "") + type;
+  }
+  e.line(c.result + ":" + std::to_string(init.size()) + " = scf.for " + c.iv + " = " + lo +
+         " to " + hi + " step " + step + " iter_args(" + args + ") -> (" + types + ") {");
+  return c;
+}
+/// Yields `values` and returns the names of the loop results.
+std::vector<std::string> endCarry(Emitter &e, const Carry &c,
+                                  const std::vector<std::string> &values,
+                                  const std::string &type) {
+  std::string list, types;
+  std::vector<std::string> results;
+  for (size_t i = 0; i < values.size(); ++i) {
+    list += (i ? ", " : "") + values[i];
+    types += (i ? ", " : "") + type;
+    results.push_back(c.result + "#" + std::to_string(i));
+  }
+  e.line("scf.yield " + list + " : " + types);
+  e.line("}");
+  return results;
+}
+
+std::string beginFor(Emitter &e, const std::string &lo, const std::string &hi,
+                     int64_t step = 1) {
+  std::string i = e.fresh();
+  e.line("scf.for " + i + " = " + lo + " to " + hi + " step " + e.idx(step) + " {");
+  return i;
+}
+std::string beginFor(Emitter &e, int64_t lo, int64_t hi, int64_t step = 1) {
+  return beginFor(e, e.idx(lo), e.idx(hi), step);
+}
+
+std::string vload(Emitter &e, const std::string &m, const std::string &type,
+                  const std::vector<std::string> &indices, const std::string &vec) {
+  std::string v = e.fresh();
+  e.line(v + " = vector.load " + m + "[" + Emitter::join(indices) + "] : " + type + ", " +
+         vec);
+  return v;
+}
+void vstore(Emitter &e, const std::string &v, const std::string &m, const std::string &type,
+            const std::vector<std::string> &indices, const std::string &vec) {
+  e.line("vector.store " + v + ", " + m + "[" + Emitter::join(indices) + "] : " + type +
+         ", " + vec);
+}
+std::string broadcast(Emitter &e, const std::string &x, const std::string &vec) {
+  std::string v = e.fresh();
+  e.line(v + " = vector.broadcast " + x + " : f32 to " + vec);
+  return v;
+}
+std::string fma(Emitter &e, const std::string &a, const std::string &b,
+                const std::string &c, const std::string &vec) {
+  std::string v = e.fresh();
+  e.line(v + " = vector.fma " + a + ", " + b + ", " + c + " : " + vec);
+  return v;
+}
+std::string ifValue(Emitter &e, const std::string &cond,
+                    const std::function<std::string()> &then, const std::string &otherwise) {
+  std::string r = e.fresh();
+  e.line(r + " = scf.if " + cond + " -> (f32) {");
+  e.line("scf.yield " + then() + " : f32");
+  e.line("} else {");
+  e.line("scf.yield " + otherwise + " : f32");
+  e.line("}");
+  return r;
+}
+
+/// Register tile: P pixels x V vectors; the accumulators fit the register
+/// file with room for the weight vectors and a broadcast input.
+struct Tile {
+  int64_t vw, v, p;
+};
+Tile chooseTile(const HostTarget &t, int64_t channels, int64_t width) {
+  Tile tile;
+  tile.vw = t.vectorWidth;
+  // Two vectors of channels when that pads no more than one would.
+  tile.v = channels > tile.vw && roundUp(channels, 2 * tile.vw) == roundUp(channels, tile.vw)
+               ? 2
+               : 1;
+  int64_t accumulators = t.registers >= 32 ? 16 : 8;
+  tile.p = std::max<int64_t>(1, std::min(accumulators / tile.v, width));
+  return tile;
+}
+
+//===----------------------------------------------------------------------===//
+// fused_conv
+//===----------------------------------------------------------------------===//
+
+
+/// A 1x1 conv with stride 1 and no pooling is a GEMM over the pixels, which
+/// are contiguous in NCHW: the register tile is R output channels x Vp
+/// vectors of pixels; inputs, residual and output are read and written as
+/// vectors, the weights broadcast.
+bool pointwiseEligible(FusedConvOp op, const HostTarget &target) {
+  auto w = op.getWeight().getType().getShape();
+  auto out = op.getType().getShape();
+  return w[2] == 1 && w[3] == 1 && op.getGroups() == 1 && op.getPadding()[0] == 0 &&
+         op.getPadding()[1] == 0 && op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
+         llvm::all_of(op.getPool(), [](int64_t p) { return p == 1; }) &&
+         (out[2] * out[3]) % target.vectorWidth == 0;
+}
+
+bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
+                          const HostPacking &packing, KernelIR &k) {
+  auto out = op.getType().getShape();
+  int64_t n = out[0], oc = out[1], hw = out[2] * out[3];
+  int64_t cin = op.getWeight().getType().getDimSize(1);
+  int64_t VW = target.vectorWidth, R = 4, VP = target.registers >= 32 ? 4 : 2;
+  int64_t tile = VP * VW, OCB = 32;
+  int64_t ocBlocks = ceilDiv(oc, OCB);
+  int64_t PXB = roundUp(std::min<int64_t>(hw, 1024), tile);
+  while (PXB > tile && n * ocBlocks * ceilDiv(hw, PXB) < 8)
+    PXB = roundUp(PXB / 2, tile);
+  int64_t pxBlocks = ceilDiv(hw, PXB);
+  k.grid = {n * ocBlocks * pxBlocks, 1, 1};
+  k.threads = 1;
+  // Activations flat over the pixels (the same memory as NCHW).
+  auto flat = [&](Value v) {
+    auto shape = llvm::cast<ShapedType>(v.getType()).getShape();
+    return scratchType({shape[0], shape[1], shape[2] * shape[3]});
+  };
+  int64_t numInputs = op.getInputs().size();
+  for (Value v : op.getInputs())
+    k.argTypes.push_back(flat(v));
+  int64_t ob = packing.packed.lookup(op.getWeight());
+  k.argTypes.push_back(ob > 0 ? scratchType({oc / ob, cin, ob}) : scratchType({oc, cin}));
+  if (op.getBias())
+    k.argTypes.push_back(memrefType(op.getBias()));
+  if (op.getResidual())
+    k.argTypes.push_back(flat(op.getResidual()));
+  k.argTypes.push_back(flat(op.getResult()));
+  auto arg = [](int64_t i) { return "%a" + std::to_string(i); };
+  std::string weightArg = arg(numInputs), weightTy = k.argTypes[numInputs];
+  int64_t next = numInputs + 1;
+  std::string biasArg = op.getBias() ? arg(next++) : "";
+  std::string residualTy = op.getResidual() ? k.argTypes[next] : "";
+  std::string residualArg = op.getResidual() ? arg(next++) : "";
+  std::string outArg = arg(next), outTy = k.argTypes.back();
+  std::string vec = "vector<" + std::to_string(VW) + "xf32>";
+
+  Emitter e;
+  std::string pb = e.rem("%bx", pxBlocks), r1 = e.div("%bx", pxBlocks);
+  std::string obk = e.rem(r1, ocBlocks), img = e.div(r1, ocBlocks);
+  std::string oc0 = e.mulc(obk, OCB), px0 = e.mulc(pb, PXB);
+  std::string zero = e.fresh();
+  e.line(zero + " = arith.constant dense<0.0> : " + vec);
+  std::string orow = beginFor(e, 0, OCB, R);
+  std::string o0 = e.add(oc0, orow);
+  e.line("scf.if " + e.cmp("ult", o0, e.idx(oc)) + " {");
+  std::vector<std::string> oS(R);
+  for (int64_t r = 0; r < R; ++r) // rows past the channels read the last one
+    oS[r] = e.bin("minui", e.addc(o0, r), e.idx(oc - 1));
+  std::string pxEnd = e.bin("minui", e.idx(PXB), e.bin("subi", e.idx(hw), px0));
+  std::string pt = beginFor(e, e.idx(0), pxEnd, tile);
+  std::vector<std::string> px(VP);
+  for (int64_t j = 0; j < VP; ++j) // the last vectors overlap rather than overrun
+    px[j] = e.bin("minui", e.add(px0, e.addc(pt, j * VW)), e.idx(hw - VW));
+  std::vector<std::string> acc(R * VP, zero);
+  int64_t begin = 0;
+  for (int64_t in = 0; in < numInputs; ++in) {
+    int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+    Carry loop = beginCarry(e, e.idx(0), e.idx(ci), e.idx(1), acc, vec);
+    std::vector<std::string> a = loop.inside;
+    std::string c = e.addc(loop.iv, begin);
+    std::vector<std::string> xv;
+    for (int64_t j = 0; j < VP; ++j)
+      xv.push_back(vload(e, arg(in), k.argTypes[in], {img, loop.iv, px[j]}, vec));
+    for (int64_t r = 0; r < R; ++r) {
+      std::string wv = ob > 0 ? e.load(weightArg, weightTy, {e.div(oS[r], ob), c, e.rem(oS[r], ob)})
+                              : e.load(weightArg, weightTy, {oS[r], c});
+      std::string wb = broadcast(e, wv, vec);
+      for (int64_t j = 0; j < VP; ++j)
+        a[r * VP + j] = fma(e, wb, xv[j], a[r * VP + j], vec);
+    }
+    acc = endCarry(e, loop, a, vec);
+    begin += ci;
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    std::string o = e.addc(o0, r);
+    e.line("scf.if " + e.cmp("ult", o, e.idx(oc)) + " {");
+    std::string bias =
+        biasArg.empty() ? "" : broadcast(e, e.load(biasArg, memrefType(op.getBias()), {o}), vec);
+    for (int64_t j = 0; j < VP; ++j) {
+      std::string v = acc[r * VP + j];
+      if (!bias.empty())
+        v = e.bin("addf", v, bias, vec);
+      if (!residualArg.empty())
+        v = e.bin("addf", v, vload(e, residualArg, residualTy, {img, o, px[j]}, vec),
+                  vec);
+      if (op.getRelu())
+        v = e.bin("maximumf", v, zero, vec);
+      vstore(e, v, outArg, outTy, {img, o, px[j]}, vec);
+    }
+    e.line("}");
+  }
+  endFor(e); // pt
+  e.line("}");
+  endFor(e); // orow
+  k.body = e.text;
+  return true;
+}
+
+bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPacking &packing,
+                      KernelIR &k, std::string &error) {
+  if (pointwiseEligible(op, target))
+    return genHostPointwiseConv(op, target, packing, k);
+  auto out = op.getType().getShape();
+  auto w = op.getWeight().getType().getShape();
+  int64_t n = out[0], oc = out[1], ho = out[2], wo = out[3];
+  int64_t kh = w[2], kw = w[3], groups = op.getGroups(), cg = w[1], og = oc / groups;
+  int64_t s = op.getStride()[0], pad = op.getPadding()[0], dil = op.getDilation()[0];
+  if (op.getStride()[1] != s || op.getPadding()[1] != pad || op.getDilation()[1] != dil) {
+    error = "non-square stride/padding/dilation";
+    return false;
+  }
+  Tile tile = chooseTile(target, og, wo);
+  int64_t VW = tile.vw, V = tile.v, P = tile.p, OB = V * VW;
+  int64_t ocBlocks = ceilDiv(og, OB);
+  // Weights packed by @init ([oc / OB][cg][kh][kw][OB]) are read in place;
+  // otherwise each block repacks its slice into scratch.
+  bool packed = packing.packed.lookup(op.getWeight()) == OB;
+  int64_t TC = P * std::min(ceilDiv(wo, P), std::max<int64_t>(1, 64 / P));
+  int64_t colTiles = ceilDiv(wo, TC);
+  int64_t TR = std::min(ho, std::max<int64_t>(1, 512 / TC));
+  // Enough blocks to keep a few threads busy, if the map allows.
+  while (TR > 1 && n * groups * ocBlocks * ceilDiv(ho, TR) * colTiles < 8)
+    TR = ceilDiv(TR, 2);
+  int64_t rowTiles = ceilDiv(ho, TR);
+  // 1x1 without padding (projections, Root convs): the inputs are read in
+  // place, all channels in one pass, no patch is staged.
+  bool direct = kh == 1 && kw == 1 && pad == 0 && groups == 1 &&
+                llvm::all_of(op.getPool(), [](int64_t p) { return p == 1; });
+  int64_t chunks = direct ? 1 : ceilDiv(cg, 64), CK = ceilDiv(cg, chunks);
+  int64_t IH = (TR - 1) * s + (kh - 1) * dil + 1, IW = (TC - 1) * s + (kw - 1) * dil + 1;
+  if (direct)
+    IH = IW = 1;
+  k.grid = {n * groups * ocBlocks * rowTiles * colTiles, 1, 1};
+  k.threads = 1;
+
+  int64_t numInputs = op.getInputs().size();
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  k.argTypes.push_back(memrefType(op.getResult()));
+  auto arg = [](int64_t i) { return "%a" + std::to_string(i); };
+  if (packed)
+    k.argTypes[numInputs] = scratchType({oc / OB, cg, kh, kw, OB});
+  std::string weightArg = arg(numInputs), weightTy = k.argTypes[numInputs];
+  int64_t next = numInputs + 1;
+  std::string biasArg = op.getBias() ? arg(next++) : "";
+  std::string residualArg = op.getResidual() ? arg(next++) : "";
+  std::string outArg = arg(next), outTy = k.argTypes.back();
+  k.scratchTypes = {scratchType({TR * TC, OB}), scratchType({packed ? 1 : CK, kh, kw, OB}),
+                    scratchType({CK, IH, IW})};
+  k.scratchBytes = 4 * (TR * TC * OB + (packed ? 1 : CK) * kh * kw * OB + CK * IH * IW);
+  std::string accT = "$S0", wsT = "$S1", xsT = "$S2";
+  std::string vec = "vector<" + std::to_string(VW) + "xf32>";
+  auto inShape = llvm::cast<ShapedType>(op.getInputs().front().getType());
+  int64_t hin = inShape.getDimSize(2) / op.getPool()[0];
+  int64_t win = inShape.getDimSize(3) / op.getPool()[0];
+
+  Emitter e;
+  std::string ct = e.rem("%bx", colTiles), r1 = e.div("%bx", colTiles);
+  std::string rt = e.rem(r1, rowTiles), r2 = e.div(r1, rowTiles);
+  std::string ob = e.rem(r2, ocBlocks), r3 = e.div(r2, ocBlocks);
+  std::string g = e.rem(r3, groups), img = e.div(r3, groups);
+  std::string oy0 = e.mulc(rt, TR), ox0 = e.mulc(ct, TC);
+  std::string ocg0 = e.mulc(ob, OB), gOc = e.mulc(g, og), cbase = e.mulc(g, cg);
+
+  // Zero the accumulators.
+  {
+    std::string zero = e.fresh();
+    e.line(zero + " = arith.constant dense<0.0> : " + vec);
+    std::string i = beginFor(e, 0, TR * TC);
+    for (int64_t v = 0; v < V; ++v)
+      vstore(e, zero, "%s0", accT, {i, e.idx(v * VW)}, vec);
+    endFor(e);
+  }
+  std::string c0 = beginFor(e, 0, cg, CK);
+  std::string ckEnd = e.bin("minui", e.idx(CK), e.bin("subi", e.idx(cg), c0));
+  std::string wBlock = e.div(e.add(gOc, ocg0), OB);
+  // Weights [cc][ky][kx][o], zero past the group's channels.
+  if (!packed) {
+    std::string o = beginFor(e, 0, OB);
+    std::string ocg = e.add(ocg0, o);
+    std::string oValid = e.cmp("ult", ocg, e.idx(og));
+    std::string ocAbs = e.add(gOc, e.select(oValid, ocg, e.idx(0), "index"));
+    std::string cc = beginFor(e, 0, CK);
+    std::string ci = e.add(c0, cc);
+    std::string valid = e.andi(oValid, e.cmp("ult", ci, e.idx(cg)));
+    std::string ciS = e.select(valid, ci, e.idx(0), "index");
+    for (int64_t y = 0; y < kh; ++y)
+      for (int64_t x = 0; x < kw; ++x) {
+        std::string v = e.load(weightArg, weightTy, {ocAbs, ciS, e.idx(y), e.idx(x)});
+        e.store(e.select(valid, v, e.f32(0)), "%s1", wsT, {cc, e.idx(y), e.idx(x), o});
+      }
+    endFor(e);
+    endFor(e);
+  }
+  // The input patch [cc][iy][ix]: the input holding the channel is chosen
+  // once per channel, then its rows are copied (pooled) with zero padding.
+  if (!direct) {
+    std::string cc = beginFor(e, 0, CK);
+    std::string cl = e.add(c0, cc);
+    std::string c = e.add(cbase, cl);
+    std::string chValid = e.cmp("ult", cl, e.idx(cg));
+    auto copyRows = [&](int64_t in, const std::string &local) {
+      int64_t p = op.getPool()[in];
+      std::string iy = beginFor(e, 0, IH);
+      std::string yIn = e.bin("subi", e.add(e.mulc(oy0, s), iy), e.idx(pad));
+      std::string rowValid = e.andi(chValid, e.inRange(yIn, hin));
+      std::string ix = beginFor(e, 0, IW);
+      std::string xIn = e.bin("subi", e.add(e.mulc(ox0, s), ix), e.idx(pad));
+      std::string valid = e.andi(rowValid, e.inRange(xIn, win));
+      std::string v = ifValue(
+          e, valid,
+          [&] {
+            if (p == 1)
+              return e.load(arg(in), k.argTypes[in], {img, local, yIn, xIn});
+            std::string m = e.f32(-std::numeric_limits<float>::infinity());
+            for (int64_t dy = 0; dy < p; ++dy)
+              for (int64_t dx = 0; dx < p; ++dx)
+                m = e.bin("maximumf", m,
+                          e.load(arg(in), k.argTypes[in],
+                                 {img, local, e.addc(e.mulc(yIn, p), dy),
+                                  e.addc(e.mulc(xIn, p), dx)}),
+                          "f32");
+            return m;
+          },
+          e.f32(0));
+      e.store(v, "%s2", xsT, {cc, iy, ix});
+      endFor(e);
+      endFor(e);
+    };
+    // Nested scf.if on the channel ranges of the inputs (the Root's concat).
+    std::function<void(int64_t, int64_t)> pick = [&](int64_t in, int64_t begin) {
+      std::string cS = e.select(chValid, c, e.idx(begin), "index");
+      std::string local = e.bin("subi", cS, e.idx(begin));
+      if (in + 1 == numInputs) {
+        copyRows(in, local);
+        return;
+      }
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      e.line("scf.if " + e.cmp("ult", cS, e.idx(begin + ci)) + " {");
+      copyRows(in, local);
+      e.line("} else {");
+      pick(in + 1, begin + ci);
+      e.line("}");
+    };
+    pick(0, 0);
+    endFor(e);
+  }
+  // The register tiles of a direct 1x1 conv: pixels past the map's edge
+  // read its last row/column (their results are not stored).
+  if (direct) {
+    std::string r = beginFor(e, 0, TR);
+    std::string x0 = beginFor(e, 0, TC, P);
+    std::vector<std::string> acc, rowOf(P), ix(P);
+    std::string iy = e.mulc(e.bin("minui", e.add(oy0, r), e.idx(ho - 1)), s);
+    for (int64_t p = 0; p < P; ++p) {
+      rowOf[p] = e.add(e.mulc(r, TC), e.addc(x0, p));
+      ix[p] = e.mulc(e.bin("minui", e.add(ox0, e.addc(x0, p)), e.idx(wo - 1)), s);
+      for (int64_t v = 0; v < V; ++v)
+        acc.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
+    }
+    int64_t begin = 0;
+    for (int64_t in = 0; in < numInputs; ++in) {
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      int64_t pool = op.getPool()[in];
+      Carry loop = beginCarry(e, e.idx(0), e.idx(ci), e.idx(1), acc, vec);
+      std::vector<std::string> a = loop.inside;
+      std::string c = e.addc(loop.iv, begin);
+      std::vector<std::string> wv;
+      for (int64_t v = 0; v < V; ++v)
+        wv.push_back(packed ? vload(e, weightArg, weightTy,
+                                    {wBlock, c, e.idx(0), e.idx(0), e.idx(v * VW)}, vec)
+                            : vload(e, "%s1", wsT, {c, e.idx(0), e.idx(0), e.idx(v * VW)},
+                                    vec));
+      for (int64_t p = 0; p < P; ++p) {
+        std::string xv;
+        if (pool == 1) {
+          xv = e.load(arg(in), k.argTypes[in], {img, loop.iv, iy, ix[p]});
+        } else {
+          for (int64_t dy = 0; dy < pool; ++dy)
+            for (int64_t dx = 0; dx < pool; ++dx) {
+              std::string t = e.load(arg(in), k.argTypes[in],
+                                     {img, loop.iv, e.addc(e.mulc(iy, pool), dy),
+                                      e.addc(e.mulc(ix[p], pool), dx)});
+              xv = xv.empty() ? t : e.bin("maximumf", xv, t, "f32");
+            }
+        }
+        std::string xb = broadcast(e, xv, vec);
+        for (int64_t v = 0; v < V; ++v)
+          a[p * V + v] = fma(e, xb, wv[v], a[p * V + v], vec);
+      }
+      acc = endCarry(e, loop, a, vec);
+      begin += ci;
+    }
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t v = 0; v < V; ++v)
+        vstore(e, acc[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+    endFor(e);
+    endFor(e);
+  }
+  // The register tiles.
+  if (!direct) {
+    std::string r = beginFor(e, 0, TR);
+    std::string x0 = beginFor(e, 0, TC, P);
+    std::vector<std::string> init, rowOf(P);
+    for (int64_t p = 0; p < P; ++p) {
+      rowOf[p] = e.add(e.mulc(r, TC), e.addc(x0, p));
+      for (int64_t v = 0; v < V; ++v)
+        init.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
+    }
+    Carry loop = beginCarry(e, e.idx(0), ckEnd, e.idx(1), init, vec);
+    std::vector<std::string> acc = loop.inside;
+    std::string ry = e.mulc(r, s), xs = e.mulc(x0, s);
+    std::string ci = packed ? e.add(c0, loop.iv) : "";
+    for (int64_t y = 0; y < kh; ++y)
+      for (int64_t x = 0; x < kw; ++x) {
+        std::vector<std::string> wv;
+        for (int64_t v = 0; v < V; ++v)
+          wv.push_back(packed ? vload(e, weightArg, weightTy,
+                                      {wBlock, ci, e.idx(y), e.idx(x), e.idx(v * VW)}, vec)
+                              : vload(e, "%s1", wsT,
+                                      {loop.iv, e.idx(y), e.idx(x), e.idx(v * VW)}, vec));
+        std::string iy = e.addc(ry, y * dil);
+        for (int64_t p = 0; p < P; ++p) {
+          std::string xv = e.load("%s2", xsT, {loop.iv, iy, e.addc(xs, p * s + x * dil)});
+          std::string xb = broadcast(e, xv, vec);
+          for (int64_t v = 0; v < V; ++v)
+            acc[p * V + v] = fma(e, xb, wv[v], acc[p * V + v], vec);
+        }
+      }
+    std::vector<std::string> res = endCarry(e, loop, acc, vec);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t v = 0; v < V; ++v)
+        vstore(e, res[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+    endFor(e);
+    endFor(e);
+  }
+  endFor(e); // c0
+  // Epilogue: bias, residual, ReLU; output rows are written contiguously.
+  {
+    std::string o = beginFor(e, 0, OB);
+    std::string ocg = e.add(ocg0, o);
+    e.line("scf.if " + e.cmp("ult", ocg, e.idx(og)) + " {");
+    std::string ocAbs = e.add(gOc, ocg);
+    std::string bias = biasArg.empty() ? "" : e.load(biasArg, memrefType(op.getBias()), {ocAbs});
+    std::string rEnd = e.bin("minui", e.idx(TR), e.bin("subi", e.idx(ho), oy0));
+    std::string xEnd = e.bin("minui", e.idx(TC), e.bin("subi", e.idx(wo), ox0));
+    std::string r = beginFor(e, e.idx(0), rEnd);
+    std::string oy = e.add(oy0, r);
+    std::string x = beginFor(e, e.idx(0), xEnd);
+    std::string ox = e.add(ox0, x);
+    std::string v = e.load("%s0", accT, {e.add(e.mulc(r, TC), x), o});
+    if (!bias.empty())
+      v = e.bin("addf", v, bias, "f32");
+    if (!residualArg.empty())
+      v = e.bin("addf", v,
+                e.load(residualArg, memrefType(op.getResidual()), {img, ocAbs, oy, ox}),
+                "f32");
+    if (op.getRelu())
+      v = e.bin("maximumf", v, e.f32(0), "f32");
+    e.store(v, outArg, outTy, {img, ocAbs, oy, ox});
+    endFor(e);
+    endFor(e);
+    e.line("}");
+    endFor(e);
+  }
+  k.body = e.text;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// fused_deform_conv
+//===----------------------------------------------------------------------===//
+
+/// Two waves of blocks (the runtime finishes the first before the second):
+///  1. x = Σ addends (upsampled on the fly) for every pixel, channels-last
+///     [image][row + 1][col + 1][channel] with a zero border, into the step's
+///     workspace: each value once, whatever the offsets;
+///  2. per block, TR output rows of one image, all output channels; per P
+///     pixels of a row: the offset/mask conv from the workspace (register
+///     tile of POM pixels x the 27 channels padded to OMV vectors), the
+///     sigmoid, the 9 bilinear samples of every channel (vectorised over
+///     channels, no bounds checks inside the image thanks to the border),
+///     then samples x weights in a P x V register tile, bias and ReLU.
+/// The DCN weights are read packed [k][channel][out] when @init packed them,
+/// else repacked per block; the offset/mask weights are repacked per block.
+bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
+                            const HostPacking &packing, KernelIR &k, std::string &error) {
+  auto out = op.getType().getShape();
+  int64_t n = out[0], oc = out[1], h = out[2], w = out[3];
+  int64_t c = op.getWeight().getType().getDimSize(1);
+  Tile tile = chooseTile(target, oc, w);
+  int64_t VW = tile.vw, V = tile.v, P = tile.p, OB = V * VW;
+  int64_t CP = roundUp(c, VW), OMV = ceilDiv(32, VW), OM = OMV * VW;
+  int64_t OCP = roundUp(oc, OB);
+  bool packed = packing.packed.lookup(op.getWeight()) == kPackDeform;
+  int64_t accumulators = target.registers >= 32 ? 16 : 8;
+  int64_t POM = 1;
+  for (int64_t d = 1; d <= P; ++d)
+    if (P % d == 0 && d * OMV <= accumulators)
+      POM = d;
+  int64_t XWP = roundUp(w, P), XW = XWP + 2, XH = h + 2;
+  // Wave 1: rows of x; wave 2: TR output rows, at least ~64 pixels a block
+  // (each block repacks the offset weights).
+  int64_t xRows = ceilDiv(XH, 8), xBlocks = ceilDiv(XH, xRows);
+  int64_t TR = std::clamp<int64_t>(std::max(ceilDiv(h, 8), ceilDiv(64, w)), 1, 16);
+  TR = std::min(TR, h);
+  int64_t rowTiles = ceilDiv(h, TR);
+  int64_t wave1 = n * xBlocks, wave2 = n * rowTiles;
+  k.grid = {wave1 + wave2, 1, 1};
+  k.threads = 1;
+  k.hostWaves = {wave1, wave2};
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  k.argTypes.push_back(memrefType(op.getResult()));
+  auto arg = [](int64_t i) { return "%a" + std::to_string(i); };
+  int64_t base = op.getAddends().size() + op.getUpWeights().size();
+  if (packed)
+    k.argTypes[base + 2] = scratchType({9, c, oc});
+  std::string womArg = arg(base), bomArg = arg(base + 1), wArg = arg(base + 2),
+              bArg = arg(base + 3), outArg = arg(base + 4), xArg = arg(base + 5);
+  std::string womTy = k.argTypes[base], bomTy = k.argTypes[base + 1],
+              wTy = k.argTypes[base + 2], bTy = k.argTypes[base + 3],
+              outTy = k.argTypes.back();
+  std::string xTy = scratchType({n, XH, XW, CP});
+  k.argTypes.push_back(xTy);
+  k.hostWorkspaceBytes = 4 * n * XH * XW * CP;
+  k.scratchTypes = {scratchType({9, CP, packed ? 1 : OCP}), scratchType({9, CP, OM}),
+                    scratchType({P, OM}), scratchType({P, 9, CP}), scratchType({P, OB})};
+  k.scratchBytes =
+      4 * (9 * CP * (packed ? 1 : OCP) + 9 * CP * OM + P * OM + P * 9 * CP + P * OB);
+  std::string wdT = "$S0", womT = "$S1", omT = "$S2", colT = "$S3", epT = "$S4";
+  std::string vec = "vector<" + std::to_string(VW) + "xf32>";
+  auto toF32 = [&](Emitter &e, const std::string &i) {
+    std::string i64 = e.fresh(), f = e.fresh();
+    e.line(i64 + " = arith.index_cast " + i + " : index to i64");
+    e.line(f + " = arith.sitofp " + i64 + " : i64 to f32");
+    return f;
+  };
+
+  Emitter e;
+  e.line("scf.if " + e.cmp("ult", "%bx", e.idx(wave1)) + " {");
+  // Wave 1: rows [rb * xRows, ...) of x (row -1 and row h are the border).
+  {
+    std::string img = e.div("%bx", xBlocks), rb = e.rem("%bx", xBlocks);
+    std::string y0 = e.mulc(rb, xRows);
+    std::string yEnd = e.bin("minui", e.idx(XH), e.addc(y0, xRows));
+    std::string yy = beginFor(e, y0, yEnd);
+    std::string y = e.bin("subi", yy, e.idx(1));
+    std::string rowIn = e.inRange(y, h);
+    std::string cc = beginFor(e, 0, CP);
+    std::string chIn = e.andi(rowIn, e.cmp("ult", cc, e.idx(c)));
+    std::string xx = beginFor(e, 0, XW);
+    std::string x = e.bin("subi", xx, e.idx(1));
+    std::string valid = e.andi(chIn, e.inRange(x, w));
+    std::string v = ifValue(
+        e, valid, [&] { return readDeformInput(e, op, k.argTypes, img, cc, y, x); },
+        e.f32(0));
+    e.store(v, xArg, xTy, {img, yy, xx, cc});
+    endFor(e);
+    endFor(e);
+    endFor(e);
+  }
+  e.line("} else {");
+  std::string b2 = e.bin("subi", "%bx", e.idx(wave1));
+  std::string img = e.div(b2, rowTiles), rt = e.rem(b2, rowTiles);
+  std::string r0 = e.mulc(rt, TR);
+  // Weights [k][channel][out], zero-padded.
+  if (!packed) {
+    std::string o = beginFor(e, 0, OCP);
+    std::string oValid = e.cmp("ult", o, e.idx(oc));
+    std::string cc = beginFor(e, 0, CP);
+    std::string valid = e.andi(oValid, e.cmp("ult", cc, e.idx(c)));
+    std::string oS = e.select(valid, o, e.idx(0), "index");
+    std::string cS = e.select(valid, cc, e.idx(0), "index");
+    for (int64_t kk = 0; kk < 9; ++kk) {
+      std::string v = e.load(wArg, wTy, {oS, cS, e.idx(kk / 3), e.idx(kk % 3)});
+      e.store(e.select(valid, v, e.f32(0)), "%s0", wdT, {e.idx(kk), cc, o});
+    }
+    endFor(e);
+    endFor(e);
+  }
+  {
+    std::string r = beginFor(e, 0, OM);
+    std::string rValid = e.cmp("ult", r, e.idx(27));
+    std::string cc = beginFor(e, 0, CP);
+    std::string valid = e.andi(rValid, e.cmp("ult", cc, e.idx(c)));
+    std::string rS = e.select(valid, r, e.idx(0), "index");
+    std::string cS = e.select(valid, cc, e.idx(0), "index");
+    for (int64_t kk = 0; kk < 9; ++kk) {
+      std::string v = e.load(womArg, womTy, {rS, cS, e.idx(kk / 3), e.idx(kk % 3)});
+      e.store(e.select(valid, v, e.f32(0)), "%s1", womT, {e.idx(kk), cc, r});
+    }
+    endFor(e);
+    endFor(e);
+  }
+  std::string rEnd = e.bin("minui", e.idx(TR), e.bin("subi", e.idx(h), r0));
+  std::string r = beginFor(e, e.idx(0), rEnd);
+  std::string y = e.add(r0, r);
+  std::string yF = toF32(e, y);
+  std::string x0 = beginFor(e, 0, XWP, P);
+  // The offset/mask conv of the P pixels: x row y - 1 + ky is row y + ky of
+  // the workspace, column x - 1 + kx is column x + kx.
+  {
+    std::string q = beginFor(e, 0, P, POM);
+    std::string zero = e.fresh();
+    e.line(zero + " = arith.constant dense<0.0> : " + vec);
+    std::vector<std::string> init(POM * OMV, zero);
+    Carry loop = beginCarry(e, e.idx(0), e.idx(CP), e.idx(1), init, vec);
+    std::vector<std::string> acc = loop.inside;
+    std::string xq = e.add(x0, q);
+    for (int64_t ky = 0; ky < 3; ++ky)
+      for (int64_t kx = 0; kx < 3; ++kx) {
+        std::vector<std::string> wv;
+        for (int64_t j = 0; j < OMV; ++j)
+          wv.push_back(
+              vload(e, "%s1", womT, {e.idx(ky * 3 + kx), loop.iv, e.idx(j * VW)}, vec));
+        std::string row = e.addc(y, ky);
+        for (int64_t p = 0; p < POM; ++p) {
+          std::string xb =
+              broadcast(e, e.load(xArg, xTy, {img, row, e.addc(xq, p + kx), loop.iv}), vec);
+          for (int64_t j = 0; j < OMV; ++j)
+            acc[p * OMV + j] = fma(e, xb, wv[j], acc[p * OMV + j], vec);
+        }
+      }
+    std::vector<std::string> res = endCarry(e, loop, acc, vec);
+    for (int64_t p = 0; p < POM; ++p)
+      for (int64_t j = 0; j < OMV; ++j)
+        vstore(e, res[p * OMV + j], "%s2", omT, {e.addc(q, p), e.idx(j * VW)}, vec);
+    endFor(e);
+  }
+  // The samples: col[p][k][channel] = mask * bilinear(x, point).
+  {
+    std::string p = beginFor(e, 0, P);
+    std::string pxF = toF32(e, e.add(x0, p));
+    std::string kk = beginFor(e, 0, 9);
+    std::string ki = e.div(kk, 3), kj = e.rem(kk, 3);
+    auto om = [&](const std::string &ch) {
+      return e.bin("addf", e.load("%s2", omT, {p, ch}), e.load(bomArg, bomTy, {ch}), "f32");
+    };
+    std::string dy = om(e.mulc(kk, 2)), dx = om(e.addc(e.mulc(kk, 2), 1));
+    std::string ml = om(e.addc(kk, 18));
+    // 1 / (1 + exp(-v)) without overflow: exp of a non-positive number.
+    std::string neg = e.bin("subf", e.f32(0),
+                            e.bin("maximumf", ml, e.bin("subf", e.f32(0), ml, "f32"), "f32"),
+                            "f32");
+    std::string ex = e.fresh();
+    e.line(ex + " = math.exp " + neg + " : f32");
+    std::string one = e.f32(1);
+    std::string denom = e.bin("addf", one, ex, "f32");
+    std::string m = e.select(e.cmp("oge", ml, e.f32(0), "f32"),
+                             e.bin("divf", one, denom, "f32"), e.bin("divf", ex, denom, "f32"));
+    std::string ys = e.bin("addf", e.bin("addf", yF, toF32(e, ki), "f32"), dy, "f32");
+    ys = e.bin("subf", ys, one, "f32");
+    std::string xs = e.bin("addf", e.bin("addf", pxF, toF32(e, kj), "f32"), dx, "f32");
+    xs = e.bin("subf", xs, one, "f32");
+    // torchvision's bilinear_interpolate: 0 outside (-1, h) x (-1, w);
+    // corners outside the image read the zero border.
+    std::string inImage =
+        e.andi(e.andi(e.cmp("ogt", ys, e.f32(-1), "f32"), e.cmp("olt", ys, e.f32(h), "f32")),
+               e.andi(e.cmp("ogt", xs, e.f32(-1), "f32"), e.cmp("olt", xs, e.f32(w), "f32")));
+    e.line("scf.if " + inImage + " {");
+    {
+      std::string yf = e.fresh(), xf = e.fresh();
+      e.line(yf + " = math.floor " + ys + " : f32");
+      e.line(xf + " = math.floor " + xs + " : f32");
+      std::string ly = e.bin("subf", ys, yf, "f32"), lx = e.bin("subf", xs, xf, "f32");
+      std::string hy = e.bin("subf", one, ly, "f32"), hx = e.bin("subf", one, lx, "f32");
+      // floor in [-1, size - 1]: border row/column index floor + 1.
+      auto toIndex = [&](const std::string &v) {
+        std::string plus = e.bin("addf", v, one, "f32");
+        std::string i = e.fresh(), ix = e.fresh();
+        e.line(i + " = arith.fptosi " + plus + " : f32 to i64");
+        e.line(ix + " = arith.index_cast " + i + " : i64 to index");
+        return ix;
+      };
+      std::string rl = toIndex(yf), cl = toIndex(xf);
+      std::string rh = e.addc(rl, 1), ch = e.addc(cl, 1);
+      std::string w1 = e.bin("mulf", e.bin("mulf", hy, hx, "f32"), m, "f32");
+      std::string w2 = e.bin("mulf", e.bin("mulf", hy, lx, "f32"), m, "f32");
+      std::string w3 = e.bin("mulf", e.bin("mulf", ly, hx, "f32"), m, "f32");
+      std::string w4 = e.bin("mulf", e.bin("mulf", ly, lx, "f32"), m, "f32");
+      std::string b1 = broadcast(e, w1, vec), bw2 = broadcast(e, w2, vec),
+                  b3 = broadcast(e, w3, vec), b4 = broadcast(e, w4, vec);
+      std::string cv = beginFor(e, 0, CP, VW);
+      std::string v = e.fresh();
+      e.line(v + " = arith.mulf " + b1 + ", " + vload(e, xArg, xTy, {img, rl, cl, cv}, vec) +
+             " : " + vec);
+      v = fma(e, bw2, vload(e, xArg, xTy, {img, rl, ch, cv}, vec), v, vec);
+      v = fma(e, b3, vload(e, xArg, xTy, {img, rh, cl, cv}, vec), v, vec);
+      v = fma(e, b4, vload(e, xArg, xTy, {img, rh, ch, cv}, vec), v, vec);
+      vstore(e, v, "%s3", colT, {p, kk, cv}, vec);
+      endFor(e);
+    }
+    e.line("} else {");
+    {
+      std::string zero = e.fresh();
+      e.line(zero + " = arith.constant dense<0.0> : " + vec);
+      std::string cv = beginFor(e, 0, CP, VW);
+      vstore(e, zero, "%s3", colT, {p, kk, cv}, vec);
+      endFor(e);
+    }
+    e.line("}");
+    endFor(e);
+    endFor(e);
+  }
+  // Samples x weights, OB output channels at a time.
+  {
+    std::string ob = beginFor(e, 0, OCP, OB);
+    std::string zero = e.fresh();
+    e.line(zero + " = arith.constant dense<0.0> : " + vec);
+    std::vector<std::string> init(P * V, zero);
+    Carry loop = beginCarry(e, e.idx(0), e.idx(CP), e.idx(1), init, vec);
+    std::vector<std::string> acc = loop.inside;
+    for (int64_t kk = 0; kk < 9; ++kk) {
+      std::vector<std::string> wv;
+      for (int64_t v = 0; v < V; ++v)
+        wv.push_back(packed ? vload(e, wArg, wTy, {e.idx(kk), loop.iv, e.addc(ob, v * VW)},
+                                    vec)
+                            : vload(e, "%s0", wdT, {e.idx(kk), loop.iv, e.addc(ob, v * VW)},
+                                    vec));
+      for (int64_t p = 0; p < P; ++p) {
+        std::string xb =
+            broadcast(e, e.load("%s3", colT, {e.idx(p), e.idx(kk), loop.iv}), vec);
+        for (int64_t v = 0; v < V; ++v)
+          acc[p * V + v] = fma(e, xb, wv[v], acc[p * V + v], vec);
+      }
+    }
+    std::vector<std::string> res = endCarry(e, loop, acc, vec);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t v = 0; v < V; ++v)
+        vstore(e, res[p * V + v], "%s4", epT, {e.idx(p), e.idx(v * VW)}, vec);
+    std::string oEnd = e.bin("minui", e.idx(OB), e.bin("subi", e.idx(oc), ob));
+    std::string o = beginFor(e, e.idx(0), oEnd);
+    std::string oAbs = e.add(ob, o);
+    std::string bias = e.load(bArg, bTy, {oAbs});
+    std::string pEnd = e.bin("minui", e.idx(P), e.bin("subi", e.idx(w), x0));
+    std::string p = beginFor(e, e.idx(0), pEnd);
+    std::string v = e.bin("addf", e.load("%s4", epT, {p, o}), bias, "f32");
+    if (op.getRelu())
+      v = e.bin("maximumf", v, e.f32(0), "f32");
+    e.store(v, outArg, outTy, {img, oAbs, y, e.add(x0, p)});
+    endFor(e);
+    endFor(e);
+    endFor(e);
+  }
+  endFor(e); // x0
+  endFor(e); // r
+  e.line("}");
+  k.body = e.text;
+  (void)error;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// fold_batch_norm (@init), packing the weight for the CPU conv
+//===----------------------------------------------------------------------===//
+
+/// `ob` > 0: the conv layout [out / ob][cin * kh * kw][ob]; kPackDeform: the
+/// DCN layout [kh * kw][cin][out].
+bool genHostFoldBatchNorm(FoldBatchNormOp op, int64_t ob, KernelIR &k) {
+  auto w = op.getWeight().getType().getShape();
+  int64_t out = w[0], per = w[1] * w[2] * w[3], perBlock = 16;
+  k.grid = {ceilDiv(out, perBlock), 1, 1};
+  k.threads = 1;
+  for (Value v : op->getOperands())
+    k.argTypes.push_back(memrefType(v));
+  for (Value v : op->getResults())
+    k.argTypes.push_back(memrefType(v));
+  bool hasBias = static_cast<bool>(op.getBias());
+  int64_t i = 0;
+  auto arg = [&](int64_t n) { return "%a" + std::to_string(n); };
+  std::string weight = arg(i++), bias = hasBias ? arg(i++) : "";
+  std::string gamma = arg(i++), beta = arg(i++), mean = arg(i++), var = arg(i++);
+  std::string newWeight = arg(i++), newBias = arg(i++);
+  std::string vecT = memrefType(op.getBnWeight());
+  // Both weights flat: [out][per] in, packed out.
+  int64_t taps = w[2] * w[3];
+  k.argTypes[0] = scratchType({out, per});
+  k.argTypes[i - 2] = ob == kPackDeform ? scratchType({taps, w[1], out})
+                                        : scratchType({out / ob, per, ob});
+
+  Emitter e;
+  std::string o0 = e.mulc("%bx", perBlock);
+  std::string oEnd = e.bin("minui", e.idx(perBlock), e.bin("subi", e.idx(out), o0));
+  std::string oo = beginFor(e, e.idx(0), oEnd);
+  std::string o = e.add(o0, oo);
+  std::string v = e.bin("addf", e.load(var, vecT, {o}),
+                        e.f32(op.getEpsilon().convertToDouble()), "f32");
+  std::string root = e.fresh();
+  e.line(root + " = math.sqrt " + v + " : f32");
+  std::string scale = e.bin("divf", e.load(gamma, vecT, {o}), root, "f32");
+  std::string b = hasBias ? e.load(bias, vecT, {o}) : e.f32(0);
+  std::string nb = e.bin("addf",
+                         e.bin("mulf", e.bin("subf", b, e.load(mean, vecT, {o}), "f32"),
+                               scale, "f32"),
+                         e.load(beta, vecT, {o}), "f32");
+  e.store(nb, newBias, vecT, {o});
+  std::string j = beginFor(e, 0, per);
+  std::string nw = e.bin("mulf", e.load(weight, k.argTypes[0], {o, j}), scale, "f32");
+  if (ob == kPackDeform)
+    e.store(nw, newWeight, k.argTypes[i - 2], {e.rem(j, taps), e.div(j, taps), o});
+  else
+    e.store(nw, newWeight, k.argTypes[i - 2], {e.div(o, ob), j, e.rem(o, ob)});
+  endFor(e);
+  endFor(e);
+  k.body = e.text;
+  return true;
+}
+
+} // namespace
+
+int64_t mlir::dla::hostDeformPack(Operation *fusedDeformConv, const HostTarget &target) {
+  auto op = cast<FusedDeformConvOp>(fusedDeformConv);
+  auto out = op.getType().getShape();
+  int64_t c = op.getWeight().getType().getDimSize(1);
+  Tile tile = chooseTile(target, out[1], out[3]);
+  return c % tile.vw == 0 && out[1] % (tile.v * tile.vw) == 0 ? kPackDeform : 0;
+}
+
+int64_t mlir::dla::hostConvPackBlock(Operation *fusedConv, const HostTarget &target) {
+  auto op = cast<FusedConvOp>(fusedConv);
+  auto out = op.getType().getShape();
+  int64_t og = out[1] / op.getGroups();
+  Tile tile = chooseTile(target, og, out[3]);
+  int64_t ob = tile.v * tile.vw;
+  return og % ob == 0 ? ob : 0;
+}
+
+bool mlir::dla::generateHostKernel(Operation *op, const std::string &name,
+                                   const HostTarget &target, const HostPacking &packing,
+                                   KernelIR &kernel, std::string &error) {
+  kernel = KernelIR();
+  kernel.name = name;
+  if (auto conv = dyn_cast<FusedConvOp>(op))
+    return genHostFusedConv(conv, target, packing, kernel, error);
+  if (auto fold = dyn_cast<FoldBatchNormOp>(op))
+    if (int64_t ob = packing.packed.lookup(fold->getResult(0)))
+      return genHostFoldBatchNorm(fold, ob, kernel);
+  if (auto dcn = dyn_cast<FusedDeformConvOp>(op))
+    return genHostFusedDeformConv(dcn, target, packing, kernel, error);
+  return false;
+}
