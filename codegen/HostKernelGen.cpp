@@ -630,35 +630,27 @@ bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
   std::string b2 = e.bin("subi", "%bx", e.idx(wave1));
   std::string img = e.div(b2, rowTiles), rt = e.rem(b2, rowTiles);
   std::string r0 = e.mulc(rt, TR);
-  // Weights [k][channel][out], zero-padded.
-  if (!packed) {
-    std::string o = beginFor(e, 0, OCP);
-    std::string oValid = e.cmp("ult", o, e.idx(oc));
+  // Weights [k][channel][out] of a [out][channel][3][3] weight, zero past
+  // `valid` outputs and the channels.
+  auto repack = [&](int64_t outs, int64_t valid, const std::string &src,
+                    const std::string &srcTy, const std::string &dst,
+                    const std::string &dstTy) {
+    std::string o = beginFor(e, 0, outs);
+    std::string oValid = e.cmp("ult", o, e.idx(valid));
     std::string cc = beginFor(e, 0, CP);
-    std::string valid = e.andi(oValid, e.cmp("ult", cc, e.idx(c)));
-    std::string oS = e.select(valid, o, e.idx(0), "index");
-    std::string cS = e.select(valid, cc, e.idx(0), "index");
+    std::string ok = e.andi(oValid, e.cmp("ult", cc, e.idx(c)));
+    std::string oS = e.select(ok, o, e.idx(0), "index");
+    std::string cS = e.select(ok, cc, e.idx(0), "index");
     for (int64_t kk = 0; kk < 9; ++kk) {
-      std::string v = e.load(wArg, wTy, {oS, cS, e.idx(kk / 3), e.idx(kk % 3)});
-      e.store(e.select(valid, v, e.f32(0)), "%s0", wdT, {e.idx(kk), cc, o});
+      std::string v = e.load(src, srcTy, {oS, cS, e.idx(kk / 3), e.idx(kk % 3)});
+      e.store(e.select(ok, v, e.f32(0)), dst, dstTy, {e.idx(kk), cc, o});
     }
     endFor(e);
     endFor(e);
-  }
-  {
-    std::string r = beginFor(e, 0, OM);
-    std::string rValid = e.cmp("ult", r, e.idx(27));
-    std::string cc = beginFor(e, 0, CP);
-    std::string valid = e.andi(rValid, e.cmp("ult", cc, e.idx(c)));
-    std::string rS = e.select(valid, r, e.idx(0), "index");
-    std::string cS = e.select(valid, cc, e.idx(0), "index");
-    for (int64_t kk = 0; kk < 9; ++kk) {
-      std::string v = e.load(womArg, womTy, {rS, cS, e.idx(kk / 3), e.idx(kk % 3)});
-      e.store(e.select(valid, v, e.f32(0)), "%s1", womT, {e.idx(kk), cc, r});
-    }
-    endFor(e);
-    endFor(e);
-  }
+  };
+  if (!packed)
+    repack(OCP, oc, wArg, wTy, "%s0", wdT);
+  repack(OM, 27, womArg, womTy, "%s1", womT);
   std::string rEnd = e.bin("minui", e.idx(TR), e.bin("subi", e.idx(h), r0));
   std::string r = beginFor(e, e.idx(0), rEnd);
   std::string y = e.add(r0, r);
@@ -828,45 +820,26 @@ bool genHostFoldBatchNorm(FoldBatchNormOp op, int64_t ob, KernelIR &k) {
   int64_t out = w[0], per = w[1] * w[2] * w[3], perBlock = 16;
   k.grid = {ceilDiv(out, perBlock), 1, 1};
   k.threads = 1;
-  for (Value v : op->getOperands())
-    k.argTypes.push_back(memrefType(v));
-  for (Value v : op->getResults())
-    k.argTypes.push_back(memrefType(v));
-  bool hasBias = static_cast<bool>(op.getBias());
-  int64_t i = 0;
-  auto arg = [&](int64_t n) { return "%a" + std::to_string(n); };
-  std::string weight = arg(i++), bias = hasBias ? arg(i++) : "";
-  std::string gamma = arg(i++), beta = arg(i++), mean = arg(i++), var = arg(i++);
-  std::string newWeight = arg(i++), newBias = arg(i++);
-  std::string vecT = memrefType(op.getBnWeight());
+  FoldBatchNormArgs args(op, k.argTypes);
   // Both weights flat: [out][per] in, packed out.
   int64_t taps = w[2] * w[3];
   k.argTypes[0] = scratchType({out, per});
-  k.argTypes[i - 2] = ob == kPackDeform ? scratchType({taps, w[1], out})
-                                        : scratchType({out / ob, per, ob});
+  k.argTypes[args.newWeightIndex] = ob == kPackDeform ? scratchType({taps, w[1], out})
+                                                      : scratchType({out / ob, per, ob});
 
   Emitter e;
   std::string o0 = e.mulc("%bx", perBlock);
   std::string oEnd = e.bin("minui", e.idx(perBlock), e.bin("subi", e.idx(out), o0));
   std::string oo = beginFor(e, e.idx(0), oEnd);
   std::string o = e.add(o0, oo);
-  std::string v = e.bin("addf", e.load(var, vecT, {o}),
-                        e.f32(op.getEpsilon().convertToDouble()), "f32");
-  std::string root = e.fresh();
-  e.line(root + " = math.sqrt " + v + " : f32");
-  std::string scale = e.bin("divf", e.load(gamma, vecT, {o}), root, "f32");
-  std::string b = hasBias ? e.load(bias, vecT, {o}) : e.f32(0);
-  std::string nb = e.bin("addf",
-                         e.bin("mulf", e.bin("subf", b, e.load(mean, vecT, {o}), "f32"),
-                               scale, "f32"),
-                         e.load(beta, vecT, {o}), "f32");
-  e.store(nb, newBias, vecT, {o});
+  std::string scale = args.foldChannel(e, o);
   std::string j = beginFor(e, 0, per);
-  std::string nw = e.bin("mulf", e.load(weight, k.argTypes[0], {o, j}), scale, "f32");
+  std::string nw = e.bin("mulf", e.load(args.weight, k.argTypes[0], {o, j}), scale, "f32");
+  const std::string &packedTy = k.argTypes[args.newWeightIndex];
   if (ob == kPackDeform)
-    e.store(nw, newWeight, k.argTypes[i - 2], {e.rem(j, taps), e.div(j, taps), o});
+    e.store(nw, args.newWeight, packedTy, {e.rem(j, taps), e.div(j, taps), o});
   else
-    e.store(nw, newWeight, k.argTypes[i - 2], {e.div(o, ob), j, e.rem(o, ob)});
+    e.store(nw, args.newWeight, packedTy, {e.div(o, ob), j, e.rem(o, ob)});
   endFor(e);
   endFor(e);
   k.body = e.text;

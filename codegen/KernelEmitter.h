@@ -203,6 +203,48 @@ inline std::string readDeformInput(Emitter &e, FusedDeformConvOp op,
   return sum;
 }
 
+/// The buffers of a fold_batch_norm kernel, their types appended to
+/// `argTypes` (operands, then results), and the per-channel folding both
+/// kernel generators share.
+struct FoldBatchNormArgs {
+  double epsilon;
+  std::string weight, bias, gamma, beta, mean, var, newWeight, newBias, vecT;
+  size_t newWeightIndex = 0;
+
+  FoldBatchNormArgs(FoldBatchNormOp op, std::vector<std::string> &argTypes)
+      : epsilon(op.getEpsilon().convertToDouble()) {
+    for (Value v : op->getOperands())
+      argTypes.push_back(memrefType(v));
+    for (Value v : op->getResults())
+      argTypes.push_back(memrefType(v));
+    size_t i = 0;
+    auto arg = [&](size_t n) { return "%a" + std::to_string(n); };
+    weight = arg(i++);
+    bias = op.getBias() ? arg(i++) : "";
+    gamma = arg(i++), beta = arg(i++), mean = arg(i++), var = arg(i++);
+    newWeightIndex = i;
+    newWeight = arg(i++), newBias = arg(i++);
+    vecT = memrefType(op.getBnWeight());
+  }
+
+  /// Stores the folded bias of output channel `o`; returns its scale
+  /// gamma / sqrt(var + eps).
+  std::string foldChannel(Emitter &e, const std::string &o) const {
+    std::string v = e.bin("addf", e.load(var, vecT, {o}),
+                          e.f32(epsilon), "f32");
+    std::string root = e.fresh();
+    e.line(root + " = math.sqrt " + v + " : f32");
+    std::string scale = e.bin("divf", e.load(gamma, vecT, {o}), root, "f32");
+    std::string b = bias.empty() ? e.f32(0) : e.load(bias, vecT, {o});
+    std::string nb = e.bin("addf",
+                           e.bin("mulf", e.bin("subf", b, e.load(mean, vecT, {o}), "f32"),
+                                 scale, "f32"),
+                           e.load(beta, vecT, {o}), "f32");
+    e.store(nb, newBias, vecT, {o});
+    return scale;
+  }
+};
+
 } // namespace mlir::dla::kernelgen
 
 #endif // DLA_CODEGEN_KERNELEMITTER_H

@@ -493,33 +493,13 @@ bool genFoldBatchNorm(FoldBatchNormOp op, KernelIR &k) {
   int64_t out = w[0], threads = 64;
   k.grid = {ceilDiv(out, threads), 1, 1};
   k.threads = threads;
-  for (Value v : op->getOperands())
-    k.argTypes.push_back(memrefType(v));
-  for (Value v : op->getResults())
-    k.argTypes.push_back(memrefType(v));
-  bool hasBias = static_cast<bool>(op.getBias());
-  int64_t i = 0;
-  auto arg = [&](int64_t n) { return "%a" + std::to_string(n); };
-  std::string weight = arg(i++), bias = hasBias ? arg(i++) : "";
-  std::string gamma = arg(i++), beta = arg(i++), mean = arg(i++), var = arg(i++);
-  std::string newWeight = arg(i++), newBias = arg(i++);
-  std::string vecT = memrefType(op.getBnWeight());
+  FoldBatchNormArgs args(op, k.argTypes);
 
   Emitter e;
   std::string t = beginPhase(e, threads);
   std::string o = e.add(e.mulc("%bx", threads), t);
   e.line("scf.if " + e.cmp("ult", o, e.idx(out)) + " {");
-  std::string v = e.bin("addf", e.load(var, vecT, {o}),
-                        e.f32(op.getEpsilon().convertToDouble()), "f32");
-  std::string root = e.fresh();
-  e.line(root + " = math.sqrt " + v + " : f32");
-  std::string scale = e.bin("divf", e.load(gamma, vecT, {o}), root, "f32");
-  std::string b = hasBias ? e.load(bias, vecT, {o}) : e.f32(0);
-  std::string nb = e.bin("addf",
-                         e.bin("mulf", e.bin("subf", b, e.load(mean, vecT, {o}), "f32"),
-                               scale, "f32"),
-                         e.load(beta, vecT, {o}), "f32");
-  e.store(nb, newBias, vecT, {o});
+  std::string scale = args.foldChannel(e, o);
   std::string ci = e.fresh(), y = e.fresh(), x = e.fresh();
   e.line("scf.for " + ci + " = " + e.idx(0) + " to " + e.idx(w[1]) + " step " + e.idx(1) +
          " {");
@@ -528,8 +508,8 @@ bool genFoldBatchNorm(FoldBatchNormOp op, KernelIR &k) {
   e.line("scf.for " + x + " = " + e.idx(0) + " to " + e.idx(w[3]) + " step " + e.idx(1) +
          " {");
   std::string wt = memrefType(op.getWeight());
-  std::string nw = e.bin("mulf", e.load(weight, wt, {o, ci, y, x}), scale, "f32");
-  e.store(nw, newWeight, wt, {o, ci, y, x});
+  std::string nw = e.bin("mulf", e.load(args.weight, wt, {o, ci, y, x}), scale, "f32");
+  e.store(nw, args.newWeight, wt, {o, ci, y, x});
   e.line("}");
   e.line("}");
   e.line("}");
