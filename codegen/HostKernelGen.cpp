@@ -116,17 +116,6 @@ std::string fma(Emitter &e, const std::string &a, const std::string &b,
   e.line(v + " = vector.fma " + a + ", " + b + ", " + c + " : " + vec);
   return v;
 }
-std::string ifValue(Emitter &e, const std::string &cond,
-                    const std::function<std::string()> &then, const std::string &otherwise) {
-  std::string r = e.fresh();
-  e.line(r + " = scf.if " + cond + " -> (f32) {");
-  e.line("scf.yield " + then() + " : f32");
-  e.line("} else {");
-  e.line("scf.yield " + otherwise + " : f32");
-  e.line("}");
-  return r;
-}
-
 /// Register tile: P pixels x V vectors; the accumulators fit the register
 /// file with room for the weight vectors and a broadcast input.
 struct Tile {

@@ -15,6 +15,7 @@
 #include "mlir/IR/Value.h"
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -110,6 +111,26 @@ public:
 private:
   int next = 0;
 };
+
+/// `%r = scf.if cond -> (f32) { then } else { otherwise }`: the branches'
+/// code is emitted inside them; returns %r.
+inline std::string ifValue(Emitter &e, const std::string &cond,
+                           const std::function<std::string()> &then,
+                           const std::function<std::string()> &otherwise) {
+  std::string r = e.fresh();
+  e.line(r + " = scf.if " + cond + " -> (f32) {");
+  e.line("scf.yield " + then() + " : f32");
+  e.line("} else {");
+  e.line("scf.yield " + otherwise() + " : f32");
+  e.line("}");
+  return r;
+}
+/// The same with a value computed before the scf.if as the else branch.
+inline std::string ifValue(Emitter &e, const std::string &cond,
+                           const std::function<std::string()> &then,
+                           const std::string &otherwise) {
+  return ifValue(e, cond, then, [&] { return otherwise; });
+}
 
 /// Opens a phase: `scf.forall (%t) in (threads)`; returns the thread id.
 inline std::string beginPhase(Emitter &e, int64_t threads) {

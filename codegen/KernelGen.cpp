@@ -114,9 +114,7 @@ bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
     int64_t win = llvm::cast<ShapedType>(inShape).getDimSize(3) / op.getPool()[0];
     std::string valid = e.andi(e.andi(e.inRange(iy, hin), e.inRange(ix, win)),
                                e.cmp("ult", cLocal, e.idx(cg)));
-    std::string result = e.fresh();
-    e.line(result + " = scf.if " + valid + " -> (f32) {");
-    std::string c = e.add(cbase, cLocal);
+    std::string c; // the channel, computed inside the scf.if
     // Read input `in` (its channels start at `begin`), max-pooling on the fly.
     auto readInput = [&](int64_t in, int64_t begin) {
       std::string local = e.bin("subi", c, e.idx(begin));
@@ -140,18 +138,17 @@ bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
         return readInput(in, begin);
       int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
       std::string isThis = e.cmp("ult", c, e.idx(begin + ci));
-      std::string r = e.fresh();
-      e.line(r + " = scf.if " + isThis + " -> (f32) {");
-      e.line("scf.yield " + readInput(in, begin) + " : f32");
-      e.line("} else {");
-      e.line("scf.yield " + read(in + 1, begin + ci) + " : f32");
-      e.line("}");
-      return r;
+      return ifValue(
+          e, isThis, [&] { return readInput(in, begin); },
+          [&] { return read(in + 1, begin + ci); });
     };
-    e.line("scf.yield " + read(0, 0) + " : f32");
-    e.line("} else {");
-    e.line("scf.yield " + e.f32(0) + " : f32");
-    e.line("}");
+    std::string result = ifValue(
+        e, valid,
+        [&] {
+          c = e.add(cbase, cLocal);
+          return read(0, 0);
+        },
+        [&] { return e.f32(0); });
     e.store(result, "%s2", xtT, {cc, py, px});
     endFor(e);
     endPhase(e);
@@ -285,12 +282,8 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
     std::string iy = e.addc(e.add(oy0, py), -1), ix = e.addc(e.add(ox0, px), -1);
     std::string valid = e.andi(e.andi(e.inRange(iy, h), e.inRange(ix, w)),
                                e.cmp("ult", ci, e.idx(c)));
-    std::string v = e.fresh();
-    e.line(v + " = scf.if " + valid + " -> (f32) {");
-    e.line("scf.yield " + readX(ci, iy, ix) + " : f32");
-    e.line("} else {");
-    e.line("scf.yield " + e.f32(0) + " : f32");
-    e.line("}");
+    std::string v = ifValue(
+        e, valid, [&] { return readX(ci, iy, ix); }, [&] { return e.f32(0); });
     e.store(v, "%s4", xtT, {cc, py, px});
     endFor(e);
     endPhase(e);
@@ -427,13 +420,8 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
       std::string yh = e.addc(yl, 1), xh = e.addc(xl, 1);
       auto corner = [&](const std::string &yy, const std::string &xx) {
         std::string valid = e.andi(inImage, e.andi(e.inRange(yy, h), e.inRange(xx, w)));
-        std::string v = e.fresh();
-        e.line(v + " = scf.if " + valid + " -> (f32) {");
-        e.line("scf.yield " + readX(ciS, yy, xx) + " : f32");
-        e.line("} else {");
-        e.line("scf.yield " + e.f32(0) + " : f32");
-        e.line("}");
-        return v;
+        return ifValue(
+            e, valid, [&] { return readX(ciS, yy, xx); }, [&] { return e.f32(0); });
       };
       std::string v1 = corner(yl, xl), v2 = corner(yl, xh), v3 = corner(yh, xl),
                   v4 = corner(yh, xh);
@@ -559,15 +547,13 @@ bool genElementwise(Operation *op, KernelIR &k, std::string &error) {
                       std::string y = e.addc(e.mulc(coord[2], st[0]), ky - pad[0]);
                       std::string x = e.addc(e.mulc(coord[3], st[1]), kx - pad[1]);
                       std::string inside = e.andi(e.inRange(y, in[2]), e.inRange(x, in[3]));
-                      std::string v = e.fresh();
-                      e.line(v + " = scf.if " + inside + " -> (f32) {");
-                      e.line("scf.yield " + e.load("%a0", inT, {coord[0], coord[1], y, x}) +
-                             " : f32");
-                      e.line("} else {");
-                      e.line("scf.yield " +
-                             e.f32(isMax ? -std::numeric_limits<float>::infinity() : 0.0) +
-                             " : f32");
-                      e.line("}");
+                      std::string v = ifValue(
+                          e, inside,
+                          [&] { return e.load("%a0", inT, {coord[0], coord[1], y, x}); },
+                          [&] {
+                            return e.f32(isMax ? -std::numeric_limits<float>::infinity()
+                                               : 0.0);
+                          });
                       acc = e.bin(isMax ? "maximumf" : "addf", acc, v, "f32");
                     }
                   if (!isMax) // count_include_pad: always the window size

@@ -178,26 +178,9 @@ bool loadTensor(const dlart::SafetensorsFile &file, const dlart::TensorInfo &inf
     return false;
   // NaN or Inf in a weight or the input makes every output it reaches
   // meaningless without any error later on: refuse it here, saying where.
-  size_t bad = 0, first = 0;
-  for (size_t i = 0; i < data.size(); ++i)
-    if (!std::isfinite(data[i]) && bad++ == 0)
-      first = i;
-  if (bad) {
-    std::string index;
-    for (size_t d = info.shape.size(), rest = first; d-- > 0;) {
-      size_t dim = static_cast<size_t>(info.shape[d]);
-      index = std::to_string(rest % dim) + (index.empty() ? "" : ", ") + index;
-      rest /= dim;
-    }
-    float v = data[first];
-    err = file.path() + ": tensor '" + info.name + "' holds " +
-          (std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") + " at element " +
-          std::to_string(first) + " (index [" + index + "])" +
-          (bad > 1 ? "; " + std::to_string(bad) + " of its " +
-                         std::to_string(data.size()) + " values are NaN or Inf"
-                   : "");
+  if (!dlart::checkFinite(file.path(), info.name, info.shape, data.data(), data.size(),
+                          err))
     return false;
-  }
   out = ref::Tensor(info.shape, std::move(data));
   return true;
 }
