@@ -11,19 +11,22 @@
 //    each step is one weight vector load per V, one broadcast input per P
 //    and P*V fused multiply-adds;
 //  * per block (a tile of rows and columns of one image and one block of
-//    output channels), the weights are repacked [ci][ky][kx][oc] and the
-//    input patch is staged with its zero padding, pooling and concat
-//    resolved, chunk of input channels by chunk, so the inner loop has no
-//    bounds checks;
+//    output channels), the input patch is staged with its zero padding,
+//    pooling and concat resolved, chunk of input channels by chunk, so the
+//    inner loop has no bounds checks; the weights come packed by @init
+//    ([oc / OB][ci][ky][kx][OB]) or are repacked per block;
+//  * 1x1 convs without stride or padding are a GEMM over the contiguous
+//    pixels instead (channels x pixel vectors, input channels in chunks that
+//    stay in L1; pooled inputs pooled once by a first wave);
 //  * blocks are independent: the runtime's threads take them from a shared
 //    counter (docs/runtime.md), so results do not depend on the thread count.
 //
-// The DCN stages the summed (and upsampled) input of its tile plus a halo of
-// rows channels-last, computes the offset/mask conv and the bilinear samples
-// of P pixels from it (vectorised over channels; samples outside the halo
-// take a scalar path that reads the inputs directly), then multiplies the
-// samples with the repacked weights as above. There is still no im2col
-// buffer beyond the P pixels of one register tile.
+// The DCN runs in two waves: x = the sum of its (upsampled) addends into a
+// channels-last workspace with a zero border, then per block of rows the
+// offset/mask conv, the bilinear samples of P pixels (vectorised over
+// channels) and samples x packed weights as above. There is no im2col
+// buffer beyond the P pixels of one register tile. docs/codegen.md has the
+// details.
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,41 +141,70 @@ Tile chooseTile(const HostTarget &t, int64_t channels, int64_t width) {
 //===----------------------------------------------------------------------===//
 
 
-/// A 1x1 conv with stride 1 and no pooling is a GEMM over the pixels, which
-/// are contiguous in NCHW: the register tile is R output channels x Vp
-/// vectors of pixels; inputs, residual and output are read and written as
-/// vectors, the weights broadcast.
+/// A 1x1 conv with stride 1 and no padding is a GEMM over the pixels, which
+/// are contiguous in NCHW: out[oc][px] = sum_c w[oc][c] x[c][px].
+///  * Register tile: R output channels x VP vectors of pixels; per input
+///    channel VP vector loads of x, R broadcast weights, R * VP FMAs.
+///  * Blocks are OCB output channels x PXB pixels of one image. Inside a
+///    block the input channels go in chunks of KC: per chunk and pixel tile,
+///    the KC x VP vectors of x (a few KB, in L1) serve every R channels of
+///    the block. Partial sums live in the output between chunks; the last
+///    chunk adds bias and residual and applies the ReLU.
+///  * Max-pooled inputs (the projections) are pooled once, vectorised, into
+///    the step's workspace by a first wave of blocks; the GEMM reads the
+///    pooled copy.
 bool pointwiseEligible(FusedConvOp op, const HostTarget &target) {
   auto w = op.getWeight().getType().getShape();
   auto out = op.getType().getShape();
   return w[2] == 1 && w[3] == 1 && op.getGroups() == 1 && op.getPadding()[0] == 0 &&
          op.getPadding()[1] == 0 && op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
-         llvm::all_of(op.getPool(), [](int64_t p) { return p == 1; }) &&
          (out[2] * out[3]) % target.vectorWidth == 0;
 }
 
 bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
                           const HostPacking &packing, KernelIR &k) {
   auto out = op.getType().getShape();
-  int64_t n = out[0], oc = out[1], hw = out[2] * out[3];
+  int64_t n = out[0], oc = out[1], ho = out[2], wo = out[3], hw = ho * wo;
   int64_t cin = op.getWeight().getType().getDimSize(1);
-  int64_t VW = target.vectorWidth, R = 4, VP = target.registers >= 32 ? 4 : 2;
-  int64_t tile = VP * VW, OCB = 32;
-  int64_t ocBlocks = ceilDiv(oc, OCB);
+  // AVX-512 (32 registers): 6 x 4 = 24 accumulators, 4 x vectors and a
+  // broadcast; 16 registers: 4 x 2. A chunk's x (KC x VP vectors) takes 8 KB.
+  int64_t VW = target.vectorWidth;
+  int64_t R = target.registers >= 32 ? 6 : 4, VP = target.registers >= 32 ? 4 : 2;
+  int64_t tile = VP * VW;
+  int64_t KC = std::max<int64_t>(16, 8192 / (4 * tile));
+  // Blocks: up to ~64 output channels (a block reads its pixels' x once per
+  // chunk), a multiple of R, in equal parts; pixels are split first to keep
+  // threads busy.
+  int64_t OCB = roundUp(ceilDiv(oc, ceilDiv(oc, 64)), R);
   int64_t PXB = roundUp(std::min<int64_t>(hw, 1024), tile);
-  while (PXB > tile && n * ocBlocks * ceilDiv(hw, PXB) < 8)
-    PXB = roundUp(PXB / 2, tile);
-  int64_t pxBlocks = ceilDiv(hw, PXB);
-  k.grid = {n * ocBlocks * pxBlocks, 1, 1};
-  k.threads = 1;
-  // Activations flat over the pixels (the same memory as NCHW).
+  auto blocks = [&] { return n * ceilDiv(oc, OCB) * ceilDiv(hw, PXB); };
+  while (blocks() < 8 && (PXB > tile || OCB > 16)) {
+    if (PXB > tile)
+      PXB = roundUp(PXB / 2, tile);
+    else
+      OCB = roundUp(OCB / 2, R);
+  }
+  int64_t ocBlocks = ceilDiv(oc, OCB), pxBlocks = ceilDiv(hw, PXB);
+  int64_t tailV = (hw % tile) / VW; // vectors of the last block's last tile
+
+  // Activations flat over the pixels (the same memory as NCHW); max-pooled
+  // inputs keep their shape for wave 1, which pools them into the
+  // workspace [n][pooled channels][hw].
   auto flat = [&](Value v) {
     auto shape = llvm::cast<ShapedType>(v.getType()).getShape();
     return scratchType({shape[0], shape[1], shape[2] * shape[3]});
   };
   int64_t numInputs = op.getInputs().size();
-  for (Value v : op.getInputs())
-    k.argTypes.push_back(flat(v));
+  std::vector<int64_t> wsOffset(numInputs, -1);
+  int64_t pooledChannels = 0;
+  for (auto [i, v] : llvm::enumerate(op.getInputs())) {
+    bool pooled = op.getPool()[i] != 1;
+    k.argTypes.push_back(pooled ? memrefType(v) : flat(v));
+    if (pooled) {
+      wsOffset[i] = pooledChannels;
+      pooledChannels += llvm::cast<ShapedType>(v.getType()).getDimSize(1);
+    }
+  }
   int64_t ob = packing.packed.lookup(op.getWeight());
   k.argTypes.push_back(ob > 0 ? scratchType({oc / ob, cin, ob}) : scratchType({oc, cin}));
   if (op.getBias())
@@ -187,66 +219,191 @@ bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
   std::string residualTy = op.getResidual() ? k.argTypes[next] : "";
   std::string residualArg = op.getResidual() ? arg(next++) : "";
   std::string outArg = arg(next), outTy = k.argTypes.back();
+  std::string wsArg = arg(next + 1), wsTy;
+  // Wave 1: per image, chunks of PCH pooled channels.
+  int64_t PCH = 0, poolBlocks = 0;
+  if (pooledChannels) {
+    wsTy = scratchType({n, pooledChannels, hw});
+    k.argTypes.push_back(wsTy);
+    k.hostWorkspaceBytes = 4 * n * pooledChannels * hw;
+    // Blocks of 4 to 64 KB of pooled values, 8 of them when that allows.
+    PCH = std::clamp(ceilDiv(n * pooledChannels, 8), ceilDiv(1024, hw), ceilDiv(16384, hw));
+    poolBlocks = n * ceilDiv(pooledChannels, PCH);
+    k.hostWaves = {poolBlocks, n * ocBlocks * pxBlocks};
+  }
+  k.grid = {poolBlocks + n * ocBlocks * pxBlocks, 1, 1};
+  k.threads = 1;
   std::string vec = "vector<" + std::to_string(VW) + "xf32>";
 
   Emitter e;
-  std::string pb = e.rem("%bx", pxBlocks), r1 = e.div("%bx", pxBlocks);
-  std::string obk = e.rem(r1, ocBlocks), img = e.div(r1, ocBlocks);
-  std::string oc0 = e.mulc(obk, OCB), px0 = e.mulc(pb, PXB);
   std::string zero = e.fresh();
   e.line(zero + " = arith.constant dense<0.0> : " + vec);
-  std::string orow = beginFor(e, 0, OCB, R);
-  std::string o0 = e.add(oc0, orow);
-  e.line("scf.if " + e.cmp("ult", o0, e.idx(oc)) + " {");
-  std::vector<std::string> oS(R);
-  for (int64_t r = 0; r < R; ++r) // rows past the channels read the last one
-    oS[r] = e.bin("minui", e.addc(o0, r), e.idx(oc - 1));
-  std::string pxEnd = e.bin("minui", e.idx(PXB), e.bin("subi", e.idx(hw), px0));
-  std::string pt = beginFor(e, e.idx(0), pxEnd, tile);
-  std::vector<std::string> px(VP);
-  for (int64_t j = 0; j < VP; ++j) // the last vectors overlap rather than overrun
-    px[j] = e.bin("minui", e.add(px0, e.addc(pt, j * VW)), e.idx(hw - VW));
-  std::vector<std::string> acc(R * VP, zero);
-  int64_t begin = 0;
-  for (int64_t in = 0; in < numInputs; ++in) {
-    int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
-    Carry loop = beginCarry(e, e.idx(0), e.idx(ci), e.idx(1), acc, vec);
-    std::vector<std::string> a = loop.inside;
-    std::string c = e.addc(loop.iv, begin);
-    std::vector<std::string> xv;
-    for (int64_t j = 0; j < VP; ++j)
-      xv.push_back(vload(e, arg(in), k.argTypes[in], {img, loop.iv, px[j]}, vec));
-    for (int64_t r = 0; r < R; ++r) {
-      std::string wv = ob > 0 ? e.load(weightArg, weightTy, {e.div(oS[r], ob), c, e.rem(oS[r], ob)})
-                              : e.load(weightArg, weightTy, {oS[r], c});
-      std::string wb = broadcast(e, wv, vec);
-      for (int64_t j = 0; j < VP; ++j)
-        a[r * VP + j] = fma(e, wb, xv[j], a[r * VP + j], vec);
-    }
-    acc = endCarry(e, loop, a, vec);
-    begin += ci;
+  std::string bx = "%bx";
+  if (pooledChannels) {
+    e.line("scf.if " + e.cmp("ult", "%bx", e.idx(poolBlocks)) + " {");
+    std::string chunks = e.idx(ceilDiv(pooledChannels, PCH));
+    std::string img = e.bin("divui", "%bx", chunks), cb = e.bin("remui", "%bx", chunks);
+    std::string c0 = e.mulc(cb, PCH);
+    std::string cEnd = e.bin("minui", e.idx(PCH), e.bin("subi", e.idx(pooledChannels), c0));
+    std::string cc = beginFor(e, e.idx(0), cEnd);
+    std::string c = e.add(c0, cc);
+    // The input holding workspace channel c.
+    std::function<void(int64_t)> pick = [&](int64_t in) {
+      int64_t last = in;
+      for (int64_t j = in + 1; j < numInputs; ++j)
+        if (wsOffset[j] >= 0)
+          last = j;
+      auto pool = [&] {
+        int64_t p = op.getPool()[in];
+        std::string local = e.bin("subi", c, e.idx(wsOffset[in]));
+        std::string inTy = k.argTypes[in];
+        std::string y = beginFor(e, 0, ho);
+        if (p == 2 && wo % VW == 0) {
+          // 2x2: two rows of 2 VW inputs, maximum, then even/odd lanes.
+          std::string x = beginFor(e, 0, wo, VW);
+          std::string y0 = e.mulc(y, 2), y1 = e.addc(e.mulc(y, 2), 1);
+          std::string xa = e.mulc(x, 2), xb = e.addc(e.mulc(x, 2), VW);
+          std::string m0 = e.bin("maximumf", vload(e, arg(in), inTy, {img, local, y0, xa}, vec),
+                                 vload(e, arg(in), inTy, {img, local, y1, xa}, vec), vec);
+          std::string m1 = e.bin("maximumf", vload(e, arg(in), inTy, {img, local, y0, xb}, vec),
+                                 vload(e, arg(in), inTy, {img, local, y1, xb}, vec), vec);
+          std::string evenIdx, oddIdx;
+          for (int64_t l = 0; l < VW; ++l) {
+            evenIdx += (l ? ", " : "") + std::to_string(2 * l);
+            oddIdx += (l ? ", " : "") + std::to_string(2 * l + 1);
+          }
+          std::string even = e.fresh(), odd = e.fresh();
+          e.line(even + " = vector.shuffle " + m0 + ", " + m1 + " [" + evenIdx + "] : " + vec +
+                 ", " + vec);
+          e.line(odd + " = vector.shuffle " + m0 + ", " + m1 + " [" + oddIdx + "] : " + vec +
+                 ", " + vec);
+          vstore(e, e.bin("maximumf", even, odd, vec), wsArg, wsTy,
+                 {img, c, e.add(e.mulc(y, wo), x)}, vec);
+          endFor(e);
+        } else {
+          std::string x = beginFor(e, 0, wo);
+          std::string m;
+          for (int64_t dy = 0; dy < p; ++dy)
+            for (int64_t dx = 0; dx < p; ++dx) {
+              std::string t = e.load(arg(in), inTy,
+                                     {img, local, e.addc(e.mulc(y, p), dy),
+                                      e.addc(e.mulc(x, p), dx)});
+              m = m.empty() ? t : e.bin("maximumf", m, t, "f32");
+            }
+          e.store(m, wsArg, wsTy, {img, c, e.add(e.mulc(y, wo), x)});
+          endFor(e);
+        }
+        endFor(e);
+      };
+      if (in == last) {
+        pool();
+        return;
+      }
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      e.line("scf.if " + e.cmp("ult", c, e.idx(wsOffset[in] + ci)) + " {");
+      pool();
+      e.line("} else {");
+      int64_t nextPooled = in + 1;
+      while (wsOffset[nextPooled] < 0)
+        ++nextPooled;
+      pick(nextPooled);
+      e.line("}");
+    };
+    int64_t firstPooled = 0;
+    while (wsOffset[firstPooled] < 0)
+      ++firstPooled;
+    pick(firstPooled);
+    endFor(e);
+    e.line("} else {");
+    bx = e.bin("subi", "%bx", e.idx(poolBlocks));
   }
-  for (int64_t r = 0; r < R; ++r) {
-    std::string o = e.addc(o0, r);
-    e.line("scf.if " + e.cmp("ult", o, e.idx(oc)) + " {");
-    std::string bias =
-        biasArg.empty() ? "" : broadcast(e, e.load(biasArg, memrefType(op.getBias()), {o}), vec);
-    for (int64_t j = 0; j < VP; ++j) {
-      std::string v = acc[r * VP + j];
-      if (!bias.empty())
-        v = e.bin("addf", v, bias, vec);
-      if (!residualArg.empty())
-        v = e.bin("addf", v, vload(e, residualArg, residualTy, {img, o, px[j]}, vec),
-                  vec);
-      if (op.getRelu())
-        v = e.bin("maximumf", v, zero, vec);
-      vstore(e, v, outArg, outTy, {img, o, px[j]}, vec);
+  std::string pb = e.rem(bx, pxBlocks), r1 = e.div(bx, pxBlocks);
+  std::string obk = e.rem(r1, ocBlocks), img = e.div(r1, ocBlocks);
+  std::string oc0 = e.mulc(obk, OCB), px0 = e.mulc(pb, PXB);
+  std::string pxEnd = e.bin("minui", e.idx(PXB), e.bin("subi", e.idx(hw), px0));
+  std::string fullEnd = e.mulc(e.div(pxEnd, tile), tile);
+  // One pixel tile of nv vectors at pixel pxs: every input channel in
+  // chunks, every R channels of the block per chunk. The tile's partial sums
+  // (OCB x nv vectors) stay in L1 between chunks.
+  auto pixelTile = [&](const std::string &pxs, int64_t nv) {
+    int64_t begin = 0;
+    for (int64_t in = 0; in < numInputs; ++in) {
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      bool pooled = wsOffset[in] >= 0;
+      std::string src = pooled ? wsArg : arg(in), srcTy = pooled ? wsTy : k.argTypes[in];
+      int64_t srcBase = pooled ? wsOffset[in] : 0;
+      std::string k0 = beginFor(e, 0, ci, KC);
+      std::string kEnd = e.bin("minui", e.idx(KC), e.bin("subi", e.idx(ci), k0));
+      std::string first = in == 0 ? e.cmp("eq", k0, e.idx(0)) : "";
+      std::string last = in + 1 == numInputs ? e.cmp("uge", e.addc(k0, KC), e.idx(ci)) : "";
+      std::string orow = beginFor(e, 0, OCB, R);
+      std::string o0 = e.add(oc0, orow);
+      e.line("scf.if " + e.cmp("ult", o0, e.idx(oc)) + " {");
+      std::vector<std::string> oS(R), px(nv), acc;
+      for (int64_t r = 0; r < R; ++r) // rows past the channels read the last one
+        oS[r] = e.bin("minui", e.addc(o0, r), e.idx(oc - 1));
+      for (int64_t j = 0; j < nv; ++j)
+        px[j] = e.addc(pxs, j * VW);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = 0; j < nv; ++j) {
+          std::string v = vload(e, outArg, outTy, {img, oS[r], px[j]}, vec);
+          acc.push_back(first.empty() ? v : e.select(first, zero, v, vec));
+        }
+      Carry loop = beginCarry(e, e.idx(0), kEnd, e.idx(1), acc, vec);
+      std::vector<std::string> a = loop.inside;
+      std::string cl = e.add(k0, loop.iv);
+      std::string c = e.addc(cl, begin), cs = e.addc(cl, srcBase);
+      std::vector<std::string> xv;
+      for (int64_t j = 0; j < nv; ++j)
+        xv.push_back(vload(e, src, srcTy, {img, cs, px[j]}, vec));
+      for (int64_t r = 0; r < R; ++r) {
+        std::string wv = ob > 0 ? e.load(weightArg, weightTy,
+                                         {e.div(oS[r], ob), c, e.rem(oS[r], ob)})
+                                : e.load(weightArg, weightTy, {oS[r], c});
+        std::string wb = broadcast(e, wv, vec);
+        for (int64_t j = 0; j < nv; ++j)
+          a[r * nv + j] = fma(e, wb, xv[j], a[r * nv + j], vec);
+      }
+      acc = endCarry(e, loop, a, vec);
+      for (int64_t r = 0; r < R; ++r) {
+        std::string o = e.addc(o0, r);
+        e.line("scf.if " + e.cmp("ult", o, e.idx(oc)) + " {");
+        std::string bias;
+        if (!last.empty() && !biasArg.empty())
+          bias = broadcast(e, e.load(biasArg, memrefType(op.getBias()), {o}), vec);
+        for (int64_t j = 0; j < nv; ++j) {
+          std::string v = acc[r * nv + j];
+          if (!last.empty()) {
+            std::string f = v;
+            if (!bias.empty())
+              f = e.bin("addf", f, bias, vec);
+            if (!residualArg.empty())
+              f = e.bin("addf", f, vload(e, residualArg, residualTy, {img, o, px[j]}, vec),
+                        vec);
+            if (op.getRelu())
+              f = e.bin("maximumf", f, zero, vec);
+            v = e.select(last, f, v, vec);
+          }
+          vstore(e, v, outArg, outTy, {img, o, px[j]}, vec);
+        }
+        e.line("}");
+      }
+      e.line("}");
+      endFor(e); // orow
+      endFor(e); // k0
+      begin += ci;
     }
+  };
+  std::string pt = beginFor(e, e.idx(0), fullEnd, tile);
+  pixelTile(e.add(px0, pt), VP);
+  endFor(e);
+  if (tailV) {
+    e.line("scf.if " + e.cmp("ult", fullEnd, pxEnd) + " {");
+    pixelTile(e.add(px0, fullEnd), tailV);
     e.line("}");
   }
-  endFor(e); // pt
-  e.line("}");
-  endFor(e); // orow
+  if (pooledChannels)
+    e.line("}");
   k.body = e.text;
   return true;
 }
@@ -359,6 +516,38 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
       std::string iy = beginFor(e, 0, IH);
       std::string yIn = e.bin("subi", e.add(e.mulc(oy0, s), iy), e.idx(pad));
       std::string rowValid = e.andi(chValid, e.inRange(yIn, hin));
+      if (p == 1) {
+        // A row: zeros left of the image, the image's columns [a, b) copied
+        // a vector at a time (then one by one), zeros right of it.
+        auto zeros = [&](const std::string &from, const std::string &to) {
+          std::string ix = beginFor(e, from, to);
+          e.store(e.f32(0), "%s2", xsT, {cc, iy, ix});
+          endFor(e);
+        };
+        e.line("scf.if " + rowValid + " {");
+        std::string shift = e.bin("subi", e.mulc(ox0, s), e.idx(pad)); // xIn - ix
+        auto clampIW = [&](const std::string &v) {
+          return e.bin("minsi", e.bin("maxsi", v, e.idx(0)), e.idx(IW));
+        };
+        std::string a = clampIW(e.bin("subi", e.idx(0), shift));
+        std::string b = clampIW(e.bin("subi", e.idx(win), shift));
+        std::string vecEnd = e.add(a, e.mulc(e.div(e.bin("subi", b, a), VW), VW));
+        zeros(e.idx(0), a);
+        std::string ixv = beginFor(e, a, vecEnd, VW);
+        vstore(e, vload(e, arg(in), k.argTypes[in], {img, local, yIn, e.add(ixv, shift)}, vec),
+               "%s2", xsT, {cc, iy, ixv}, vec);
+        endFor(e);
+        std::string ixs = beginFor(e, vecEnd, b);
+        e.store(e.load(arg(in), k.argTypes[in], {img, local, yIn, e.add(ixs, shift)}), "%s2",
+                xsT, {cc, iy, ixs});
+        endFor(e);
+        zeros(b, e.idx(IW));
+        e.line("} else {");
+        zeros(e.idx(0), e.idx(IW));
+        e.line("}");
+        endFor(e);
+        return;
+      }
       std::string ix = beginFor(e, 0, IW);
       std::string xIn = e.bin("subi", e.add(e.mulc(ox0, s), ix), e.idx(pad));
       std::string valid = e.andi(rowValid, e.inRange(xIn, win));
