@@ -356,6 +356,13 @@ bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
       std::vector<std::string> xv;
       for (int64_t j = 0; j < nv; ++j)
         xv.push_back(vload(e, src, srcTy, {img, cs, px[j]}, vec));
+      // The weights stream from memory (a deep Root's are MBs, read once):
+      // prefetch the next chunk's line of this row (the R rows share it).
+      if (ob > 0) {
+        std::string ahead = e.bin("minui", e.addc(c, KC), e.idx(cin - 1));
+        e.line("memref.prefetch " + weightArg + "[" + e.div(oS[0], ob) + ", " + ahead + ", " +
+               e.rem(oS[0], ob) + "], read, locality<3>, data : " + weightTy);
+      }
       for (int64_t r = 0; r < R; ++r) {
         std::string wv = ob > 0 ? e.load(weightArg, weightTy,
                                          {e.div(oS[r], ob), c, e.rem(oS[r], ob)})
@@ -429,7 +436,9 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   bool packed = packing.packed.lookup(op.getWeight()) == OB;
   int64_t TC = P * std::min(ceilDiv(wo, P), std::max<int64_t>(1, 64 / P));
   int64_t colTiles = ceilDiv(wo, TC);
-  int64_t TR = std::min(ho, std::max<int64_t>(1, 512 / TC));
+  // ~512 output pixels a block; strided convs fewer, so their patch (s^2
+  // times the input area) stays near L1.
+  int64_t TR = std::min(ho, std::max<int64_t>(1, 512 / TC / s));
   // Enough blocks to keep a few threads busy, if the map allows.
   while (TR > 1 && n * groups * ocBlocks * ceilDiv(ho, TR) * colTiles < 8)
     TR = ceilDiv(TR, 2);
