@@ -435,6 +435,15 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   // otherwise each block repacks its slice into scratch.
   bool packed = packing.packed.lookup(op.getWeight()) == OB;
   int64_t TC = P * std::min(ceilDiv(wo, P), std::max<int64_t>(1, 64 / P));
+  // Few output channels (one vector or less: the stem, level 0) with stride
+  // 1: the register tile is RR channels x VR vectors of pixels along a row
+  // instead (VR contiguous loads from the patch and RR broadcast weights for
+  // RR * VR FMAs, against P broadcasts for P FMAs).
+  int64_t RR = 4, VR = 4;
+  bool rowTile = target.registers >= 32 && s == 1 && V == 1 && og % RR == 0 &&
+                 wo % (VR * VW) == 0 && !(kh == 1 && kw == 1 && pad == 0);
+  if (rowTile)
+    TC = VR * VW;
   int64_t colTiles = ceilDiv(wo, TC);
   // ~512 output pixels a block; strided convs fewer, so their patch (s^2
   // times the input area) stays near L1.
@@ -466,7 +475,9 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   std::string biasArg = op.getBias() ? arg(next++) : "";
   std::string residualArg = op.getResidual() ? arg(next++) : "";
   std::string outArg = arg(next), outTy = k.argTypes.back();
-  k.scratchTypes = {scratchType({TR * TC, OB}), scratchType({packed ? 1 : CK, kh, kw, OB}),
+  // Accumulators [pixel][channel], or [channel][pixel] for the row tile.
+  k.scratchTypes = {rowTile ? scratchType({OB, TR * TC}) : scratchType({TR * TC, OB}),
+                    scratchType({packed ? 1 : CK, kh, kw, OB}),
                     scratchType({CK, IH, IW})};
   k.scratchBytes = 4 * (TR * TC * OB + (packed ? 1 : CK) * kh * kw * OB + CK * IH * IW);
   std::string accT = "$S0", wsT = "$S1", xsT = "$S2";
@@ -487,10 +498,18 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   {
     std::string zero = e.fresh();
     e.line(zero + " = arith.constant dense<0.0> : " + vec);
-    std::string i = beginFor(e, 0, TR * TC);
-    for (int64_t v = 0; v < V; ++v)
-      vstore(e, zero, "%s0", accT, {i, e.idx(v * VW)}, vec);
-    endFor(e);
+    if (rowTile) {
+      std::string o = beginFor(e, 0, OB);
+      std::string i = beginFor(e, 0, TR * TC, VW);
+      vstore(e, zero, "%s0", accT, {o, i}, vec);
+      endFor(e);
+      endFor(e);
+    } else {
+      std::string i = beginFor(e, 0, TR * TC);
+      for (int64_t v = 0; v < V; ++v)
+        vstore(e, zero, "%s0", accT, {i, e.idx(v * VW)}, vec);
+      endFor(e);
+    }
   }
   std::string c0 = beginFor(e, 0, cg, CK);
   std::string ckEnd = e.bin("minui", e.idx(CK), e.bin("subi", e.idx(cg), c0));
@@ -650,8 +669,45 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     endFor(e);
     endFor(e);
   }
+  // The row tiles: RR channels x VR vectors of one row's pixels.
+  if (rowTile) {
+    std::string r = beginFor(e, 0, TR);
+    std::string orow = beginFor(e, 0, og, RR);
+    std::vector<std::string> init, px(VR), oS(RR);
+    for (int64_t j = 0; j < VR; ++j)
+      px[j] = e.addc(e.mulc(r, TC), j * VW);
+    for (int64_t rr = 0; rr < RR; ++rr) {
+      oS[rr] = e.addc(orow, rr);
+      for (int64_t j = 0; j < VR; ++j)
+        init.push_back(vload(e, "%s0", accT, {oS[rr], px[j]}, vec));
+    }
+    Carry loop = beginCarry(e, e.idx(0), ckEnd, e.idx(1), init, vec);
+    std::vector<std::string> acc = loop.inside;
+    std::string ci = packed ? e.add(c0, loop.iv) : "";
+    for (int64_t y = 0; y < kh; ++y)
+      for (int64_t x = 0; x < kw; ++x) {
+        std::string iy = e.addc(r, y * dil);
+        std::vector<std::string> xv;
+        for (int64_t j = 0; j < VR; ++j)
+          xv.push_back(vload(e, "%s2", xsT, {loop.iv, iy, e.idx(j * VW + x * dil)}, vec));
+        for (int64_t rr = 0; rr < RR; ++rr) {
+          std::string w = packed ? e.load(weightArg, weightTy,
+                                          {wBlock, ci, e.idx(y), e.idx(x), oS[rr]})
+                                 : e.load("%s1", wsT, {loop.iv, e.idx(y), e.idx(x), oS[rr]});
+          std::string wb = broadcast(e, w, vec);
+          for (int64_t j = 0; j < VR; ++j)
+            acc[rr * VR + j] = fma(e, wb, xv[j], acc[rr * VR + j], vec);
+        }
+      }
+    std::vector<std::string> res = endCarry(e, loop, acc, vec);
+    for (int64_t rr = 0; rr < RR; ++rr)
+      for (int64_t j = 0; j < VR; ++j)
+        vstore(e, res[rr * VR + j], "%s0", accT, {oS[rr], px[j]}, vec);
+    endFor(e);
+    endFor(e);
+  }
   // The register tiles.
-  if (!direct) {
+  if (!direct && !rowTile) {
     std::string r = beginFor(e, 0, TR);
     std::string x0 = beginFor(e, 0, TC, P);
     std::vector<std::string> init, rowOf(P);
@@ -701,7 +757,8 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     std::string oy = e.add(oy0, r);
     std::string x = beginFor(e, e.idx(0), xEnd);
     std::string ox = e.add(ox0, x);
-    std::string v = e.load("%s0", accT, {e.add(e.mulc(r, TC), x), o});
+    std::string v = rowTile ? e.load("%s0", accT, {o, e.add(e.mulc(r, TC), x)})
+                            : e.load("%s0", accT, {e.add(e.mulc(r, TC), x), o});
     if (!bias.empty())
       v = e.bin("addf", v, bias, "f32");
     if (!residualArg.empty())

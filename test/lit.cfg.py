@@ -53,6 +53,14 @@ if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 
+# An AVX-512 CPU, for tests that run kernels compiled for one.
+try:
+    with open("/proc/cpuinfo") as f:
+        if " avx512f" in f.read():
+            config.available_features.add("avx512")
+except OSError:
+    pass
+
 # The fake CUDA driver (test/Runtime/fake_cuda), for DLART_CUDA_DRIVER.
 config.substitutions.append(
     ("%fake_cuda_driver",
