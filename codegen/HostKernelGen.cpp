@@ -814,6 +814,9 @@ bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
   int64_t xRows = ceilDiv(XH, 8), xBlocks = ceilDiv(XH, xRows);
   int64_t TR = std::clamp<int64_t>(std::max(ceilDiv(h, 8), ceilDiv(64, w)), 1, 16);
   TR = std::min(TR, h);
+  // Small maps: at least 4 blocks, so that more than one thread works.
+  while (TR > 1 && n * ceilDiv(h, TR) < 4)
+    TR = ceilDiv(TR, 2);
   int64_t rowTiles = ceilDiv(h, TR);
   int64_t wave1 = n * xBlocks, wave2 = n * rowTiles;
   k.grid = {wave1 + wave2, 1, 1};
