@@ -119,6 +119,13 @@ std::string fma(Emitter &e, const std::string &a, const std::string &b,
   e.line(v + " = vector.fma " + a + ", " + b + ", " + c + " : " + vec);
   return v;
 }
+/// One step of a register tile: acc[base + j] += b * vecs[j] for every j
+/// (one broadcast against a row of vectors).
+void fmaRow(Emitter &e, const std::string &b, const std::vector<std::string> &vecs,
+            std::vector<std::string> &acc, size_t base, const std::string &vec) {
+  for (size_t j = 0; j < vecs.size(); ++j)
+    acc[base + j] = fma(e, b, vecs[j], acc[base + j], vec);
+}
 /// Register tile: P pixels x V vectors; the accumulators fit the register
 /// file with room for the weight vectors and a broadcast input.
 struct Tile {
@@ -368,8 +375,7 @@ bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
                                          {e.div(oS[r], ob), c, e.rem(oS[r], ob)})
                                 : e.load(weightArg, weightTy, {oS[r], c});
         std::string wb = broadcast(e, wv, vec);
-        for (int64_t j = 0; j < nv; ++j)
-          a[r * nv + j] = fma(e, wb, xv[j], a[r * nv + j], vec);
+        fmaRow(e, wb, xv, a, r * nv, vec);
       }
       acc = endCarry(e, loop, a, vec);
       for (int64_t r = 0; r < R; ++r) {
@@ -657,8 +663,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
             }
         }
         std::string xb = broadcast(e, xv, vec);
-        for (int64_t v = 0; v < V; ++v)
-          a[p * V + v] = fma(e, xb, wv[v], a[p * V + v], vec);
+        fmaRow(e, xb, wv, a, p * V, vec);
       }
       acc = endCarry(e, loop, a, vec);
       begin += ci;
@@ -695,8 +700,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
                                           {wBlock, ci, e.idx(y), e.idx(x), oS[rr]})
                                  : e.load("%s1", wsT, {loop.iv, e.idx(y), e.idx(x), oS[rr]});
           std::string wb = broadcast(e, w, vec);
-          for (int64_t j = 0; j < VR; ++j)
-            acc[rr * VR + j] = fma(e, wb, xv[j], acc[rr * VR + j], vec);
+          fmaRow(e, wb, xv, acc, rr * VR, vec);
         }
       }
     std::vector<std::string> res = endCarry(e, loop, acc, vec);
@@ -732,8 +736,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
         for (int64_t p = 0; p < P; ++p) {
           std::string xv = e.load("%s2", xsT, {loop.iv, iy, e.addc(xs, p * s + x * dil)});
           std::string xb = broadcast(e, xv, vec);
-          for (int64_t v = 0; v < V; ++v)
-            acc[p * V + v] = fma(e, xb, wv[v], acc[p * V + v], vec);
+          fmaRow(e, xb, wv, acc, p * V, vec);
         }
       }
     std::vector<std::string> res = endCarry(e, loop, acc, vec);
@@ -923,8 +926,7 @@ bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
         for (int64_t p = 0; p < POM; ++p) {
           std::string xb =
               broadcast(e, e.load(xArg, xTy, {img, row, e.addc(xq, p + kx), loop.iv}), vec);
-          for (int64_t j = 0; j < OMV; ++j)
-            acc[p * OMV + j] = fma(e, xb, wv[j], acc[p * OMV + j], vec);
+          fmaRow(e, xb, wv, acc, p * OMV, vec);
         }
       }
     std::vector<std::string> res = endCarry(e, loop, acc, vec);
@@ -1026,8 +1028,7 @@ bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
       for (int64_t p = 0; p < P; ++p) {
         std::string xb =
             broadcast(e, e.load("%s3", colT, {e.idx(p), e.idx(kk), loop.iv}), vec);
-        for (int64_t v = 0; v < V; ++v)
-          acc[p * V + v] = fma(e, xb, wv[v], acc[p * V + v], vec);
+        fmaRow(e, xb, wv, acc, p * V, vec);
       }
     }
     std::vector<std::string> res = endCarry(e, loop, acc, vec);
