@@ -56,8 +56,9 @@ static HostPacking planHostPacking(ModuleOp fused, const HostTarget &target) {
     for (Operation *user : p->getUsers()) {
       int64_t b = 0;
       if (auto conv = dyn_cast<FusedConvOp>(user))
-        b = conv.getWeight() == p.getResult() &&
-                    !llvm::is_contained(conv.getInputs(), p.getResult())
+        b = (conv.getWeight() == p.getResult() ||
+             conv.getResidualWeight() == p.getResult()) &&
+                    llvm::count(conv->getOperands(), p.getResult()) == 1
                 ? hostConvPackBlock(conv, target)
                 : 0;
       else if (auto dcn = dyn_cast<FusedDeformConvOp>(user))
@@ -109,7 +110,15 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
       if (fn == kInitFunction)
         name = "init_" + name;
       KernelIR kernel;
-      if (!generateKernel(&op, name, kernel, error)) {
+      // Ops only the CPU kernels implement get no GPU kernel; dlac refuses
+      // any GPU output of such a set.
+      auto conv = dyn_cast<FusedConvOp>(&op);
+      if (conv && conv.getResidualWeight() && host) {
+        kernel.name = name;
+        kernel.hostOnly = true;
+        kernel.hostOnlyReason = "a projected residual (`project`, formed by "
+                                "dla-fuse-residual-projection for --target host)";
+      } else if (!generateKernel(&op, name, kernel, error)) {
         std::string loc;
         llvm::raw_string_ostream os(loc);
         os << op.getLoc();
@@ -124,6 +133,10 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
           llvm::raw_string_ostream os(loc);
           os << op.getLoc();
           error = "host kernel '" + name + "' (" + loc + "): " + error;
+          return false;
+        }
+        if (kernel.hostOnly) {
+          error = "host kernel '" + name + "': no CPU kernel for " + kernel.hostOnlyReason;
           return false;
         }
         hostKernel = kernel;

@@ -30,7 +30,10 @@ std::string summary(Operation *op) {
       s += ", " + std::to_string(c.getInputs().size()) + " inputs (no concat)";
     if (llvm::any_of(c.getPool(), [](int64_t p) { return p > 1; }))
       s += ", max-pool on read";
-    if (c.getResidual())
+    if (c.getResidualWeight())
+      s += ", +projected residual (1x1" +
+           std::string(c.getResidualPool() > 1 ? ", max-pool on read)" : ")");
+    else if (c.getResidual())
       s += ", +residual";
     if (c.getRelu())
       s += ", relu";

@@ -126,6 +126,51 @@ void fmaRow(Emitter &e, const std::string &b, const std::vector<std::string> &ve
   for (size_t j = 0; j < vecs.size(); ++j)
     acc[base + j] = fma(e, b, vecs[j], acc[base + j], vec);
 }
+/// Max-pools channel `local` of image `img` of `src` (pool factor p) into
+/// channel `wsC` of the flat workspace [n][c][ho * wo]: a 2x2 row of whole
+/// vectors with two maxima and an even/odd lane shuffle, others scalar.
+void emitPoolChannel(Emitter &e, const std::string &src, const std::string &srcTy, int64_t p,
+                     const std::string &img, const std::string &local, const std::string &ws,
+                     const std::string &wsTy, const std::string &wsC, int64_t ho, int64_t wo,
+                     int64_t VW) {
+  std::string vec = "vector<" + std::to_string(VW) + "xf32>";
+  std::string y = beginFor(e, 0, ho);
+  if (p == 2 && wo % VW == 0) {
+    std::string x = beginFor(e, 0, wo, VW);
+    std::string y0 = e.mulc(y, 2), y1 = e.addc(e.mulc(y, 2), 1);
+    std::string xa = e.mulc(x, 2), xb = e.addc(e.mulc(x, 2), VW);
+    std::string m0 = e.bin("maximumf", vload(e, src, srcTy, {img, local, y0, xa}, vec),
+                           vload(e, src, srcTy, {img, local, y1, xa}, vec), vec);
+    std::string m1 = e.bin("maximumf", vload(e, src, srcTy, {img, local, y0, xb}, vec),
+                           vload(e, src, srcTy, {img, local, y1, xb}, vec), vec);
+    std::string evenIdx, oddIdx;
+    for (int64_t l = 0; l < VW; ++l) {
+      evenIdx += (l ? ", " : "") + std::to_string(2 * l);
+      oddIdx += (l ? ", " : "") + std::to_string(2 * l + 1);
+    }
+    std::string even = e.fresh(), odd = e.fresh();
+    e.line(even + " = vector.shuffle " + m0 + ", " + m1 + " [" + evenIdx + "] : " + vec + ", " +
+           vec);
+    e.line(odd + " = vector.shuffle " + m0 + ", " + m1 + " [" + oddIdx + "] : " + vec + ", " +
+           vec);
+    vstore(e, e.bin("maximumf", even, odd, vec), ws, wsTy, {img, wsC, e.add(e.mulc(y, wo), x)},
+           vec);
+    endFor(e);
+  } else {
+    std::string x = beginFor(e, 0, wo);
+    std::string m;
+    for (int64_t dy = 0; dy < p; ++dy)
+      for (int64_t dx = 0; dx < p; ++dx) {
+        std::string t = e.load(src, srcTy,
+                               {img, local, e.addc(e.mulc(y, p), dy), e.addc(e.mulc(x, p), dx)});
+        m = m.empty() ? t : e.bin("maximumf", m, t, "f32");
+      }
+    e.store(m, ws, wsTy, {img, wsC, e.add(e.mulc(y, wo), x)});
+    endFor(e);
+  }
+  endFor(e);
+}
+
 /// Register tile: P pixels x V vectors; the accumulators fit the register
 /// file with room for the weight vectors and a broadcast input.
 struct Tile {
@@ -163,7 +208,8 @@ Tile chooseTile(const HostTarget &t, int64_t channels, int64_t width) {
 bool pointwiseEligible(FusedConvOp op, const HostTarget &target) {
   auto w = op.getWeight().getType().getShape();
   auto out = op.getType().getShape();
-  return w[2] == 1 && w[3] == 1 && op.getGroups() == 1 && op.getPadding()[0] == 0 &&
+  return !op.getResidualWeight() && w[2] == 1 && w[3] == 1 && op.getGroups() == 1 &&
+         op.getPadding()[0] == 0 &&
          op.getPadding()[1] == 0 && op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
          (out[2] * out[3]) % target.vectorWidth == 0;
 }
@@ -261,46 +307,8 @@ bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
         if (wsOffset[j] >= 0)
           last = j;
       auto pool = [&] {
-        int64_t p = op.getPool()[in];
-        std::string local = e.bin("subi", c, e.idx(wsOffset[in]));
-        std::string inTy = k.argTypes[in];
-        std::string y = beginFor(e, 0, ho);
-        if (p == 2 && wo % VW == 0) {
-          // 2x2: two rows of 2 VW inputs, maximum, then even/odd lanes.
-          std::string x = beginFor(e, 0, wo, VW);
-          std::string y0 = e.mulc(y, 2), y1 = e.addc(e.mulc(y, 2), 1);
-          std::string xa = e.mulc(x, 2), xb = e.addc(e.mulc(x, 2), VW);
-          std::string m0 = e.bin("maximumf", vload(e, arg(in), inTy, {img, local, y0, xa}, vec),
-                                 vload(e, arg(in), inTy, {img, local, y1, xa}, vec), vec);
-          std::string m1 = e.bin("maximumf", vload(e, arg(in), inTy, {img, local, y0, xb}, vec),
-                                 vload(e, arg(in), inTy, {img, local, y1, xb}, vec), vec);
-          std::string evenIdx, oddIdx;
-          for (int64_t l = 0; l < VW; ++l) {
-            evenIdx += (l ? ", " : "") + std::to_string(2 * l);
-            oddIdx += (l ? ", " : "") + std::to_string(2 * l + 1);
-          }
-          std::string even = e.fresh(), odd = e.fresh();
-          e.line(even + " = vector.shuffle " + m0 + ", " + m1 + " [" + evenIdx + "] : " + vec +
-                 ", " + vec);
-          e.line(odd + " = vector.shuffle " + m0 + ", " + m1 + " [" + oddIdx + "] : " + vec +
-                 ", " + vec);
-          vstore(e, e.bin("maximumf", even, odd, vec), wsArg, wsTy,
-                 {img, c, e.add(e.mulc(y, wo), x)}, vec);
-          endFor(e);
-        } else {
-          std::string x = beginFor(e, 0, wo);
-          std::string m;
-          for (int64_t dy = 0; dy < p; ++dy)
-            for (int64_t dx = 0; dx < p; ++dx) {
-              std::string t = e.load(arg(in), inTy,
-                                     {img, local, e.addc(e.mulc(y, p), dy),
-                                      e.addc(e.mulc(x, p), dx)});
-              m = m.empty() ? t : e.bin("maximumf", m, t, "f32");
-            }
-          e.store(m, wsArg, wsTy, {img, c, e.add(e.mulc(y, wo), x)});
-          endFor(e);
-        }
-        endFor(e);
+        emitPoolChannel(e, arg(in), k.argTypes[in], op.getPool()[in], img,
+                        e.bin("subi", c, e.idx(wsOffset[in])), wsArg, wsTy, c, ho, wo, VW);
       };
       if (in == last) {
         pool();
@@ -446,7 +454,12 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   // instead (VR contiguous loads from the patch and RR broadcast weights for
   // RR * VR FMAs, against P broadcasts for P FMAs).
   int64_t RR = 4, VR = 4;
-  bool rowTile = target.registers >= 32 && s == 1 && V == 1 && og % RR == 0 &&
+  // A projected residual (`project`): after the conv's input channels, the
+  // block stages the residual's (pooled) pixels [cr][TR][TC] and runs the
+  // same register tile over them with the 1x1 weights, so the projection
+  // adds into the accumulators and the projected map never exists.
+  bool project = static_cast<bool>(op.getResidualWeight());
+  bool rowTile = !project && target.registers >= 32 && s == 1 && V == 1 && og % RR == 0 &&
                  wo % (VR * VW) == 0 && !(kh == 1 && kw == 1 && pad == 0);
   if (rowTile)
     TC = VR * VW;
@@ -466,6 +479,15 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   int64_t IH = (TR - 1) * s + (kh - 1) * dil + 1, IW = (TC - 1) * s + (kw - 1) * dil + 1;
   if (direct)
     IH = IW = 1;
+  if (project && (direct || groups != 1)) {
+    error = "a projected residual needs a conv larger than 1x1 without groups";
+    return false;
+  }
+  int64_t cr = 0, q = 1;
+  if (project) {
+    cr = op.getResidual().getType().getDimSize(1);
+    q = op.getResidualPool();
+  }
   k.grid = {n * groups * ocBlocks * rowTiles * colTiles, 1, 1};
   k.threads = 1;
 
@@ -480,12 +502,41 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   int64_t next = numInputs + 1;
   std::string biasArg = op.getBias() ? arg(next++) : "";
   std::string residualArg = op.getResidual() ? arg(next++) : "";
+  std::string projWArg, projWTy, projBArg;
+  bool projPacked = project && packing.packed.lookup(op.getResidualWeight()) == OB;
+  if (project) {
+    if (projPacked)
+      k.argTypes[next] = scratchType({oc / OB, cr, 1, 1, OB});
+    projWTy = k.argTypes[next];
+    projWArg = arg(next++);
+    projBArg = arg(next++);
+  }
   std::string outArg = arg(next), outTy = k.argTypes.back();
   // Accumulators [pixel][channel], or [channel][pixel] for the row tile.
   k.scratchTypes = {rowTile ? scratchType({OB, TR * TC}) : scratchType({TR * TC, OB}),
                     scratchType({packed ? 1 : CK, kh, kw, OB}),
                     scratchType({CK, IH, IW})};
   k.scratchBytes = 4 * (TR * TC * OB + (packed ? 1 : CK) * kh * kw * OB + CK * IH * IW);
+  // The projected residual's source: the residual itself, or (pooled) its
+  // max-pooled copy [n][cr][ho * wo], made once by a first wave of blocks in
+  // the step's workspace (rather than by every block of output channels).
+  std::string wsArg, wsTy;
+  int64_t PCH = 0, poolBlocks = 0, mainBlocks = k.grid[0];
+  if (project) {
+    // $S3: the 1x1 weights [cr][OB] when @init did not pack them.
+    k.scratchTypes.push_back(scratchType({projPacked ? 1 : cr, OB}));
+    k.scratchBytes += 4 * (projPacked ? 1 : cr) * OB;
+    if (q > 1) {
+      wsTy = scratchType({n, cr, ho * wo});
+      wsArg = arg(next + 1);
+      k.argTypes.push_back(wsTy);
+      k.hostWorkspaceBytes = 4 * n * cr * ho * wo;
+      PCH = std::clamp(ceilDiv(n * cr, 8), ceilDiv(1024, ho * wo), ceilDiv(16384, ho * wo));
+      poolBlocks = n * ceilDiv(cr, PCH);
+      k.hostWaves = {poolBlocks, mainBlocks};
+      k.grid = {poolBlocks + mainBlocks, 1, 1};
+    }
+  }
   std::string accT = "$S0", wsT = "$S1", xsT = "$S2";
   std::string vec = "vector<" + std::to_string(VW) + "xf32>";
   auto inShape = llvm::cast<ShapedType>(op.getInputs().front().getType());
@@ -493,7 +544,20 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   int64_t win = inShape.getDimSize(3) / op.getPool()[0];
 
   Emitter e;
-  std::string ct = e.rem("%bx", colTiles), r1 = e.div("%bx", colTiles);
+  std::string bx = "%bx";
+  if (poolBlocks) {
+    e.line("scf.if " + e.cmp("ult", "%bx", e.idx(poolBlocks)) + " {");
+    std::string chunks = e.idx(ceilDiv(cr, PCH));
+    std::string img = e.bin("divui", "%bx", chunks), c0 = e.mulc(e.bin("remui", "%bx", chunks), PCH);
+    std::string cc = beginFor(e, e.idx(0), e.bin("minui", e.idx(PCH), e.bin("subi", e.idx(cr), c0)));
+    std::string c = e.add(c0, cc);
+    emitPoolChannel(e, residualArg, memrefType(op.getResidual()), q, img, c, wsArg, wsTy, c, ho,
+                    wo, VW);
+    endFor(e);
+    e.line("} else {");
+    bx = e.bin("subi", "%bx", e.idx(poolBlocks));
+  }
+  std::string ct = e.rem(bx, colTiles), r1 = e.div(bx, colTiles);
   std::string rt = e.rem(r1, rowTiles), r2 = e.div(r1, rowTiles);
   std::string ob = e.rem(r2, ocBlocks), r3 = e.div(r2, ocBlocks);
   std::string g = e.rem(r3, groups), img = e.div(r3, groups);
@@ -747,6 +811,55 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     endFor(e);
   }
   endFor(e); // c0
+  // The projected residual: per register tile, the residual's cr channels
+  // read in place at the tile's pixels (from the pooled copy when pooled)
+  // against the 1x1 weights. Pixels past the map's edge read its last
+  // row/column (their results are not stored).
+  if (project) {
+    std::string resTy = memrefType(op.getResidual()), s3T = "$S3";
+    std::string wBlock = e.div(ocg0, OB);
+    if (!projPacked) {
+      std::string o = beginFor(e, 0, OB);
+      std::string ocg = e.add(ocg0, o);
+      std::string oValid = e.cmp("ult", ocg, e.idx(og));
+      std::string ocS = e.select(oValid, ocg, e.idx(0), "index");
+      std::string c = beginFor(e, 0, cr);
+      std::string v = e.load(projWArg, projWTy, {ocS, c, e.idx(0), e.idx(0)});
+      e.store(e.select(oValid, v, e.f32(0)), "%s3", s3T, {c, o});
+      endFor(e);
+      endFor(e);
+    }
+    std::string r = beginFor(e, 0, TR);
+    std::string x0 = beginFor(e, 0, TC, P);
+    std::string oyC = e.bin("minui", e.add(oy0, r), e.idx(ho - 1));
+    std::vector<std::string> init, rowOf(P), oxC(P), pix(P);
+    for (int64_t p = 0; p < P; ++p) {
+      rowOf[p] = e.add(e.mulc(r, TC), e.addc(x0, p));
+      oxC[p] = e.bin("minui", e.add(ox0, e.addc(x0, p)), e.idx(wo - 1));
+      if (q > 1)
+        pix[p] = e.add(e.mulc(oyC, wo), oxC[p]);
+      for (int64_t v = 0; v < V; ++v)
+        init.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
+    }
+    Carry loop = beginCarry(e, e.idx(0), e.idx(cr), e.idx(1), init, vec);
+    std::vector<std::string> acc = loop.inside;
+    std::vector<std::string> wv;
+    for (int64_t v = 0; v < V; ++v)
+      wv.push_back(projPacked ? vload(e, projWArg, projWTy,
+                                      {wBlock, loop.iv, e.idx(0), e.idx(0), e.idx(v * VW)}, vec)
+                              : vload(e, "%s3", s3T, {loop.iv, e.idx(v * VW)}, vec));
+    for (int64_t p = 0; p < P; ++p) {
+      std::string xv = q > 1 ? e.load(wsArg, wsTy, {img, loop.iv, pix[p]})
+                             : e.load(residualArg, resTy, {img, loop.iv, oyC, oxC[p]});
+      fmaRow(e, broadcast(e, xv, vec), wv, acc, p * V, vec);
+    }
+    std::vector<std::string> res = endCarry(e, loop, acc, vec);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t v = 0; v < V; ++v)
+        vstore(e, res[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+    endFor(e);
+    endFor(e);
+  }
   // Epilogue: bias, residual, ReLU; output rows are written contiguously.
   {
     std::string o = beginFor(e, 0, OB);
@@ -754,6 +867,10 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     e.line("scf.if " + e.cmp("ult", ocg, e.idx(og)) + " {");
     std::string ocAbs = e.add(gOc, ocg);
     std::string bias = biasArg.empty() ? "" : e.load(biasArg, memrefType(op.getBias()), {ocAbs});
+    if (project) {
+      std::string pb = e.load(projBArg, memrefType(op.getResidualBias()), {ocAbs});
+      bias = bias.empty() ? pb : e.bin("addf", bias, pb, "f32");
+    }
     std::string rEnd = e.bin("minui", e.idx(TR), e.bin("subi", e.idx(ho), oy0));
     std::string xEnd = e.bin("minui", e.idx(TC), e.bin("subi", e.idx(wo), ox0));
     std::string r = beginFor(e, e.idx(0), rEnd);
@@ -764,7 +881,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
                             : e.load("%s0", accT, {e.add(e.mulc(r, TC), x), o});
     if (!bias.empty())
       v = e.bin("addf", v, bias, "f32");
-    if (!residualArg.empty())
+    if (!residualArg.empty() && !project)
       v = e.bin("addf", v,
                 e.load(residualArg, memrefType(op.getResidual()), {img, ocAbs, oy, ox}),
                 "f32");
@@ -776,6 +893,8 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     e.line("}");
     endFor(e);
   }
+  if (poolBlocks)
+    e.line("}");
   k.body = e.text;
   return true;
 }

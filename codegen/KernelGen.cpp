@@ -45,6 +45,11 @@ bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
     error = "non-square stride/padding/dilation";
     return false;
   }
+  if (op.getResidualWeight()) {
+    error = "a projected residual (`project`) has no GPU kernel: it is formed by "
+            "dla-fuse-residual-projection for the host's CPU kernels only";
+    return false;
+  }
   int64_t oct = pow2Divisor(og, kMaxOCT);
   int64_t ph = (TH - 1) * s + (kh - 1) * dil + 1, pw = (TW - 1) * s + (kw - 1) * dil + 1;
   int64_t tilesW = ceilDiv(wo, TW), tilesH = ceilDiv(ho, TH);

@@ -42,6 +42,10 @@ struct KernelIR {
   /// each wave (the runtime finishes a wave before it starts the next).
   int64_t hostWorkspaceBytes = 0;
   std::vector<int64_t> hostWaves;
+  /// A GPU kernel that does not exist: the op is one only the CPU kernels
+  /// implement (a fused_conv with a projected residual). `error` says why.
+  bool hostOnly = false;
+  std::string hostOnlyReason;
   /// The block body. Uses %bx, %by, %bz (block ids), %a0.. (buffers) and
   /// %s0.. (scratch); phases are `scf.forall` ops over the threads.
   std::string body;

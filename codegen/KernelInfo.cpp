@@ -99,7 +99,11 @@ KernelCost mlir::dla::kernelCost(Operation *op) {
     cost.bytesWritten += bytesOf(v);
   cost.macs =
       llvm::TypeSwitch<Operation *, int64_t>(op)
-          .Case([](FusedConvOp c) { return convMacs(c.getResult(), c.getWeight()); })
+          .Case([](FusedConvOp c) {
+            return convMacs(c.getResult(), c.getWeight()) +
+                   (c.getResidualWeight() ? convMacs(c.getResult(), c.getResidualWeight())
+                                          : 0);
+          })
           .Case([](Conv2dOp c) { return convMacs(c.getResult(), c.getWeight()); })
           .Case([](DeformConv2dOp c) {
             return convMacs(c.getResult(), c.getWeight());

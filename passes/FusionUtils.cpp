@@ -12,6 +12,9 @@ FusedConvParts FusedConvParts::of(FusedConvOp op) {
   p.weight = op.getWeight();
   p.bias = op.getBias();
   p.residual = op.getResidual();
+  p.residualWeight = op.getResidualWeight();
+  p.residualBias = op.getResidualBias();
+  p.residualPool = op.getResidualPool();
   p.stride.assign(op.getStride().begin(), op.getStride().end());
   p.padding.assign(op.getPadding().begin(), op.getPadding().end());
   p.dilation.assign(op.getDilation().begin(), op.getDilation().end());
@@ -36,5 +39,6 @@ FusedConvParts FusedConvParts::of(Conv2dOp op) {
 FusedConvOp FusedConvParts::create(PatternRewriter &rewriter, Location loc,
                                    Type type) const {
   return FusedConvOp::create(rewriter, loc, type, inputs, weight, bias, residual,
-                             pool, stride, padding, dilation, groups, relu);
+                             residualWeight, residualBias, pool, stride, padding,
+                             dilation, groups, relu, residualPool);
 }

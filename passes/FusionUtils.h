@@ -22,6 +22,8 @@ struct FusedConvParts {
   SmallVector<Value> inputs;
   SmallVector<int64_t> pool;
   Value weight, bias, residual;
+  Value residualWeight, residualBias; ///< `project`
+  int64_t residualPool = 1;
   SmallVector<int64_t> stride, padding, dilation;
   int64_t groups = 1;
   bool relu = false;

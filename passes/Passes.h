@@ -18,8 +18,14 @@ namespace mlir::dla {
 /// Registers the named pipelines (see Pipelines.cpp).
 void registerPipelines();
 
+/// Options of the `dla-fuse` pipeline.
+struct FusionOptions {
+  /// Run dla-fuse-residual-projection (ops only the CPU kernels implement).
+  bool projectResiduals = false;
+};
+
 /// Primitive IR → fused ops + @init (the `dla-fuse` pipeline).
-void buildFusionPipeline(OpPassManager &pm);
+void buildFusionPipeline(OpPassManager &pm, const FusionOptions &options = {});
 
 } // namespace mlir::dla
 

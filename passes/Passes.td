@@ -85,6 +85,26 @@ def DLAFuseConvEpiloguePass : Pass<"dla-fuse-conv-epilogue"> {
   let statistics = [Statistic<"numFused", "num-fused", "Ops fused into convs">];
 }
 
+def DLAFuseResidualProjectionPass : Pass<"dla-fuse-residual-projection"> {
+  let summary = "Compute a Tree's projected residual inside the conv that adds it (CPU builds)";
+  let description = [{
+    `fused_conv(..., residual fused_conv(x pool q, Wp, bp))`, where the
+    residual is a single-use 1x1 conv (stride 1, no padding, one input, a
+    bias, no residual, no ReLU: the Tree's `project(downsample(x))` with
+    its BatchNorm folded), becomes `fused_conv(..., residual x project Wp,
+    bp pool q)`: the projection is computed by the kernel that adds it, so
+    the projected map is never written and the pooled input is read once.
+    Only convs with a kernel larger than 1x1 take it (the BasicBlock's
+    second conv; a Bottleneck's 1x1 `conv3` keeps its separate projection).
+
+    The host's CPU kernels implement it; the GPU kernels do not, so `dlac`
+    runs this pass for `--target host` with the CPU kernels only (the
+    `dla-fuse` pipeline's `project-residuals` option).
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect"];
+  let statistics = [Statistic<"numFused", "num-fused", "Projections fused into convs">];
+}
+
 def DLAFuseDeformConvPass : Pass<"dla-fuse-deform-conv"> {
   let summary = "Fuse CenterNet's DeformConv (offsets, mask, DCN, ReLU, input sum, upsampling) into one op";
   let description = [{

@@ -8,6 +8,16 @@
 
 using namespace mlir;
 
+namespace {
+struct FusePipelineOptions : PassPipelineOptions<FusePipelineOptions> {
+  Option<bool> projectResiduals{
+      *this, "project-residuals",
+      llvm::cl::desc("Fuse a Tree's projected residual into the conv that adds it "
+                     "(dla-fuse-residual-projection; CPU kernels only)"),
+      llvm::cl::init(false)};
+};
+} // namespace
+
 void mlir::dla::registerPipelines() {
   PassPipelineRegistration<>(
       "dla-to-primitive",
@@ -18,19 +28,25 @@ void mlir::dla::registerPipelines() {
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
       });
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<FusePipelineOptions>(
       "dla-fuse",
       "From primitive dla IR to fused ops and @init: fold BatchNorms, fuse "
       "DeformConvs, Root concats and conv epilogues, hoist parameter-only "
       "work into @init",
-      [](OpPassManager &pm) { buildFusionPipeline(pm); });
+      [](OpPassManager &pm, const FusePipelineOptions &o) {
+        FusionOptions options;
+        options.projectResiduals = o.projectResiduals;
+        buildFusionPipeline(pm, options);
+      });
 }
 
-void mlir::dla::buildFusionPipeline(OpPassManager &pm) {
+void mlir::dla::buildFusionPipeline(OpPassManager &pm, const FusionOptions &options) {
   pm.addPass(createDLAFoldBatchNormPass());
   pm.addPass(createDLAFuseDeformConvPass());
   pm.addPass(createDLAFuseRootPass());
   pm.addPass(createDLAFuseConvEpiloguePass());
+  if (options.projectResiduals)
+    pm.addPass(createDLAFuseResidualProjectionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createDLAHoistInitPass());

@@ -191,11 +191,20 @@ private:
             })
             .Case([&](FlattenOp c) { return ref::flatten(get(c.getInput())); })
             .Case([&](FusedConvOp c) {
+              // `project`: the residual is conv1x1(max_pool(residual)) first.
+              std::optional<ref::Tensor> projected;
+              if (c.getResidualWeight()) {
+                int64_t q = c.getResidualPool();
+                projected = ref::conv2d(
+                    q > 1 ? ref::maxPool2d(get(c.getResidual()), q, q)
+                          : get(c.getResidual()),
+                    get(c.getResidualWeight()), &get(c.getResidualBias()));
+              }
               return ref::fusedConv(all(c.getInputs()), c.getPool().vec(),
                                     get(c.getWeight()), getOpt(c.getBias()),
-                                    getOpt(c.getResidual()), pair(c.getStride()),
-                                    pair(c.getPadding()), pair(c.getDilation()),
-                                    c.getGroups(), c.getRelu());
+                                    projected ? &*projected : getOpt(c.getResidual()),
+                                    pair(c.getStride()), pair(c.getPadding()),
+                                    pair(c.getDilation()), c.getGroups(), c.getRelu());
             })
             .Case([&](FusedDeformConvOp c) {
               return ref::fusedDeformConv(

@@ -29,6 +29,13 @@ using KernelFn = void (*)(void *const *args, int64_t blockBegin,
 
 /// A persistent pool: a forward pass of DLA-34 has ~100 steps, so starting
 /// threads per step would cost more than small steps take.
+///
+/// Between steps the workers spin for a while (kSpin) before they sleep on
+/// a condition variable, and so does the caller waiting for the last
+/// worker: steps follow each other within microseconds, and waking a
+/// sleeping thread (a futex, an inter-processor interrupt; more on a
+/// virtual machine) costs tens of microseconds, as much as a small step.
+/// After a pass the workers go to sleep once the spin is over.
 class ThreadPool {
 public:
   explicit ThreadPool(unsigned threads) {
@@ -38,7 +45,7 @@ public:
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
+      stop_.store(true);
     }
     wake_.notify_all();
     for (std::thread &t : workers_)
@@ -53,46 +60,75 @@ public:
       task(0);
       return;
     }
-    {
+    task_.store(&task, std::memory_order_relaxed);
+    pending_.store(workers_.size(), std::memory_order_relaxed);
+    // seq_cst: either a worker about to sleep sees the new generation, or
+    // this thread sees it counted in sleepers_ and wakes it.
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &task;
-      pending_ = workers_.size();
-      ++generation_;
+      wake_.notify_all();
     }
-    wake_.notify_all();
     task(0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    task_ = nullptr;
+    if (!spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      callerSleeping_.store(true);
+      done_.wait(lock, [this] { return pending_.load() == 0; });
+      callerSleeping_.store(false);
+    }
+    task_.store(nullptr, std::memory_order_relaxed);
   }
 
 private:
+  /// Spins (pausing the core) until done() or about kSpin has passed.
+  template <typename Done> static bool spinUntil(Done done) {
+    constexpr auto kSpin = std::chrono::microseconds(500);
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 1;; ++i) {
+      if (done())
+        return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 256 == 0) {
+        if (std::chrono::steady_clock::now() - start > kSpin)
+          return false;
+        std::this_thread::yield(); // more threads than cores: let them run
+      }
+    }
+  }
+
   void loop(unsigned index) {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(unsigned)> *task;
-      {
+      if (!spinUntil([&] {
+            return stop_.load(std::memory_order_relaxed) ||
+                   generation_.load(std::memory_order_acquire) != seen;
+          })) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_)
-          return;
-        seen = generation_;
-        task = task_;
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
       }
-      (*task)(index);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0)
+      if (stop_.load())
+        return;
+      seen = generation_.load(std::memory_order_acquire);
+      (*task_.load(std::memory_order_relaxed))(index);
+      if (pending_.fetch_sub(1) == 1 && callerSleeping_.load()) {
+        std::lock_guard<std::mutex> lock(mutex_);
         done_.notify_one();
+      }
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  const std::function<void(unsigned)> *task_ = nullptr;
-  size_t pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<const std::function<void(unsigned)> *> task_{nullptr};
+  std::atomic<size_t> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<unsigned> sleepers_{0};
+  std::atomic<bool> callerSleeping_{false}, stop_{false};
 };
 
 struct HostStep {

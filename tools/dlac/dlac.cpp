@@ -106,7 +106,9 @@ cl::opt<Stage> referenceStage(
     cl::cat(dlacCategory));
 cl::opt<Target> target(
     "target", cl::desc("What the bundle holds"), cl::init(Target::All),
-    cl::values(clEnumValN(Target::Host, "host", "kernels.so for this CPU"),
+    cl::values(clEnumValN(Target::Host, "host",
+                          "kernels.so for this CPU (with the CPU kernels, also the "
+                          "fusions only they implement: dla-fuse-residual-projection)"),
                clEnumValN(Target::Cuda, "cuda", "kernels.cubin/.fatbin + kernels.ptx"),
                clEnumValN(Target::All, "all", "both (default)")),
     cl::cat(dlacCategory));
@@ -365,7 +367,7 @@ void printReport(const mlir::dla::KernelSet &set, const std::string &ptxPath) {
   double flops = 0, read = 0, written = 0;
   int64_t forward = 0, spills = 0;
   for (Operation *op : set.ops) {
-    const auto &k = set.kernels.at(op);
+    const auto &k = set.kernels.at(op).hostOnly ? set.hostKernels.at(op) : set.kernels.at(op);
     auto cost = mlir::dla::kernelCost(op);
     bool isInit = llvm::StringRef(k.name).starts_with("init_");
     forward += !isInit;
@@ -445,6 +447,12 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                                   hostKernels == HostKernels::Cpu ? &hostTarget : nullptr))
     return fail(err);
   MLIRContext *ctx = fused->getContext();
+  if (emit == Emit::Gpu || emit == Emit::PTX || (emit == Emit::Bundle && target != Target::Host))
+    for (Operation *op : set.ops)
+      if (set.kernels.at(op).hostOnly)
+        return fail("kernel '" + set.kernels.at(op).name + "' has no GPU form: " +
+                    set.kernels.at(op).hostOnlyReason +
+                    "; GPU output needs --target cuda or all");
   if (emit == Emit::Kernel)
     return print([&](llvm::raw_ostream &os) { os << mlir::dla::hostKernelModule(set); });
   if (emit == Emit::Gpu)
@@ -637,8 +645,11 @@ int main(int argc, char **argv) {
       emit.getNumOccurrences() == 0)
     emit = Emit::Bundle;
   bool fuse = runReference ? referenceStage == Stage::Fused : emit != Emit::Prim;
-  if (fuse && failed(runPasses(*module, [](PassManager &pm) {
-        mlir::dla::buildFusionPipeline(pm);
+  // Fusions only the CPU kernels implement, when the bundle has no GPU build.
+  mlir::dla::FusionOptions fusionOptions;
+  fusionOptions.projectResiduals = target == Target::Host && hostKernels == HostKernels::Cpu;
+  if (fuse && failed(runPasses(*module, [&](PassManager &pm) {
+        mlir::dla::buildFusionPipeline(pm, fusionOptions);
       })))
     return 1;
   if (runReference)

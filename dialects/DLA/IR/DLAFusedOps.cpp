@@ -104,8 +104,36 @@ LogicalResult FusedConvOp::verify() {
                                         getWeight().getType().getElementType());
   if (ho < 1 || wo < 1 || getType() != expected)
     return emitOpError("result must be ") << expected << ", got " << getType();
-  if (getResidual() && getResidual().getType() != expected)
-    return emitOpError("residual must have the result type ") << expected;
+  if (!getResidualWeight()) {
+    if (getResidualBias())
+      return emitOpError("a residual bias needs a residual weight (`project`)");
+    if (getResidualPool() != 1)
+      return emitOpError("a residual pool factor needs a residual weight (`project`)");
+    if (getResidual() && getResidual().getType() != expected)
+      return emitOpError("residual must have the result type ") << expected;
+    return success();
+  }
+  // project: r = conv1x1(max_pool(residual, q), residual_weight) + residual_bias.
+  if (!getResidual())
+    return emitOpError("`project` needs a residual to project");
+  if (!getResidualBias())
+    return emitOpError("`project` needs a residual bias");
+  int64_t q = getResidualPool();
+  auto r = shapeOf(getResidual());
+  auto pw = getResidualWeight().getType().getShape();
+  if (q < 1)
+    return emitOpError("the residual pool factor must be >= 1, got ") << q;
+  if (r[0] != n || r[2] % q || r[3] % q || r[2] / q != ho || r[3] / q != wo)
+    return emitOpError("residual ")
+           << getResidual().getType() << " max-pooled by " << q
+           << " does not give the result's N, H and W (" << n << ", " << ho << ", " << wo
+           << ")";
+  if (pw[0] != k[0] || pw[1] != r[1] || pw[2] != 1 || pw[3] != 1)
+    return emitOpError("residual weight ")
+           << getResidualWeight().getType() << " must be " << k[0] << "x" << r[1]
+           << "x1x1 (a 1x1 conv of the residual's " << r[1] << " channels)";
+  if (getResidualBias().getType().getDimSize(0) != k[0])
+    return emitOpError("residual bias must have ") << k[0] << " elements";
   return success();
 }
 

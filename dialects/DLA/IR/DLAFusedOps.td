@@ -69,7 +69,11 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     xi'  = max_pool2d(xi, pool[i], stride pool[i])   (pool[i] = 1: xi itself)
     y    = conv2d(concat(x1', …, xk'), weight, bias) (stride, padding,
                                                        dilation, groups)
-    y    = y + residual                                (when present)
+    r    = residual                                    (when present)
+    r    = conv2d(max_pool2d(residual, q, stride q),   (when `project`:
+                  residual_weight, residual_bias)       1x1, q = `pool` of
+                                                        the group)
+    y    = y + r
     y    = relu(y)                                     (when `relu`)
     ```
 
@@ -79,27 +83,50 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     feeding `project` and the Root). BatchNorm has been folded into
     `weight` and `bias`.
 
+    With `project`, the residual is a 1x1 projection of a (max-pooled)
+    tensor, computed in this kernel rather than materialised: the Tree's
+    `project(downsample(x))` feeding its first block's second conv
+    (`dla-fuse-residual-projection`, CPU builds). Its BatchNorm is folded
+    into `residual_weight` and `residual_bias`.
+
     ```mlir
     %y = dla.fused_conv (%a, %b) pool [1, 2] weight %w bias %bias residual %r
            stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 relu
            : (tensor<1x64x8x8xf32>, tensor<1x32x16x16xf32>), tensor<64x96x1x1xf32>
              bias tensor<64xf32> residual tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
+
+
+    A projected residual (the Tree's downsample + project):
+
+    ```mlir
+    %y = dla.fused_conv (%h) pool [1] weight %w2 bias %b2 residual %x
+           project %wp, %bp pool 2 stride [1, 1] padding [1, 1]
+           dilation [1, 1] groups 1 relu
+           : (tensor<1x64x8x8xf32>), tensor<64x64x3x3xf32> bias tensor<64xf32>
+             residual tensor<1x32x16x16xf32> project tensor<64x32x1x1xf32>,
+             tensor<64xf32> -> tensor<1x64x8x8xf32>
     ```
   }];
   let arguments = (ins Variadic<DLA_Tensor4D>:$inputs, DLA_Tensor4D:$weight,
                        Optional<1DTensorOf<[F32, F16, BF16]>>:$bias,
                        Optional<DLA_Tensor4D>:$residual,
+                       Optional<DLA_Tensor4D>:$residual_weight,
+                       Optional<1DTensorOf<[F32, F16, BF16]>>:$residual_bias,
                        DenseI64ArrayAttr:$pool,
                        DLA_Pair:$stride, DLA_Pair:$padding, DLA_Pair:$dilation,
                        ConfinedAttr<I64Attr, [IntPositive]>:$groups,
-                       UnitAttr:$relu);
+                       UnitAttr:$relu,
+                       DefaultValuedAttr<I64Attr, "1">:$residual_pool);
   let results = (outs DLA_Tensor4D:$result);
   let assemblyFormat = [{
     `(` $inputs `)` `pool` $pool `weight` $weight (`bias` $bias^)?
-    (`residual` $residual^)? `stride` $stride `padding` $padding
+    (`residual` $residual^)?
+    (`project` $residual_weight^ `,` $residual_bias `pool` $residual_pool)?
+    `stride` $stride `padding` $padding
     `dilation` $dilation `groups` $groups (`relu` $relu^)? attr-dict
     `:` `(` type($inputs) `)` `,` type($weight) (`bias` type($bias)^)?
-    (`residual` type($residual)^)? `->` type($result)
+    (`residual` type($residual)^)?
+    (`project` type($residual_weight)^ `,` type($residual_bias))? `->` type($result)
   }];
   let hasVerifier = 1;
 }

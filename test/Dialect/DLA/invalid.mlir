@@ -546,7 +546,7 @@ func.func @c60(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) {
 
 func.func @c61(%w: tensor<16x8x1x1xf32>) {
   // expected-error @+1 {{needs at least one input}}
-  %y = "dla.fused_conv"(%w) <{pool = array<i64>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 0, 1, 0, 0>}> : (tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
+  %y = "dla.fused_conv"(%w) <{pool = array<i64>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 0, 1, 0, 0, 0, 0>}> : (tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
   return
 }
 
@@ -595,6 +595,46 @@ func.func @c66(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) {
 func.func @c67(%a: tensor<1x8x8x8xf32>, %b: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) {
   // expected-error @+1 {{weight 'tensor<16x8x1x1xf32>' does not fit 16 input channels in 1 groups}}
   %y = dla.fused_conv(%a, %b) pool [1, 1] weight %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @project_pool(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %x: tensor<1x8x8x8xf32>, %wp: tensor<16x8x1x1xf32>, %bp: tensor<16xf32>) {
+  // expected-error @+1 {{residual 'tensor<1x8x8x8xf32>' max-pooled by 4 does not give the result's N, H and W (1, 4, 4)}}
+  %y = dla.fused_conv(%h) pool [1] weight %w residual %x project %wp, %bp pool 4 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x16x4x4xf32>), tensor<16x16x3x3xf32> residual tensor<1x8x8x8xf32> project tensor<16x8x1x1xf32>, tensor<16xf32> -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @project_weight(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %x: tensor<1x8x8x8xf32>, %wp: tensor<16x4x1x1xf32>, %bp: tensor<16xf32>) {
+  // expected-error @+1 {{residual weight 'tensor<16x4x1x1xf32>' must be 16x8x1x1 (a 1x1 conv of the residual's 8 channels)}}
+  %y = dla.fused_conv(%h) pool [1] weight %w residual %x project %wp, %bp pool 2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x16x4x4xf32>), tensor<16x16x3x3xf32> residual tensor<1x8x8x8xf32> project tensor<16x4x1x1xf32>, tensor<16xf32> -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @project_bias(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %x: tensor<1x8x8x8xf32>, %wp: tensor<16x8x1x1xf32>, %bp: tensor<8xf32>) {
+  // expected-error @+1 {{residual bias must have 16 elements}}
+  %y = dla.fused_conv(%h) pool [1] weight %w residual %x project %wp, %bp pool 2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x16x4x4xf32>), tensor<16x16x3x3xf32> residual tensor<1x8x8x8xf32> project tensor<16x8x1x1xf32>, tensor<8xf32> -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @project_without_residual(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %wp: tensor<16x8x1x1xf32>, %bp: tensor<16xf32>) {
+  // expected-error @+1 {{`project` needs a residual to project}}
+  %y = "dla.fused_conv"(%h, %w, %wp, %bp) <{pool = array<i64: 1>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, residual_pool = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 1>}> : (tensor<1x16x4x4xf32>, tensor<16x16x3x3xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>) -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @pool_without_project(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %r: tensor<1x16x4x4xf32>) {
+  // expected-error @+1 {{a residual pool factor needs a residual weight (`project`)}}
+  %y = "dla.fused_conv"(%h, %w, %r) <{pool = array<i64: 1>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, residual_pool = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0>}> : (tensor<1x16x4x4xf32>, tensor<16x16x3x3xf32>, tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
   return
 }
 

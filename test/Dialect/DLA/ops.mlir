@@ -137,6 +137,16 @@ func.func @fused_conv_full(%a: tensor<1x64x8x8xf32>, %b: tensor<1x32x16x16xf32>,
 
 // -----
 
+// A projected residual (the Tree's downsample + project, computed in place).
+// CHECK-LABEL: func @fused_conv_project
+// CHECK: dla.fused_conv(%arg0) pool [1] weight %arg1 bias %arg2 residual %arg3 project %arg4, %arg5 pool 2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x64x8x8xf32>), tensor<64x64x3x3xf32> bias tensor<64xf32> residual tensor<1x32x16x16xf32> project tensor<64x32x1x1xf32>, tensor<64xf32> -> tensor<1x64x8x8xf32>
+func.func @fused_conv_project(%h: tensor<1x64x8x8xf32>, %w: tensor<64x64x3x3xf32>, %b: tensor<64xf32>, %x: tensor<1x32x16x16xf32>, %wp: tensor<64x32x1x1xf32>, %bp: tensor<64xf32>) -> tensor<1x64x8x8xf32> {
+  %y = dla.fused_conv(%h) pool [1] weight %w bias %b residual %x project %wp, %bp pool 2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x64x8x8xf32>), tensor<64x64x3x3xf32> bias tensor<64xf32> residual tensor<1x32x16x16xf32> project tensor<64x32x1x1xf32>, tensor<64xf32> -> tensor<1x64x8x8xf32>
+  return %y : tensor<1x64x8x8xf32>
+}
+
+// -----
+
 // No optional part: a plain strided, dilated, grouped conv.
 // CHECK-LABEL: func @fused_conv_plain
 // CHECK: dla.fused_conv(%arg0) pool [1] weight %arg1 stride [2, 2] padding [2, 2] dilation [2, 2] groups 2 : (tensor<1x16x8x8xf32>), tensor<32x8x3x3xf32> -> tensor<1x32x4x4xf32>
