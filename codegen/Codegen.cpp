@@ -113,11 +113,14 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
       // Ops only the CPU kernels implement get no GPU kernel; dlac refuses
       // any GPU output of such a set.
       auto conv = dyn_cast<FusedConvOp>(&op);
-      if (conv && conv.getResidualWeight() && host) {
+      if (conv && (conv.getResidualWeight() || conv.getTailWeight()) && host) {
         kernel.name = name;
         kernel.hostOnly = true;
-        kernel.hostOnlyReason = "a projected residual (`project`, formed by "
-                                "dla-fuse-residual-projection for --target host)";
+        kernel.hostOnlyReason =
+            conv.getResidualWeight()
+                ? "a projected residual (`project`, formed by "
+                  "dla-fuse-residual-projection for --target host)"
+                : "a tail conv (`then`, formed by dla-fuse-conv-tail for --target host)";
       } else if (!generateKernel(&op, name, kernel, error)) {
         std::string loc;
         llvm::raw_string_ostream os(loc);

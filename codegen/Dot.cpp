@@ -37,6 +37,8 @@ std::string summary(Operation *op) {
       s += ", +residual";
     if (c.getRelu())
       s += ", relu";
+    if (c.getTailWeight())
+      s += ", then 1x1 to " + std::to_string(c.getType().getDimSize(1)) + " channels";
     return s;
   }
   if (auto c = dyn_cast<FusedDeformConvOp>(op)) {

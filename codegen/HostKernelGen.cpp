@@ -208,7 +208,7 @@ Tile chooseTile(const HostTarget &t, int64_t channels, int64_t width) {
 bool pointwiseEligible(FusedConvOp op, const HostTarget &target) {
   auto w = op.getWeight().getType().getShape();
   auto out = op.getType().getShape();
-  return !op.getResidualWeight() && w[2] == 1 && w[3] == 1 && op.getGroups() == 1 &&
+  return !op.getResidualWeight() && !op.getTailWeight() && w[2] == 1 && w[3] == 1 && op.getGroups() == 1 &&
          op.getPadding()[0] == 0 &&
          op.getPadding()[1] == 0 && op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
          (out[2] * out[3]) % target.vectorWidth == 0;
@@ -435,7 +435,8 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     return genHostPointwiseConv(op, target, packing, k);
   auto out = op.getType().getShape();
   auto w = op.getWeight().getType().getShape();
-  int64_t n = out[0], oc = out[1], ho = out[2], wo = out[3];
+  // oc: the conv's own channels (the result has the tail's with `then`).
+  int64_t n = out[0], oc = w[0], ho = out[2], wo = out[3];
   int64_t kh = w[2], kw = w[3], groups = op.getGroups(), cg = w[1], og = oc / groups;
   int64_t s = op.getStride()[0], pad = op.getPadding()[0], dil = op.getDilation()[0];
   if (op.getStride()[1] != s || op.getPadding()[1] != pad || op.getDilation()[1] != dil) {
@@ -459,7 +460,14 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   // same register tile over them with the 1x1 weights, so the projection
   // adds into the accumulators and the projected map never exists.
   bool project = static_cast<bool>(op.getResidualWeight());
-  bool rowTile = !project && target.registers >= 32 && s == 1 && V == 1 && og % RR == 0 &&
+  // A tail (`then`: a 1x1 conv to T channels after the ReLU): each block
+  // computes every channel of its pixels, OB at a time, and folds each OB
+  // into the T outputs (dot products over the channels) in its epilogue;
+  // the conv's own output never leaves the block.
+  bool tail = static_cast<bool>(op.getTailWeight());
+  int64_t T = tail ? op.getTailWeight().getType().getDimSize(0) : 0;
+  int64_t gridOcBlocks = tail ? 1 : ocBlocks;
+  bool rowTile = !project && !tail && target.registers >= 32 && s == 1 && V == 1 && og % RR == 0 &&
                  wo % (VR * VW) == 0 && !(kh == 1 && kw == 1 && pad == 0);
   if (rowTile)
     TC = VR * VW;
@@ -468,7 +476,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   // times the input area) stays near L1.
   int64_t TR = std::min(ho, std::max<int64_t>(1, 512 / TC / s));
   // Enough blocks to keep a few threads busy, if the map allows.
-  while (TR > 1 && n * groups * ocBlocks * ceilDiv(ho, TR) * colTiles < 8)
+  while (TR > 1 && n * groups * gridOcBlocks * ceilDiv(ho, TR) * colTiles < 8)
     TR = ceilDiv(TR, 2);
   int64_t rowTiles = ceilDiv(ho, TR);
   // 1x1 without padding (projections, Root convs): the inputs are read in
@@ -483,12 +491,16 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     error = "a projected residual needs a conv larger than 1x1 without groups";
     return false;
   }
+  if (tail && (direct || groups != 1 || op.getResidual())) {
+    error = "a tail conv needs a conv larger than 1x1 without groups or residual";
+    return false;
+  }
   int64_t cr = 0, q = 1;
   if (project) {
     cr = op.getResidual().getType().getDimSize(1);
     q = op.getResidualPool();
   }
-  k.grid = {n * groups * ocBlocks * rowTiles * colTiles, 1, 1};
+  k.grid = {n * groups * gridOcBlocks * rowTiles * colTiles, 1, 1};
   k.threads = 1;
 
   int64_t numInputs = op.getInputs().size();
@@ -510,6 +522,11 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     projWTy = k.argTypes[next];
     projWArg = arg(next++);
     projBArg = arg(next++);
+  }
+  std::string tailWArg, tailBArg;
+  if (tail) {
+    tailWArg = arg(next++);
+    tailBArg = arg(next++);
   }
   std::string outArg = arg(next), outTy = k.argTypes.back();
   // Accumulators [pixel][channel], or [channel][pixel] for the row tile.
@@ -537,6 +554,24 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
       k.grid = {poolBlocks + mainBlocks, 1, 1};
     }
   }
+  // Tail scratch: the T outputs of the block's pixels, the tail weights and
+  // the conv's bias, both zero past the conv's channels.
+  int64_t ocPad = ocBlocks * OB;
+  std::string tAcc, tW, tB, tAccT, tWT, tBT;
+  if (tail) {
+    auto add = [&](const std::vector<int64_t> &shape, std::string &name, std::string &ty) {
+      name = "%s" + std::to_string(k.scratchTypes.size());
+      ty = "$S" + std::to_string(k.scratchTypes.size());
+      k.scratchTypes.push_back(scratchType(shape));
+      int64_t elems = 1;
+      for (int64_t d : shape)
+        elems *= d;
+      k.scratchBytes += 4 * elems;
+    };
+    add({T, TR * TC}, tAcc, tAccT);
+    add({T, ocPad}, tW, tWT);
+    add({ocPad}, tB, tBT);
+  }
   std::string accT = "$S0", wsT = "$S1", xsT = "$S2";
   std::string vec = "vector<" + std::to_string(VW) + "xf32>";
   auto inShape = llvm::cast<ShapedType>(op.getInputs().front().getType());
@@ -559,10 +594,38 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   }
   std::string ct = e.rem(bx, colTiles), r1 = e.div(bx, colTiles);
   std::string rt = e.rem(r1, rowTiles), r2 = e.div(r1, rowTiles);
-  std::string ob = e.rem(r2, ocBlocks), r3 = e.div(r2, ocBlocks);
+  std::string ob, r3 = r2;
+  if (!tail) {
+    ob = e.rem(r2, ocBlocks);
+    r3 = e.div(r2, ocBlocks);
+  }
   std::string g = e.rem(r3, groups), img = e.div(r3, groups);
   std::string oy0 = e.mulc(rt, TR), ox0 = e.mulc(ct, TC);
-  std::string ocg0 = e.mulc(ob, OB), gOc = e.mulc(g, og), cbase = e.mulc(g, cg);
+  std::string gOc = e.mulc(g, og), cbase = e.mulc(g, cg);
+  std::string zeroVec;
+  if (tail) {
+    // Stage the tail weights and the bias; zero the T outputs; then every
+    // block of OB channels in turn.
+    std::string o = beginFor(e, 0, ocPad);
+    std::string oValid = e.cmp("ult", o, e.idx(og));
+    std::string oS = e.select(oValid, o, e.idx(0), "index");
+    std::string b = biasArg.empty() ? e.f32(0) : e.load(biasArg, memrefType(op.getBias()), {oS});
+    e.store(e.select(oValid, b, e.f32(0)), tB, tBT, {o});
+    std::string t = beginFor(e, 0, T);
+    std::string wv = e.load(tailWArg, memrefType(op.getTailWeight()), {t, oS, e.idx(0), e.idx(0)});
+    e.store(e.select(oValid, wv, e.f32(0)), tW, tWT, {t, o});
+    endFor(e);
+    endFor(e);
+    std::string t2 = beginFor(e, 0, T);
+    std::string px = beginFor(e, 0, TR * TC);
+    e.store(e.f32(0), tAcc, tAccT, {t2, px});
+    endFor(e);
+    endFor(e);
+    zeroVec = e.fresh();
+    e.line(zeroVec + " = arith.constant dense<0.0> : " + vec);
+    ob = beginFor(e, 0, ocBlocks);
+  }
+  std::string ocg0 = e.mulc(ob, OB);
 
   // Zero the accumulators.
   {
@@ -860,8 +923,43 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     endFor(e);
     endFor(e);
   }
+  // Tail epilogue: per pixel, m = relu(acc + bias) over the OB channels,
+  // dotted with each tail output's weights and added to its sum.
+  if (tail) {
+    std::string px = beginFor(e, 0, TR * TC);
+    std::vector<std::string> part(T, zeroVec);
+    for (int64_t v = 0; v < V; ++v) {
+      std::string oc0v = e.addc(ocg0, v * VW);
+      std::string m = e.bin("addf", vload(e, "%s0", accT, {px, e.idx(v * VW)}, vec),
+                            vload(e, tB, tBT, {oc0v}, vec), vec);
+      if (op.getRelu())
+        m = e.bin("maximumf", m, zeroVec, vec);
+      for (int64_t t = 0; t < T; ++t)
+        part[t] = fma(e, m, vload(e, tW, tWT, {e.idx(t), oc0v}, vec), part[t], vec);
+    }
+    for (int64_t t = 0; t < T; ++t) {
+      std::string sum = e.fresh();
+      e.line(sum + " = vector.reduction <add>, " + part[t] + " : " + vec + " into f32");
+      e.store(e.bin("addf", e.load(tAcc, tAccT, {e.idx(t), px}), sum, "f32"), tAcc, tAccT,
+              {e.idx(t), px});
+    }
+    endFor(e);
+    endFor(e); // ob
+    // The T outputs with the tail's bias; rows are written contiguously.
+    std::string rEnd = e.bin("minui", e.idx(TR), e.bin("subi", e.idx(ho), oy0));
+    std::string xEnd = e.bin("minui", e.idx(TC), e.bin("subi", e.idx(wo), ox0));
+    std::string t = beginFor(e, 0, T);
+    std::string tb = e.load(tailBArg, memrefType(op.getTailBias()), {t});
+    std::string r = beginFor(e, e.idx(0), rEnd);
+    std::string x = beginFor(e, e.idx(0), xEnd);
+    std::string v = e.bin("addf", e.load(tAcc, tAccT, {t, e.add(e.mulc(r, TC), x)}), tb, "f32");
+    e.store(v, outArg, outTy, {img, t, e.add(oy0, r), e.add(ox0, x)});
+    endFor(e);
+    endFor(e);
+    endFor(e);
+  }
   // Epilogue: bias, residual, ReLU; output rows are written contiguously.
-  {
+  if (!tail) {
     std::string o = beginFor(e, 0, OB);
     std::string ocg = e.add(ocg0, o);
     e.line("scf.if " + e.cmp("ult", ocg, e.idx(og)) + " {");
@@ -1226,7 +1324,7 @@ int64_t mlir::dla::hostDeformPack(Operation *fusedDeformConv, const HostTarget &
 int64_t mlir::dla::hostConvPackBlock(Operation *fusedConv, const HostTarget &target) {
   auto op = cast<FusedConvOp>(fusedConv);
   auto out = op.getType().getShape();
-  int64_t og = out[1] / op.getGroups();
+  int64_t og = op.getWeight().getType().getDimSize(0) / op.getGroups();
   Tile tile = chooseTile(target, og, out[3]);
   int64_t ob = tile.v * tile.vw;
   return og % ob == 0 ? ob : 0;

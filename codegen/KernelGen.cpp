@@ -45,9 +45,9 @@ bool genFusedConv(FusedConvOp op, KernelIR &k, std::string &error) {
     error = "non-square stride/padding/dilation";
     return false;
   }
-  if (op.getResidualWeight()) {
-    error = "a projected residual (`project`) has no GPU kernel: it is formed by "
-            "dla-fuse-residual-projection for the host's CPU kernels only";
+  if (op.getResidualWeight() || op.getTailWeight()) {
+    error = "a projected residual (`project`) or a tail conv (`then`) has no GPU "
+            "kernel: they are formed for the host's CPU kernels only";
     return false;
   }
   int64_t oct = pow2Divisor(og, kMaxOCT);

@@ -100,9 +100,16 @@ KernelCost mlir::dla::kernelCost(Operation *op) {
   cost.macs =
       llvm::TypeSwitch<Operation *, int64_t>(op)
           .Case([](FusedConvOp c) {
-            return convMacs(c.getResult(), c.getWeight()) +
-                   (c.getResidualWeight() ? convMacs(c.getResult(), c.getResidualWeight())
-                                          : 0);
+            // The conv's own output has the weight's channels (the result
+            // has the tail's when a `then` conv follows).
+            auto w = shapeOf(c.getWeight());
+            int64_t convOut = numElements(c.getResult()) / shapeOf(c.getResult())[1] * w[0];
+            int64_t macs = convOut * w[1] * w[2] * w[3];
+            if (c.getResidualWeight())
+              macs += convOut * shapeOf(c.getResidualWeight())[1];
+            if (c.getTailWeight())
+              macs += convMacs(c.getResult(), c.getTailWeight());
+            return macs;
           })
           .Case([](Conv2dOp c) { return convMacs(c.getResult(), c.getWeight()); })
           .Case([](DeformConv2dOp c) {

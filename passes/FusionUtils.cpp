@@ -15,6 +15,8 @@ FusedConvParts FusedConvParts::of(FusedConvOp op) {
   p.residualWeight = op.getResidualWeight();
   p.residualBias = op.getResidualBias();
   p.residualPool = op.getResidualPool();
+  p.tailWeight = op.getTailWeight();
+  p.tailBias = op.getTailBias();
   p.stride.assign(op.getStride().begin(), op.getStride().end());
   p.padding.assign(op.getPadding().begin(), op.getPadding().end());
   p.dilation.assign(op.getDilation().begin(), op.getDilation().end());
@@ -40,5 +42,5 @@ FusedConvOp FusedConvParts::create(PatternRewriter &rewriter, Location loc,
                                    Type type) const {
   return FusedConvOp::create(rewriter, loc, type, inputs, weight, bias, residual,
                              residualWeight, residualBias, pool, stride, padding,
-                             dilation, groups, relu, residualPool);
+                             dilation, groups, tailWeight, tailBias, relu, residualPool);
 }

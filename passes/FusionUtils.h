@@ -24,6 +24,7 @@ struct FusedConvParts {
   Value weight, bias, residual;
   Value residualWeight, residualBias; ///< `project`
   int64_t residualPool = 1;
+  Value tailWeight, tailBias; ///< `then`
   SmallVector<int64_t> stride, padding, dilation;
   int64_t groups = 1;
   bool relu = false;

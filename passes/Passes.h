@@ -22,6 +22,8 @@ void registerPipelines();
 struct FusionOptions {
   /// Run dla-fuse-residual-projection (ops only the CPU kernels implement).
   bool projectResiduals = false;
+  /// Run dla-fuse-conv-tail (ops only the CPU kernels implement).
+  bool fuseTails = false;
 };
 
 /// Primitive IR → fused ops + @init (the `dla-fuse` pipeline).

@@ -105,6 +105,31 @@ def DLAFuseResidualProjectionPass : Pass<"dla-fuse-residual-projection"> {
   let statistics = [Statistic<"numFused", "num-fused", "Projections fused into convs">];
 }
 
+def DLAFuseConvTailPass : Pass<"dla-fuse-conv-tail"> {
+  let summary = "Fuse a 1x1 conv with few output channels into the conv before it (CPU builds)";
+  let description = [{
+    `fused_conv(fused_conv(x, W1, b1, relu), W2, b2)`, where the second is a
+    1x1 conv (stride 1, no padding, no pooling, no residual, no ReLU, a
+    bias) with at most `max-channels` outputs and the only user of the
+    first, becomes `fused_conv(x, W1, b1, relu then W2, b2)`: a CenterNet
+    head's `wh` and `reg` (3x3 conv to 256 channels, ReLU, 1x1 conv to 2).
+    The wide map between them is never written: a 1x1 conv to 2 channels
+    reads 256 channels per pixel for 512 FLOPs, about one FLOP per byte, so
+    on its own it is bound by memory; inside the first conv it costs a
+    few dot products per pixel. Wide tails (`hm`'s 80 classes) stay separate
+    kernels, which reach the FMA peak on their own. The first conv must be
+    larger than 1x1, without groups, residual or projection.
+
+    The host's CPU kernels implement it; the GPU kernels do not, so `dlac`
+    runs this pass for `--target host` with the CPU kernels only (the
+    `dla-fuse` pipeline's `fuse-tails` option).
+  }];
+  let options = [Option<"maxChannels", "max-channels", "int64_t", "8",
+                        "Fuse tails with at most this many output channels">];
+  let dependentDialects = ["::mlir::dla::DLADialect"];
+  let statistics = [Statistic<"numFused", "num-fused", "1x1 convs fused into the conv before them">];
+}
+
 def DLAFuseDeformConvPass : Pass<"dla-fuse-deform-conv"> {
   let summary = "Fuse CenterNet's DeformConv (offsets, mask, DCN, ReLU, input sum, upsampling) into one op";
   let description = [{

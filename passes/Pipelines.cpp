@@ -15,6 +15,11 @@ struct FusePipelineOptions : PassPipelineOptions<FusePipelineOptions> {
       llvm::cl::desc("Fuse a Tree's projected residual into the conv that adds it "
                      "(dla-fuse-residual-projection; CPU kernels only)"),
       llvm::cl::init(false)};
+  Option<bool> fuseTails{
+      *this, "fuse-tails",
+      llvm::cl::desc("Fuse a narrow 1x1 conv into the conv before it "
+                     "(dla-fuse-conv-tail; CPU kernels only)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -36,6 +41,7 @@ void mlir::dla::registerPipelines() {
       [](OpPassManager &pm, const FusePipelineOptions &o) {
         FusionOptions options;
         options.projectResiduals = o.projectResiduals;
+        options.fuseTails = o.fuseTails;
         buildFusionPipeline(pm, options);
       });
 }
@@ -47,6 +53,8 @@ void mlir::dla::buildFusionPipeline(OpPassManager &pm, const FusionOptions &opti
   pm.addPass(createDLAFuseConvEpiloguePass());
   if (options.projectResiduals)
     pm.addPass(createDLAFuseResidualProjectionPass());
+  if (options.fuseTails)
+    pm.addPass(createDLAFuseConvTailPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createDLAHoistInitPass());

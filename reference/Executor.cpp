@@ -200,11 +200,15 @@ private:
                           : get(c.getResidual()),
                     get(c.getResidualWeight()), &get(c.getResidualBias()));
               }
-              return ref::fusedConv(all(c.getInputs()), c.getPool().vec(),
-                                    get(c.getWeight()), getOpt(c.getBias()),
-                                    projected ? &*projected : getOpt(c.getResidual()),
-                                    pair(c.getStride()), pair(c.getPadding()),
-                                    pair(c.getDilation()), c.getGroups(), c.getRelu());
+              ref::Tensor y = ref::fusedConv(
+                  all(c.getInputs()), c.getPool().vec(), get(c.getWeight()),
+                  getOpt(c.getBias()), projected ? &*projected : getOpt(c.getResidual()),
+                  pair(c.getStride()), pair(c.getPadding()), pair(c.getDilation()),
+                  c.getGroups(), c.getRelu());
+              // `then`: the 1x1 conv that follows.
+              if (c.getTailWeight())
+                return ref::conv2d(y, get(c.getTailWeight()), &get(c.getTailBias()));
+              return y;
             })
             .Case([&](FusedDeformConvOp c) {
               return ref::fusedDeformConv(

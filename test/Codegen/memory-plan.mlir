@@ -244,9 +244,9 @@ func.func @init() -> (tensor<4x3x1x1xf32> {dla.name = "c1.weight:folded_weight"}
 func.func @forward(%x: tensor<1x3x8x8xf32> {dla.name = "input"}) -> (tensor<1x4x8x8xf32> {dla.name = "out"}) {
   %w = dla.prepared "c1.weight:folded_weight" : tensor<4x3x1x1xf32>
   %b = dla.prepared "c1.weight:folded_bias" : tensor<4xf32>
-  %y = "dla.fused_conv"(%x, %w, %b) <{dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, padding = array<i64: 0, 0>, pool = array<i64: 1>, relu, stride = array<i64: 1, 1>}> : (tensor<1x3x8x8xf32>, tensor<4x3x1x1xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+  %y = "dla.fused_conv"(%x, %w, %b) <{dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0>, padding = array<i64: 0, 0>, pool = array<i64: 1>, relu, stride = array<i64: 1, 1>}> : (tensor<1x3x8x8xf32>, tensor<4x3x1x1xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
   %w2 = dla.prepared "c2.weight:folded_weight" : tensor<4x4x3x3xf32>
-  %z = "dla.fused_conv"(%y, %w2) <{dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0>, padding = array<i64: 1, 1>, pool = array<i64: 1>, stride = array<i64: 1, 1>}> : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %z = "dla.fused_conv"(%y, %w2) <{dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0, 0, 0>, padding = array<i64: 1, 1>, pool = array<i64: 1>, stride = array<i64: 1, 1>}> : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
   %p = dla.param "shift.weight" : tensor<1x4x8x8xf32>
   %t = dla.add %z, %p : tensor<1x4x8x8xf32>
   %s = dla.prepared "prepared_0" : tensor<1x4x8x8xf32>

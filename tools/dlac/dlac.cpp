@@ -108,7 +108,8 @@ cl::opt<Target> target(
     "target", cl::desc("What the bundle holds"), cl::init(Target::All),
     cl::values(clEnumValN(Target::Host, "host",
                           "kernels.so for this CPU (with the CPU kernels, also the "
-                          "fusions only they implement: dla-fuse-residual-projection)"),
+                          "fusions only they implement: dla-fuse-residual-projection, "
+                          "dla-fuse-conv-tail)"),
                clEnumValN(Target::Cuda, "cuda", "kernels.cubin/.fatbin + kernels.ptx"),
                clEnumValN(Target::All, "all", "both (default)")),
     cl::cat(dlacCategory));
@@ -648,6 +649,7 @@ int main(int argc, char **argv) {
   // Fusions only the CPU kernels implement, when the bundle has no GPU build.
   mlir::dla::FusionOptions fusionOptions;
   fusionOptions.projectResiduals = target == Target::Host && hostKernels == HostKernels::Cpu;
+  fusionOptions.fuseTails = fusionOptions.projectResiduals;
   if (fuse && failed(runPasses(*module, [&](PassManager &pm) {
         mlir::dla::buildFusionPipeline(pm, fusionOptions);
       })))

@@ -100,17 +100,35 @@ LogicalResult FusedConvOp::verify() {
            << dilation[1] << "] on the " << h << "x" << w
            << " input overflows 64-bit integer arithmetic";
   int64_t ho = *hoc, wo = *woc;
+  // The conv's own output; the result unless a 1x1 `then` conv follows.
   auto expected = RankedTensorType::get({n, k[0], ho, wo},
                                         getWeight().getType().getElementType());
-  if (ho < 1 || wo < 1 || getType() != expected)
+  if (getTailBias() && !getTailWeight())
+    return emitOpError("a tail bias needs a tail weight (`then`)");
+  if (getTailWeight()) {
+    auto t = getTailWeight().getType().getShape();
+    if (!getTailBias())
+      return emitOpError("`then` needs a tail bias");
+    if (t[1] != k[0] || t[2] != 1 || t[3] != 1)
+      return emitOpError("tail weight ")
+             << getTailWeight().getType() << " must be Tx" << k[0]
+             << "x1x1 (a 1x1 conv of the conv's " << k[0] << " channels)";
+    if (getTailBias().getType().getDimSize(0) != t[0])
+      return emitOpError("tail bias must have ") << t[0] << " elements";
+    auto result = RankedTensorType::get({n, t[0], ho, wo},
+                                        getWeight().getType().getElementType());
+    if (ho < 1 || wo < 1 || getType() != result)
+      return emitOpError("result must be ") << result << ", got " << getType();
+  } else if (ho < 1 || wo < 1 || getType() != expected) {
     return emitOpError("result must be ") << expected << ", got " << getType();
+  }
   if (!getResidualWeight()) {
     if (getResidualBias())
       return emitOpError("a residual bias needs a residual weight (`project`)");
     if (getResidualPool() != 1)
       return emitOpError("a residual pool factor needs a residual weight (`project`)");
     if (getResidual() && getResidual().getType() != expected)
-      return emitOpError("residual must have the result type ") << expected;
+      return emitOpError("residual must have the conv's output type ") << expected;
     return success();
   }
   // project: r = conv1x1(max_pool(residual, q), residual_weight) + residual_bias.

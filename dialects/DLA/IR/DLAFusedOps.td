@@ -75,6 +75,7 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
                                                         the group)
     y    = y + r
     y    = relu(y)                                     (when `relu`)
+    y    = conv2d(y, tail_weight, tail_bias)           (when `then`: 1x1)
     ```
 
     The inputs are never concatenated in memory: W·[x1;…;xk] = Σ Wi·xi, with
@@ -88,6 +89,11 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     `project(downsample(x))` feeding its first block's second conv
     (`dla-fuse-residual-projection`, CPU builds). Its BatchNorm is folded
     into `residual_weight` and `residual_bias`.
+
+    With `then`, a 1x1 conv with few output channels follows (a CenterNet
+    head's `wh` and `reg`: 3x3 conv, ReLU, 1x1 conv to 2 channels); the
+    result has its channels, and the wide intermediate map is never
+    written (`dla-fuse-conv-tail`, CPU builds).
 
     ```mlir
     %y = dla.fused_conv (%a, %b) pool [1, 2] weight %w bias %bias residual %r
@@ -115,6 +121,8 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
                        DenseI64ArrayAttr:$pool,
                        DLA_Pair:$stride, DLA_Pair:$padding, DLA_Pair:$dilation,
                        ConfinedAttr<I64Attr, [IntPositive]>:$groups,
+                       Optional<DLA_Tensor4D>:$tail_weight,
+                       Optional<1DTensorOf<[F32, F16, BF16]>>:$tail_bias,
                        UnitAttr:$relu,
                        DefaultValuedAttr<I64Attr, "1">:$residual_pool);
   let results = (outs DLA_Tensor4D:$result);
@@ -123,10 +131,12 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     (`residual` $residual^)?
     (`project` $residual_weight^ `,` $residual_bias `pool` $residual_pool)?
     `stride` $stride `padding` $padding
-    `dilation` $dilation `groups` $groups (`relu` $relu^)? attr-dict
+    `dilation` $dilation `groups` $groups (`relu` $relu^)?
+    (`then` $tail_weight^ `,` $tail_bias)? attr-dict
     `:` `(` type($inputs) `)` `,` type($weight) (`bias` type($bias)^)?
     (`residual` type($residual)^)?
-    (`project` type($residual_weight)^ `,` type($residual_bias))? `->` type($result)
+    (`project` type($residual_weight)^ `,` type($residual_bias))?
+    (`then` type($tail_weight)^ `,` type($tail_bias))? `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -546,7 +546,7 @@ func.func @c60(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) {
 
 func.func @c61(%w: tensor<16x8x1x1xf32>) {
   // expected-error @+1 {{needs at least one input}}
-  %y = "dla.fused_conv"(%w) <{pool = array<i64>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 0, 1, 0, 0, 0, 0>}> : (tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
+  %y = "dla.fused_conv"(%w) <{pool = array<i64>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, operandSegmentSizes = array<i32: 0, 1, 0, 0, 0, 0, 0, 0>}> : (tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
   return
 }
 
@@ -626,7 +626,7 @@ func.func @project_bias(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %x:
 
 func.func @project_without_residual(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %wp: tensor<16x8x1x1xf32>, %bp: tensor<16xf32>) {
   // expected-error @+1 {{`project` needs a residual to project}}
-  %y = "dla.fused_conv"(%h, %w, %wp, %bp) <{pool = array<i64: 1>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, residual_pool = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 1>}> : (tensor<1x16x4x4xf32>, tensor<16x16x3x3xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>) -> tensor<1x16x4x4xf32>
+  %y = "dla.fused_conv"(%h, %w, %wp, %bp) <{pool = array<i64: 1>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, residual_pool = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 1, 0, 0>}> : (tensor<1x16x4x4xf32>, tensor<16x16x3x3xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>) -> tensor<1x16x4x4xf32>
   return
 }
 
@@ -634,7 +634,7 @@ func.func @project_without_residual(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3
 
 func.func @pool_without_project(%h: tensor<1x16x4x4xf32>, %w: tensor<16x16x3x3xf32>, %r: tensor<1x16x4x4xf32>) {
   // expected-error @+1 {{a residual pool factor needs a residual weight (`project`)}}
-  %y = "dla.fused_conv"(%h, %w, %r) <{pool = array<i64: 1>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, residual_pool = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0>}> : (tensor<1x16x4x4xf32>, tensor<16x16x3x3xf32>, tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
+  %y = "dla.fused_conv"(%h, %w, %r) <{pool = array<i64: 1>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, residual_pool = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0, 0, 0>}> : (tensor<1x16x4x4xf32>, tensor<16x16x3x3xf32>, tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
   return
 }
 
@@ -657,7 +657,7 @@ func.func @c69(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x3x3xf32>) {
 // -----
 
 func.func @c70(%a: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>, %b: tensor<16xf32>, %r: tensor<1x16x4x4xf32>) {
-  // expected-error @+1 {{residual must have the result type 'tensor<1x16x8x8xf32>'}}
+  // expected-error @+1 {{residual must have the conv's output type 'tensor<1x16x8x8xf32>'}}
   %y = dla.fused_conv(%a) pool [1] weight %w bias %b residual %r stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x8x8x8xf32>), tensor<16x8x1x1xf32> bias tensor<16xf32> residual tensor<1x16x4x4xf32> -> tensor<1x16x8x8xf32>
   return
 }
@@ -908,5 +908,29 @@ func.func @c98(%a: tensor<1x16x4611686018427387904x4xf32>, %u: tensor<16x1x8x8xf
 func.func @c99(%x: tensor<1x16x8x8xf32>, %z: tensor<1x32x4x4xf32>) {
   // expected-error @+1 {{start level 9223372036854775807 must leave at least two of the 2 levels}}
   %o = dla.dla_up %x, %z prefix "dla_up" start 9223372036854775807 : tensor<1x16x8x8xf32>, tensor<1x32x4x4xf32> -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @tail_weight(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>, %w2: tensor<2x8x1x1xf32>, %b2: tensor<2xf32>) {
+  // expected-error @+1 {{tail weight 'tensor<2x8x1x1xf32>' must be Tx16x1x1 (a 1x1 conv of the conv's 16 channels)}}
+  %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu then %w2, %b2 : (tensor<1x8x4x4xf32>), tensor<16x8x3x3xf32> then tensor<2x8x1x1xf32>, tensor<2xf32> -> tensor<1x2x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @tail_result(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>, %w2: tensor<2x16x1x1xf32>, %b2: tensor<2xf32>) {
+  // expected-error @+1 {{result must be 'tensor<1x2x4x4xf32>', got 'tensor<1x16x4x4xf32>'}}
+  %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu then %w2, %b2 : (tensor<1x8x4x4xf32>), tensor<16x8x3x3xf32> then tensor<2x16x1x1xf32>, tensor<2xf32> -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @tail_bias(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>, %w2: tensor<2x16x1x1xf32>, %b2: tensor<3xf32>) {
+  // expected-error @+1 {{tail bias must have 2 elements}}
+  %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu then %w2, %b2 : (tensor<1x8x4x4xf32>), tensor<16x8x3x3xf32> then tensor<2x16x1x1xf32>, tensor<3xf32> -> tensor<1x2x4x4xf32>
   return
 }

@@ -147,6 +147,16 @@ func.func @fused_conv_project(%h: tensor<1x64x8x8xf32>, %w: tensor<64x64x3x3xf32
 
 // -----
 
+// A tail conv (a CenterNet head's 1x1 conv after the 3x3 conv and ReLU).
+// CHECK-LABEL: func @fused_conv_tail
+// CHECK: dla.fused_conv(%arg0) pool [1] weight %arg1 bias %arg2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu then %arg3, %arg4 : (tensor<1x64x8x8xf32>), tensor<256x64x3x3xf32> bias tensor<256xf32> then tensor<2x256x1x1xf32>, tensor<2xf32> -> tensor<1x2x8x8xf32>
+func.func @fused_conv_tail(%x: tensor<1x64x8x8xf32>, %w: tensor<256x64x3x3xf32>, %b: tensor<256xf32>, %w2: tensor<2x256x1x1xf32>, %b2: tensor<2xf32>) -> tensor<1x2x8x8xf32> {
+  %y = dla.fused_conv(%x) pool [1] weight %w bias %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu then %w2, %b2 : (tensor<1x64x8x8xf32>), tensor<256x64x3x3xf32> bias tensor<256xf32> then tensor<2x256x1x1xf32>, tensor<2xf32> -> tensor<1x2x8x8xf32>
+  return %y : tensor<1x2x8x8xf32>
+}
+
+// -----
+
 // No optional part: a plain strided, dilated, grouped conv.
 // CHECK-LABEL: func @fused_conv_plain
 // CHECK: dla.fused_conv(%arg0) pool [1] weight %arg1 stride [2, 2] padding [2, 2] dilation [2, 2] groups 2 : (tensor<1x16x8x8xf32>), tensor<32x8x3x3xf32> -> tensor<1x32x4x4xf32>

@@ -1,0 +1,66 @@
+//===- FuseConvTail.cpp - dla-fuse-conv-tail ------------------------------===//
+
+#include "passes/FusionUtils.h"
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::dla {
+#define GEN_PASS_DEF_DLAFUSECONVTAILPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::dla
+
+using namespace mlir;
+using namespace mlir::dla;
+
+namespace {
+bool allEqual(ArrayRef<int64_t> values, int64_t v) {
+  return llvm::all_of(values, [&](int64_t x) { return x == v; });
+}
+
+/// fused_conv(fused_conv(x, W1, b1, relu), W2, b2) with a narrow 1x1 second
+/// conv → fused_conv(x, W1, b1, relu then W2, b2).
+struct FuseTail : CountingPattern<FusedConvOp> {
+  FuseTail(MLIRContext *ctx, llvm::Statistic &counter, int64_t maxChannels)
+      : CountingPattern(ctx, counter), maxChannels(maxChannels) {}
+  int64_t maxChannels;
+
+  LogicalResult matchAndRewrite(FusedConvOp tail,
+                                PatternRewriter &rewriter) const override {
+    auto t = tail.getWeight().getType().getShape();
+    if (tail.getInputs().size() != 1 || t[2] != 1 || t[3] != 1 || t[0] > maxChannels ||
+        tail.getGroups() != 1 || !tail.getBias() || tail.getResidual() || tail.getRelu() ||
+        tail.getTailWeight() || !allEqual(tail.getPool(), 1) ||
+        !allEqual(tail.getStride(), 1) || !allEqual(tail.getPadding(), 0) ||
+        !allEqual(tail.getDilation(), 1))
+      return rewriter.notifyMatchFailure(
+          tail, "not a plain 1x1 conv with a bias and few output channels");
+    auto conv = tail.getInputs().front().getDefiningOp<FusedConvOp>();
+    if (!conv || !conv->hasOneUse())
+      return rewriter.notifyMatchFailure(tail, "the input is not a single-use fused_conv");
+    auto k = conv.getWeight().getType().getShape();
+    if ((k[2] == 1 && k[3] == 1) || conv.getGroups() != 1 || conv.getResidual() ||
+        conv.getTailWeight())
+      return rewriter.notifyMatchFailure(
+          tail, "the conv before is 1x1, grouped, or has a residual or a tail");
+    FusedConvParts parts = FusedConvParts::of(conv);
+    parts.tailWeight = tail.getWeight();
+    parts.tailBias = tail.getBias();
+    rewriter.replaceOp(tail, parts.create(rewriter, conv.getLoc(), tail.getType()));
+    rewriter.eraseOp(conv);
+    ++counter;
+    return success();
+  }
+};
+
+struct DLAFuseConvTailPass
+    : mlir::dla::impl::DLAFuseConvTailPassBase<DLAFuseConvTailPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseTail>(&getContext(), numFused, maxChannels);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
