@@ -18,6 +18,10 @@
 //  * 1x1 convs without stride or padding are a GEMM over the contiguous
 //    pixels instead (channels x pixel vectors, input channels in chunks that
 //    stay in L1; pooled inputs pooled once by a first wave);
+//  * a Tree's projected residual (`project`) is one more reduction of the
+//    same register tiles, over the pooled input's channels; a narrow tail
+//    conv (`then`, a head's 1x1 to 2 channels) is folded in the epilogue,
+//    the block covering every channel of its pixels;
 //  * blocks are independent: the runtime's threads take them from a shared
 //    counter (docs/runtime.md), so results do not depend on the thread count.
 //
@@ -208,8 +212,8 @@ Tile chooseTile(const HostTarget &t, int64_t channels, int64_t width) {
 bool pointwiseEligible(FusedConvOp op, const HostTarget &target) {
   auto w = op.getWeight().getType().getShape();
   auto out = op.getType().getShape();
-  return !op.getResidualWeight() && !op.getTailWeight() && w[2] == 1 && w[3] == 1 && op.getGroups() == 1 &&
-         op.getPadding()[0] == 0 &&
+  return !op.getResidualWeight() && !op.getTailWeight() && w[2] == 1 && w[3] == 1 &&
+         op.getGroups() == 1 && op.getPadding()[0] == 0 &&
          op.getPadding()[1] == 0 && op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
          (out[2] * out[3]) % target.vectorWidth == 0;
 }
@@ -455,10 +459,11 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   // instead (VR contiguous loads from the patch and RR broadcast weights for
   // RR * VR FMAs, against P broadcasts for P FMAs).
   int64_t RR = 4, VR = 4;
-  // A projected residual (`project`): after the conv's input channels, the
-  // block stages the residual's (pooled) pixels [cr][TR][TC] and runs the
-  // same register tile over them with the 1x1 weights, so the projection
-  // adds into the accumulators and the projected map never exists.
+  // A projected residual (`project`): after the conv's input channels, each
+  // register tile goes on over the residual's channels at its pixels (read
+  // in place, or from the copy a first wave max-pooled into the workspace)
+  // with the 1x1 weights, so the projection adds into the accumulators and
+  // the projected map never exists.
   bool project = static_cast<bool>(op.getResidualWeight());
   // A tail (`then`: a 1x1 conv to T channels after the ReLU): each block
   // computes every channel of its pixels, OB at a time, and folds each OB
