@@ -103,7 +103,8 @@ KernelCost mlir::dla::kernelCost(Operation *op) {
             // The conv's own output has the weight's channels (the result
             // has the tail's when a `then` conv follows).
             auto w = shapeOf(c.getWeight());
-            int64_t convOut = numElements(c.getResult()) / shapeOf(c.getResult())[1] * w[0];
+            auto out = shapeOf(c.getResult());
+            int64_t convOut = out[0] * w[0] * out[2] * out[3];
             int64_t macs = convOut * w[1] * w[2] * w[3];
             if (c.getResidualWeight())
               macs += convOut * shapeOf(c.getResidualWeight())[1];
