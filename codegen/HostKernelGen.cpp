@@ -584,6 +584,29 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   int64_t win = inShape.getDimSize(3) / op.getPool()[0];
 
   Emitter e;
+  // The P x V register tiles' accumulators live in $S0 at [pixel][v * VW]:
+  // the tile's pixel rows of output row r from column x0, and loading /
+  // storing its P * V vectors.
+  auto tileRows = [&](const std::string &r, const std::string &x0) {
+    std::string base = e.mulc(r, TC);
+    std::vector<std::string> rowOf(P);
+    for (int64_t p = 0; p < P; ++p)
+      rowOf[p] = e.add(base, e.addc(x0, p));
+    return rowOf;
+  };
+  auto loadTile = [&](const std::vector<std::string> &rowOf) {
+    std::vector<std::string> acc;
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t v = 0; v < V; ++v)
+        acc.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
+    return acc;
+  };
+  auto storeTile = [&](const std::vector<std::string> &acc,
+                       const std::vector<std::string> &rowOf) {
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t v = 0; v < V; ++v)
+        vstore(e, acc[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+  };
   std::string bx = "%bx";
   if (poolBlocks) {
     e.line("scf.if " + e.cmp("ult", "%bx", e.idx(poolBlocks)) + " {");
@@ -760,14 +783,10 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   if (direct) {
     std::string r = beginFor(e, 0, TR);
     std::string x0 = beginFor(e, 0, TC, P);
-    std::vector<std::string> acc, rowOf(P), ix(P);
+    std::vector<std::string> ix(P), rowOf = tileRows(r, x0), acc = loadTile(rowOf);
     std::string iy = e.mulc(e.bin("minui", e.add(oy0, r), e.idx(ho - 1)), s);
-    for (int64_t p = 0; p < P; ++p) {
-      rowOf[p] = e.add(e.mulc(r, TC), e.addc(x0, p));
+    for (int64_t p = 0; p < P; ++p)
       ix[p] = e.mulc(e.bin("minui", e.add(ox0, e.addc(x0, p)), e.idx(wo - 1)), s);
-      for (int64_t v = 0; v < V; ++v)
-        acc.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
-    }
     int64_t begin = 0;
     for (int64_t in = 0; in < numInputs; ++in) {
       int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
@@ -800,9 +819,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
       acc = endCarry(e, loop, a, vec);
       begin += ci;
     }
-    for (int64_t p = 0; p < P; ++p)
-      for (int64_t v = 0; v < V; ++v)
-        vstore(e, acc[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+    storeTile(acc, rowOf);
     endFor(e);
     endFor(e);
   }
@@ -846,13 +863,8 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
   if (!direct && !rowTile) {
     std::string r = beginFor(e, 0, TR);
     std::string x0 = beginFor(e, 0, TC, P);
-    std::vector<std::string> init, rowOf(P);
-    for (int64_t p = 0; p < P; ++p) {
-      rowOf[p] = e.add(e.mulc(r, TC), e.addc(x0, p));
-      for (int64_t v = 0; v < V; ++v)
-        init.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
-    }
-    Carry loop = beginCarry(e, e.idx(0), ckEnd, e.idx(1), init, vec);
+    std::vector<std::string> rowOf = tileRows(r, x0);
+    Carry loop = beginCarry(e, e.idx(0), ckEnd, e.idx(1), loadTile(rowOf), vec);
     std::vector<std::string> acc = loop.inside;
     std::string ry = e.mulc(r, s), xs = e.mulc(x0, s);
     std::string ci = packed ? e.add(c0, loop.iv) : "";
@@ -871,10 +883,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
           fmaRow(e, xb, wv, acc, p * V, vec);
         }
       }
-    std::vector<std::string> res = endCarry(e, loop, acc, vec);
-    for (int64_t p = 0; p < P; ++p)
-      for (int64_t v = 0; v < V; ++v)
-        vstore(e, res[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+    storeTile(endCarry(e, loop, acc, vec), rowOf);
     endFor(e);
     endFor(e);
   }
@@ -900,16 +909,13 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
     std::string r = beginFor(e, 0, TR);
     std::string x0 = beginFor(e, 0, TC, P);
     std::string oyC = e.bin("minui", e.add(oy0, r), e.idx(ho - 1));
-    std::vector<std::string> init, rowOf(P), oxC(P), pix(P);
+    std::vector<std::string> rowOf = tileRows(r, x0), oxC(P), pix(P);
     for (int64_t p = 0; p < P; ++p) {
-      rowOf[p] = e.add(e.mulc(r, TC), e.addc(x0, p));
       oxC[p] = e.bin("minui", e.add(ox0, e.addc(x0, p)), e.idx(wo - 1));
       if (q > 1)
         pix[p] = e.add(e.mulc(oyC, wo), oxC[p]);
-      for (int64_t v = 0; v < V; ++v)
-        init.push_back(vload(e, "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec));
     }
-    Carry loop = beginCarry(e, e.idx(0), e.idx(cr), e.idx(1), init, vec);
+    Carry loop = beginCarry(e, e.idx(0), e.idx(cr), e.idx(1), loadTile(rowOf), vec);
     std::vector<std::string> acc = loop.inside;
     std::vector<std::string> wv;
     for (int64_t v = 0; v < V; ++v)
@@ -921,10 +927,7 @@ bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPackin
                              : e.load(residualArg, resTy, {img, loop.iv, oyC, oxC[p]});
       fmaRow(e, broadcast(e, xv, vec), wv, acc, p * V, vec);
     }
-    std::vector<std::string> res = endCarry(e, loop, acc, vec);
-    for (int64_t p = 0; p < P; ++p)
-      for (int64_t v = 0; v < V; ++v)
-        vstore(e, res[p * V + v], "%s0", accT, {rowOf[p], e.idx(v * VW)}, vec);
+    storeTile(endCarry(e, loop, acc, vec), rowOf);
     endFor(e);
     endFor(e);
   }

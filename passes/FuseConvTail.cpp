@@ -14,10 +14,6 @@ using namespace mlir;
 using namespace mlir::dla;
 
 namespace {
-bool allEqual(ArrayRef<int64_t> values, int64_t v) {
-  return llvm::all_of(values, [&](int64_t x) { return x == v; });
-}
-
 /// fused_conv(fused_conv(x, W1, b1, relu), W2, b2) with a narrow 1x1 second
 /// conv → fused_conv(x, W1, b1, relu then W2, b2).
 struct FuseTail : CountingPattern<FusedConvOp> {
@@ -27,12 +23,8 @@ struct FuseTail : CountingPattern<FusedConvOp> {
 
   LogicalResult matchAndRewrite(FusedConvOp tail,
                                 PatternRewriter &rewriter) const override {
-    auto t = tail.getWeight().getType().getShape();
-    if (tail.getInputs().size() != 1 || t[2] != 1 || t[3] != 1 || t[0] > maxChannels ||
-        tail.getGroups() != 1 || !tail.getBias() || tail.getResidual() || tail.getRelu() ||
-        tail.getTailWeight() || !allEqual(tail.getPool(), 1) ||
-        !allEqual(tail.getStride(), 1) || !allEqual(tail.getPadding(), 0) ||
-        !allEqual(tail.getDilation(), 1))
+    if (!isPlainPointwise(tail) || tail.getPool().front() != 1 ||
+        tail.getWeight().getType().getDimSize(0) > maxChannels)
       return rewriter.notifyMatchFailure(
           tail, "not a plain 1x1 conv with a bias and few output channels");
     auto conv = tail.getInputs().front().getDefiningOp<FusedConvOp>();

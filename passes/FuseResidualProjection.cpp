@@ -27,12 +27,7 @@ struct FuseProjection : CountingPattern<FusedConvOp> {
     auto proj = conv.getResidual().getDefiningOp<FusedConvOp>();
     if (!proj || !proj->hasOneUse())
       return rewriter.notifyMatchFailure(conv, "the residual is not a single-use fused_conv");
-    auto pw = proj.getWeight().getType().getShape();
-    if (proj.getInputs().size() != 1 || pw[2] != 1 || pw[3] != 1 || proj.getGroups() != 1 ||
-        !proj.getBias() || proj.getResidual() || proj.getRelu() ||
-        llvm::any_of(proj.getStride(), [](int64_t v) { return v != 1; }) ||
-        llvm::any_of(proj.getPadding(), [](int64_t v) { return v != 0; }) ||
-        llvm::any_of(proj.getDilation(), [](int64_t v) { return v != 1; }))
+    if (!isPlainPointwise(proj))
       return rewriter.notifyMatchFailure(
           conv, "the residual is not a plain 1x1 projection with a bias");
     FusedConvParts parts = FusedConvParts::of(conv);

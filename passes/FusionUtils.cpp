@@ -44,3 +44,13 @@ FusedConvOp FusedConvParts::create(PatternRewriter &rewriter, Location loc,
                              residualWeight, residualBias, pool, stride, padding,
                              dilation, groups, tailWeight, tailBias, relu, residualPool);
 }
+
+bool mlir::dla::isPlainPointwise(FusedConvOp op) {
+  auto w = op.getWeight().getType().getShape();
+  auto all = [](ArrayRef<int64_t> values, int64_t v) {
+    return llvm::all_of(values, [&](int64_t x) { return x == v; });
+  };
+  return op.getInputs().size() == 1 && w[2] == 1 && w[3] == 1 && op.getGroups() == 1 &&
+         op.getBias() && !op.getResidual() && !op.getRelu() && !op.getTailWeight() &&
+         all(op.getStride(), 1) && all(op.getPadding(), 0) && all(op.getDilation(), 1);
+}

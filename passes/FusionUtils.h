@@ -34,6 +34,12 @@ struct FusedConvParts {
   FusedConvOp create(PatternRewriter &rewriter, Location loc, Type type) const;
 };
 
+/// A 1x1 conv of one (possibly pooled) input with a bias and nothing else:
+/// groups 1, stride 1, no padding or dilation, no residual, ReLU or tail.
+/// What dla-fuse-residual-projection and dla-fuse-conv-tail move into
+/// their neighbour.
+bool isPlainPointwise(FusedConvOp op);
+
 } // namespace mlir::dla
 
 #endif // DLA_PASSES_FUSIONUTILS_H
