@@ -1,7 +1,7 @@
 """The independent PyTorch oracle for dlac: a dlac model JSON -> torch.nn.Module.
 
-The modules below follow the PyTorch code of the seed document
-(/work/shared/seeds/dlaseg-seed.md) and CenterNet's `pose_dla_dcn.py`
+The modules below follow the DLA authors' PyTorch code (`dla.py`: BasicBlock,
+Bottleneck, BottleneckX, Root, Tree, DLA) and CenterNet's `pose_dla_dcn.py`
 (DLAUp, DeformConv/DCN) line for line, so that
 
   * `model.state_dict()` has exactly CenterNet's keys and shapes

@@ -12,13 +12,9 @@ trap 'rm -rf "$work"' EXIT
 
 echo "== DLASeg-34 ctdet: parameters vs. CenterNet's state dict"
 "$build/bin/dlac" "$root/examples/ctdet_dla34.json" --emit=params | sort > "$work/dlac.txt"
-ref="$root/../shared/reference/dlaseg34_ctdet_state_dict.txt"
-if [ -f "$ref" ]; then
-  grep -v num_batches_tracked "$ref" | sort | diff -q - "$work/dlac.txt" >/dev/null \
-    && echo "   $(wc -l < "$work/dlac.txt") keys and shapes identical"
-else
-  echo "   $(wc -l < "$work/dlac.txt") parameters (reference listing not found)"
-fi
+ref="$root/test/reference/dlaseg34_ctdet_state_dict.txt"
+grep -v num_batches_tracked "$ref" | sort | diff - "$work/dlac.txt"
+echo "   $(wc -l < "$work/dlac.txt") keys and shapes identical to CenterNet's"
 
 echo "== DLASeg-34 ctdet at 128x128: compile, run on the host, check"
 sed 's/\[1, 3, 512, 512\]/[1, 3, 128, 128]/' "$root/examples/ctdet_dla34.json" > "$work/model.json"

@@ -5,12 +5,14 @@
 #   scripts/prepare-gpu-check.sh OUT_DIR [ARCH]      (ARCH default sm_90)
 #
 # OUT_DIR gets: bin/dla-run + lib/libdlart.so, python/ (the PyTorch oracle),
-# scripts/ (gpu-check.sh, make_parity_case.py, gpu_bench_torch.py), and per
+# scripts/ (gpu-check.sh, make_parity_case.py, compare_outputs.py,
+# gpu_bench_torch.py), and per
 # model its JSON and a bundle (cuda and host kernels):
 #   small/     DLASeg-34 ctdet at 64x64 (checked on the host here first)
 #   dlaseg34/  DLASeg-34 ctdet at 512x512 (examples/ctdet_dla34.json)
-# Weights, inputs and expected outputs are made on the GPU machine by the
-# same seeded PyTorch oracle: they are large, and it has PyTorch.
+# Weights, inputs, expected outputs and the float64 truth are made on the GPU
+# machine by the same seeded PyTorch oracle: they are large, and it has
+# PyTorch.
 set -euo pipefail
 out=${1:?usage: prepare-gpu-check.sh OUT_DIR [ARCH]}
 arch=${2:-sm_90}
@@ -22,7 +24,7 @@ cp "$build/bin/dla-run" "$out/bin/"
 cp "$build"/lib/libdlart.so* "$out/lib/"
 cp "$root"/python/*.py "$out/python/"
 cp "$root/scripts/gpu-check.sh" "$root/scripts/gpu_bench_torch.py" \
-   "$root/scripts/make_parity_case.py" "$out/scripts/"
+   "$root/scripts/make_parity_case.py" "$root/scripts/compare_outputs.py" "$out/scripts/"
 
 prepare() { # name model.json target
   local name=$1 model=$2
@@ -31,13 +33,14 @@ prepare() { # name model.json target
   "$build/bin/dlac" "$model" --target "$3" --arch "$arch" -o "$out/$name/model.dlab"
 }
 prepare small "$root/test/Numerics/Inputs/dlaseg34.json" all
-# The host build of the same kernels must agree with PyTorch here before
-# anything runs on a GPU.
+# The host build of the same kernels must pass the suite's tolerance rule
+# (float64 truth, docs/testing.md) here before anything runs on a GPU.
 case=$(mktemp -d)
 trap 'rm -rf "$case"' EXIT
 /usr/bin/python3 "$root/scripts/make_parity_case.py" "$out/small/model.json" "$case" --seed 5
 "$build/bin/dla-run" "$out/small/model.dlab" --device host \
   --weights "$case/weights.safetensors" --input "$case/input.safetensors" \
-  --check "$case/expected.safetensors" --rtol 1e-4 --atol 1e-4
+  --output "$case/host.safetensors"
+/usr/bin/python3 "$root/scripts/compare_outputs.py" --case "$case" "$case/host.safetensors"
 prepare dlaseg34 "$root/examples/ctdet_dla34.json" cuda
 du -sh "$out"

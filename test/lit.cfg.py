@@ -12,18 +12,21 @@ from lit.llvm.subst import ToolSubst
 config.name = "DLA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".json", ".test", ".py"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit", "CMakeLists.txt"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit", "reference",
+                   "CMakeLists.txt"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dla_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
-# The repository root and the shared reference facts beside it.
+# The repository root and the reference facts the tests use (test/reference:
+# CenterNet's DLASeg-34 state-dict listing). Nothing outside the repository
+# is read.
 config.substitutions.append(("%dla_src", config.dla_src_root))
 config.substitutions.append(("%examples", os.path.join(config.dla_src_root, "examples")))
 config.substitutions.append(
-    ("%reference", os.path.join(os.path.dirname(config.dla_src_root), "shared", "reference")))
+    ("%reference", os.path.join(config.dla_src_root, "test", "reference")))
 
 # The PyTorch oracle runs with the system interpreter, where Debian's
 # python3-torch and python3-torchvision live.
@@ -72,6 +75,11 @@ for var in ["DLART_CUDA_DRIVER", "DLA_FAKE_CUDA_DEVICES", "DLA_FAKE_CUDA_NAME",
             "DLA_FAKE_CUDA_CC", "DLA_FAKE_CUDA_MEMORY", "DLA_FAKE_CUDA_FAIL",
             "DLA_FAKE_CUDA_TRACE"]:
     config.environment.pop(var, None)
+
+# The host thread count of every dla-run without --threads: pass it through,
+# so that the suite can be run at 1 or 2 threads (docs/testing.md).
+if "DLART_THREADS" in os.environ:
+    config.environment["DLART_THREADS"] = os.environ["DLART_THREADS"]
 
 tool_dirs = [config.dla_tools_dir, config.llvm_tools_dir]
 tools = ["dla-opt", ToolSubst("dlac", unresolved="ignore"),

@@ -12,6 +12,7 @@
 #include "Manifest.h"
 #include "dlart/Safetensors.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -57,9 +58,31 @@ struct HostBuffer {
   HostBuffer &operator=(const HostBuffer &) = delete;
 };
 
-unsigned defaultThreads() {
+unsigned hardwareThreads() {
   unsigned n = std::thread::hardware_concurrency();
   return n ? n : 1;
+}
+
+/// The host thread count before dlart_set_threads: DLART_THREADS when it is
+/// set (so that a whole test suite or service can be pinned to N threads
+/// without a flag), else one per hardware thread. A malformed value is an
+/// error rather than a silent fallback.
+bool defaultThreads(unsigned &threads, std::string &err) {
+  const char *env = std::getenv("DLART_THREADS");
+  if (!env || !*env) {
+    threads = hardwareThreads();
+    return true;
+  }
+  char *end = nullptr;
+  errno = 0;
+  long n = std::strtol(env, &end, 10);
+  if (errno || end == env || *end || n < 1 || n > 4096) {
+    err = std::string("DLART_THREADS: expected an integer from 1 to 4096, got '") +
+          env + "'";
+    return false;
+  }
+  threads = static_cast<unsigned>(n);
+  return true;
 }
 
 } // namespace
@@ -97,7 +120,7 @@ struct dlart_model {
   Layout layout;
   std::unique_ptr<Backend> backend;
   std::string deviceInfo;
-  unsigned threads = defaultThreads();
+  unsigned threads = 1; ///< Set by dlart_open (defaultThreads).
   bool graph = false;
   bool allowNonfinite = false; ///< Accept NaN/Inf in weights.
   bool initialised = false; ///< Weights loaded and init run.
@@ -174,6 +197,8 @@ dlart_status dlart_open(const char *bundle_dir, dlart_model **model) {
                   "dlart_open: no bundle directory given");
     auto m = std::make_unique<dlart_model>();
     std::string err;
+    if (!defaultThreads(m->threads, err))
+      return fail(DLART_ERROR_INVALID_ARGUMENT, err);
     if (!parseManifest(bundle_dir, m->manifest, err))
       return fail(DLART_ERROR_BUNDLE, err);
     m->layout = Layout::plan(m->manifest);

@@ -2,7 +2,7 @@
 # REQUIRES: torch
 """scripts/make_parity_case.py (its main(), in-process) on DLASeg-34 (neck, 3 heads) at 1x3x64x64:
 writes weights/input/expected safetensors (all f32, num_batches_tracked
-dropped); the weights loaded into a freshly built model reproduce the
+dropped) and the float64 truth (F64, close to expected); the weights loaded into a freshly built model reproduce the
 expected outputs; activations are O(1) and the DCN offsets are a few pixels
 with many sampling points off the map; the case is reproducible from its
 seed."""
@@ -57,21 +57,26 @@ with tempfile.TemporaryDirectory() as tmp:
     # fast); its stdout is the one-line summary.
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = script.main([model_path, out, "--seed", "3", "--input-shape", "1,3,64,64",
-                          "--f64-check"])
+        rc = script.main([model_path, out, "--seed", "3", "--input-shape", "1,3,64,64"])
     check(rc == 0, "make_parity_case.main exits 0")
     lines = buf.getvalue().strip().splitlines()
     check(len(lines) == 1 and lines[0].startswith("parity case"),
           "one-line summary: {}".format(buf.getvalue().strip()))
 
-    files = {n: os.path.join(out, n + ".safetensors") for n in ("weights", "input", "expected")}
-    check(all(os.path.isfile(f) for f in files.values()), "three safetensors files written")
+    files = {n: os.path.join(out, n + ".safetensors")
+             for n in ("weights", "input", "expected", "truth")}
+    check(all(os.path.isfile(f) for f in files.values()), "four safetensors files written")
     headers = {n: dla_safetensors.read_header(f)[0] for n, f in files.items()}
-    dtypes = {v["dtype"] for h in headers.values() for k, v in h.items() if k != "__metadata__"}
-    check(dtypes == {"F32"}, "every tensor is F32 (got {})".format(sorted(dtypes)))
+    dtypes = {v["dtype"] for n, h in headers.items() if n != "truth"
+              for k, v in h.items() if k != "__metadata__"}
+    check(dtypes == {"F32"}, "every weight, input and expected tensor is F32 (got {})"
+          .format(sorted(dtypes)))
+    tdtypes = {v["dtype"] for k, v in headers["truth"].items() if k != "__metadata__"}
+    check(tdtypes == {"F64"}, "every truth tensor is F64 (got {})".format(sorted(tdtypes)))
     weights = dla_safetensors.load_file(files["weights"])
     inp = dla_safetensors.load_file(files["input"])
     expected = dla_safetensors.load_file(files["expected"])
+    truth = dla_safetensors.load_file(files["truth"])
     check(list(inp) == ["input"] and list(inp["input"].shape) == [1, 3, 64, 64],
           "input.safetensors holds `input` [1, 3, 64, 64]")
     check(list(expected) == ["hm", "reg", "wh"] and
@@ -84,6 +89,21 @@ with tempfile.TemporaryDirectory() as tmp:
     dev = float(headers["expected"]["__metadata__"]["f64_max_rel_diff"])
     check(dev < 1e-4, "f32 outputs within {:.1e} of float64 (relative to max |output|)"
           .format(dev))
+    check(sorted(truth) == sorted(expected) and
+          all(truth[k].shape == expected[k].shape for k in truth),
+          "the truth has the expected outputs' names and shapes")
+    # The truth is PyTorch in float64 on the same weights: recompute it from
+    # the written files, and see that it is not merely the float32 result.
+    spec64 = dla_torch.load_spec(model_path)
+    m64, _ = dla_torch.build_model(spec64, input_shape=[1, 3, 64, 64])
+    m64.load_state_dict(weights, strict=False)
+    m64 = m64.double().eval()
+    with torch.no_grad():
+        again = m64(inp["input"].double())
+    check(all(torch.equal(again[k], truth[k]) for k in truth),
+          "the truth is the float64 model on the written weights and input")
+    diff32 = max((expected[k].double() - truth[k]).abs().max().item() for k in truth)
+    check(diff32 > 0, "float32 and float64 results differ (by {:.1e})".format(diff32))
 
     spec = dla_torch.load_spec(model_path)
     model, names = dla_torch.build_model(spec)
@@ -125,13 +145,13 @@ with tempfile.TemporaryDirectory() as tmp:
                 '              "block": "bottleneckx", "residual_root": true, "cardinality": 8},\n'
                 ' "neck": {"down_ratio": 2, "last_level": 4},\n'
                 ' "heads": {"head_conv": 8, "final_kernel": 3, "outputs": {"hm": 2}}}\n')
-    w1, x1, e1, _ = script.make_case(small, os.path.join(tmp, "s1"), 5)
-    w2, x2, e2, _ = script.make_case(small, os.path.join(tmp, "s2"), 5)
+    w1, x1, e1, _, _ = script.make_case(small, os.path.join(tmp, "s1"), 5)
+    w2, x2, e2, _, _ = script.make_case(small, os.path.join(tmp, "s2"), 5)
     check(torch.equal(x2, x1) and
           max((w2[k] - w1[k]).abs().max().item() for k in w1) <= 1e-6,
           "the same seed reproduces the input and the weights")
     check(list(e1["hm"].shape) == [1, 2, 16, 16], "down_ratio 2 model: hm [1, 2, 16, 16]")
-    w3, x3, _, _ = script.make_case(small, os.path.join(tmp, "s3"), 6)
+    w3, x3, _, _, _ = script.make_case(small, os.path.join(tmp, "s3"), 6)
     check(not torch.equal(x3, x1) and not torch.equal(w3["hm.2.weight"], w1["hm.2.weight"]),
           "another seed gives another input and other weights")
 

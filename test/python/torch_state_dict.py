@@ -1,16 +1,15 @@
 # RUN: %python %s
 # REQUIRES: torch
 """The PyTorch oracle builds CenterNet's DLASeg-34 ctdet exactly: state-dict
-keys, order and shapes equal the shared reference listing, and the counts of
-/work/shared/reference/README.md (parameters, layers, MACs at 64x64) hold."""
+keys, order and shapes equal CenterNet's listing in test/reference/, and the
+counts of test/reference/README.md (parameters, layers, MACs at 64x64) hold."""
 
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-REFERENCE = os.path.join(ROOT, "..", "shared", "reference",
-                         "dlaseg34_ctdet_state_dict.txt")
+REFERENCE = os.path.join(ROOT, "test", "reference", "dlaseg34_ctdet_state_dict.txt")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402

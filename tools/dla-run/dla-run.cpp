@@ -43,7 +43,7 @@ const char *kUsage =
     "  --seed N            seed of the random inputs (default 0)\n"
     "  --output FILE       write the outputs to FILE (safetensors, F32)\n"
     "  --device host|cuda  where to run (default host)\n"
-    "  --threads N         host threads (default: one per core)\n"
+    "  --threads N         host threads (default: DLART_THREADS, else one per core)\n"
     "  --check FILE        compare every output with the tensor of the same\n"
     "                      name in FILE: |a - e| <= atol + rtol * |e|\n"
     "  --rtol R            relative tolerance of --check (default 1e-3)\n"

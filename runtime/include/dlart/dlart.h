@@ -81,8 +81,10 @@ void dlart_close(dlart_model *model);
 /* manifest.json "model" ("" if absent). */
 const char *dlart_model_name(const dlart_model *model);
 
-/* Host threads that run each step's blocks (default: the hardware
- * concurrency). Any count gives bit-identical results. May be called at any
+/* Host threads that run each step's blocks (default: the environment
+ * variable DLART_THREADS when set, 1 to 4096, read by dlart_open, which
+ * fails on a malformed value; else the hardware concurrency). Any count
+ * gives bit-identical results. May be called at any
  * time; ignored by the cuda device. */
 dlart_status dlart_set_threads(dlart_model *model, int threads);
 
