@@ -514,8 +514,13 @@ mlir::dla::renderManifest(ModuleOp module,
   std::optional<StringRef> model = module.getSymName();
   root["model"] = model && !model->empty() ? model->str() : "model";
   root["producer"] = "dlac 0.1.0";
-  if (targets.host)
+  if (targets.host) {
     root["host"] = {{"library", "kernels.so"}};
+    if (!targets.hostCpu.empty()) {
+      root["host"]["cpu"] = targets.hostCpu;
+      root["host"]["features"] = targets.hostFeatures;
+    }
+  }
   if (targets.cuda)
     root["cuda"] = {{"archs", targets.archs},
                     {"binary", targets.cudaBinary},

@@ -42,6 +42,8 @@ struct BundleTargets {
   /// `project` of deep trees): the runtime does not warn about them.
   std::vector<std::string> ignoredParameters;
   bool host = false;              // kernels.so
+  std::string hostCpu;            // the CPU kernels.so was compiled for
+  std::vector<std::string> hostFeatures; // what it needs (dlart/HostFeatures.h)
   bool cuda = false;              // cudaBinary + kernels.ptx
   std::vector<std::string> archs; // "sm_90", ...
   std::string cudaBinary;         // "kernels.cubin" or "kernels.fatbin"

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Codegen.h"
+#include "runtime/include/dlart/HostFeatures.h"
 
 #include "codegen/KernelInfo.h"
 #include "dialects/DLA/IR/DLAOps.h"
@@ -153,7 +154,8 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
 }
 
 bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
-                              HostTarget &t, std::string &error) {
+                              HostTarget &t, std::vector<std::string> &recorded,
+                              std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::StringMap<bool> features;
   if (requested.empty() || requested == "native") {
@@ -176,12 +178,20 @@ bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
       return false;
     }
     // checkFeatures aborts on a feature the target does not have at all.
-    for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
-      for (const char *f : {"avx512f", "avx2", "avx", "neon"})
-        if (llvm::StringRef(kv.Key) == f)
-          features[f] = sti->checkFeatures(std::string("+") + f);
+    for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures()) {
+      llvm::StringRef key(kv.Key);
+      bool wanted = key == "neon";
+      for (const char *f : dlart::kHostFeatures)
+        wanted |= key == f;
+      if (wanted)
+        features[key] = sti->checkFeatures(("+" + key).str());
+    }
   }
   auto has = [&](const char *f) { return features.lookup(f); };
+  recorded.clear();
+  for (const char *f : dlart::kHostFeatures)
+    if (has(f))
+      recorded.push_back(f);
   if (has("avx512f")) {
     t.vectorWidth = 16;
     t.registers = 32;

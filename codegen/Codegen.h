@@ -33,9 +33,11 @@ bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
 
 /// Resolves --host-cpu (an LLVM CPU name such as znver4 or haswell;
 /// "native" or empty: this machine) to the CPU name for LLVM and its SIMD
-/// shape; fails with `error` for a name LLVM does not know.
+/// shape, and the features of dlart::kHostFeatures that CPU has (what the
+/// bundle records and the runtime checks before it loads kernels.so); fails
+/// with `error` for a name LLVM does not know.
 bool resolveHostCpu(const std::string &requested, std::string &cpu, HostTarget &target,
-                    std::string &error);
+                    std::vector<std::string> &features, std::string &error);
 
 /// The host kernel module (func.func per kernel, scf loops on memrefs).
 std::string hostKernelModule(const KernelSet &set);

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <link.h>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -138,6 +139,38 @@ struct HostStep {
   std::vector<int64_t> waves; ///< blocks per wave; one wave when empty
 };
 
+/// Whether this CPU has `feature` (a name of dlart::kHostFeatures). The
+/// environment variable DLART_HOST_CPU_LACKS (comma-separated names) makes
+/// the runtime treat features as absent, so that the refusal of a bundle
+/// built for a larger CPU can be tested on any machine.
+bool cpuHasFeature(const std::string &feature) {
+  if (const char *lacks = std::getenv("DLART_HOST_CPU_LACKS")) {
+    std::string list = std::string(",") + lacks + ",";
+    if (list.find("," + feature + ",") != std::string::npos)
+      return false;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+#define DLART_FEATURE(name)                                                    \
+  if (feature == name)                                                         \
+    return __builtin_cpu_supports(name) != 0;
+  DLART_FEATURE("sse2") DLART_FEATURE("sse3") DLART_FEATURE("ssse3")
+  DLART_FEATURE("sse4.1") DLART_FEATURE("sse4.2") DLART_FEATURE("popcnt")
+  DLART_FEATURE("avx") DLART_FEATURE("avx2") DLART_FEATURE("fma")
+  DLART_FEATURE("f16c") DLART_FEATURE("bmi") DLART_FEATURE("bmi2")
+  DLART_FEATURE("lzcnt") DLART_FEATURE("movbe") DLART_FEATURE("aes")
+  DLART_FEATURE("pclmul") DLART_FEATURE("avx512f") DLART_FEATURE("avx512vl")
+  DLART_FEATURE("avx512bw") DLART_FEATURE("avx512dq") DLART_FEATURE("avx512cd")
+  DLART_FEATURE("avx512vnni") DLART_FEATURE("avx512bf16")
+  DLART_FEATURE("avx512fp16") DLART_FEATURE("avx512vbmi")
+  DLART_FEATURE("avx512vbmi2") DLART_FEATURE("avx512ifma")
+  DLART_FEATURE("avx512vpopcntdq") DLART_FEATURE("avx512bitalg")
+  DLART_FEATURE("gfni") DLART_FEATURE("vpclmulqdq")
+#undef DLART_FEATURE
+#endif
+  return false; // not x86, or a name the manifest parser would have refused
+}
+
 class HostBackend : public Backend {
 public:
   explicit HostBackend(unsigned threads) : threads_(threads ? threads : 1) {}
@@ -158,6 +191,24 @@ public:
       return DLART_ERROR_BUNDLE;
     }
     std::string lib = m.path(m.hostLibrary);
+    // The CPU must have what the kernels were compiled for: checked before
+    // dlopen, so that a bundle from another machine is refused with a
+    // message instead of dying on SIGILL in its first kernel.
+    std::vector<std::string> lacking;
+    for (const std::string &f : m.hostFeatures)
+      if (!cpuHasFeature(f))
+        lacking.push_back(f);
+    if (!lacking.empty()) {
+      std::string list;
+      for (const std::string &f : lacking)
+        list += (list.empty() ? "" : ", ") + f;
+      err = lib + ": compiled for CPU '" +
+            (m.hostCpu.empty() ? std::string("?") : m.hostCpu) +
+            "', whose features " + list + " this CPU lacks; recompile with "
+            "dlac --host-cpu=native on this machine, or a CPU level every "
+            "deployment machine has (x86-64-v3: AVX2, x86-64-v4: AVX-512)";
+      return DLART_ERROR_BUNDLE;
+    }
     // RTLD_LOCAL: two bundles may define kernels of the same name.
     library_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
     libName_ = m.hostLibrary;
@@ -249,6 +300,19 @@ private:
       if (!h.fn) {
         err = lib + ": kernel '" + s.kernel + "' (" + phase + "[" +
               std::to_string(i) + "]) is not defined in the library";
+        return false;
+      }
+      // dlsym also finds the library's dependencies' symbols (abort, exit,
+      // free from libc): a kernel must be defined by kernels.so itself.
+      Dl_info info{};
+      struct link_map *self = nullptr;
+      if (!::dladdr(reinterpret_cast<void *>(h.fn), &info) || !info.dli_fname ||
+          ::dlinfo(library_, RTLD_DI_LINKMAP, &self) != 0 || !self ||
+          !self->l_name || std::strcmp(info.dli_fname, self->l_name) != 0) {
+        err = lib + ": '" + s.kernel + "' (" + phase + "[" + std::to_string(i) +
+              "]) is not a kernel of the library" +
+              (info.dli_fname ? std::string(" (it is defined by ") + info.dli_fname + ")"
+                              : std::string());
         return false;
       }
       for (uint32_t id : s.args)

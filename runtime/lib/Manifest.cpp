@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Manifest.h"
+#include "dlart/HostFeatures.h"
 
 #include "dlart/dlart.h"
 
@@ -254,10 +255,30 @@ bool Parser::parseTargets(const json &root) {
   if (root.contains("host")) {
     const json &h = root["host"];
     if (!getObject(h, "host") ||
-        !checkKeys(h, "host", {"library"}, {"library"}) ||
+        !checkKeys(h, "host", {"library", "cpu", "features"}, {"library"}) ||
         !getFileName(h["library"], "host.library", m_.hostLibrary) ||
         !requireFile(m_.hostLibrary, "host.library"))
       return false;
+    if (h.contains("cpu") && !getString(h["cpu"], "host.cpu", m_.hostCpu))
+      return false;
+    if (h.contains("features")) {
+      if (!getArray(h["features"], "host.features"))
+        return false;
+      const json &fs = h["features"];
+      for (size_t i = 0; i < fs.size(); ++i) {
+        std::string f;
+        if (!getString(fs[i], at("host.features", i), f))
+          return false;
+        bool known = false;
+        for (const char *k : kHostFeatures)
+          known |= f == k;
+        if (!known)
+          return fail(at("host.features", i),
+                      "unknown CPU feature '" + f +
+                          "': this runtime cannot check it (a newer dlac?)");
+        m_.hostFeatures.push_back(f);
+      }
+    }
     m_.hasHost = true;
   }
   if (root.contains("cuda")) {

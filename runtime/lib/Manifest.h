@@ -63,6 +63,9 @@ struct Manifest {
   std::string producer;     ///< "" if absent.
   bool hasHost = false;
   std::string hostLibrary;  ///< File name inside the bundle.
+  std::string hostCpu;      ///< The CPU the kernels were compiled for ("" if absent).
+  /// CPU features kernels.so needs (names of dlart::kHostFeatures).
+  std::vector<std::string> hostFeatures;
   bool hasCuda = false;
   std::vector<std::string> cudaArchs;
   std::string cudaBinary;   ///< File name inside the bundle.

@@ -538,6 +538,13 @@ TEST_F(RuntimeTest, BadBuffers) {
        "\"../kernels.so\""},
       {[](json &m) { m.erase("host"); },
        "neither 'host' nor 'cuda' is present: the bundle has no kernels"},
+      {[](json &m) { m["host"]["features"] = {"avx2", "avx1024"}; },
+       "host.features[1]: unknown CPU feature 'avx1024': this runtime cannot "
+       "check it (a newer dlac?)"},
+      {[](json &m) { m["host"]["features"] = "avx2"; },
+       "host.features: expected an array, got \"avx2\""},
+      {[](json &m) { m["host"]["cpu"] = 4; },
+       "host.cpu: expected a non-empty string, got 4"},
   };
   for (const Case &c : cases) {
     json m = baseManifest();

@@ -35,6 +35,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/TargetParser/Host.h"
@@ -42,7 +43,11 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -119,7 +124,11 @@ cl::list<std::string> archs("arch", cl::desc("CUDA architectures (default sm_90)
 cl::opt<std::string> hostCpu("host-cpu",
                              cl::desc("CPU the host kernels are compiled for, an LLVM "
                                       "CPU name (default native: this machine's); "
-                                      "sets the SIMD width of the CPU kernels"),
+                                      "sets the SIMD width of the CPU kernels. The "
+                                      "bundle records the CPU's features and the "
+                                      "runtime refuses it on a machine without them: "
+                                      "to deploy elsewhere, name a level every target "
+                                      "has (x86-64-v3: AVX2, x86-64-v4: AVX-512)"),
                              cl::value_desc("name"), cl::cat(dlacCategory));
 enum class HostKernels { Cpu, Gpu };
 cl::opt<HostKernels> hostKernels(
@@ -337,10 +346,124 @@ std::map<std::string, PtxasInfo> runPtxasVerbose(const std::string &ptxPath) {
   return info;
 }
 
-/// --weights with a bundle: checks the checkpoint against the model's
-/// parameters and copies it into the bundle as weights.safetensors, which the
-/// runtime loads when given no other weights.
-bool embedWeights(ModuleOp fused, std::string &err) {
+/// The directory the bundle's files are written into: a fresh, hidden folder
+/// beside -o (".NAME.tmp-XXXXXX"), renamed into place by commitBundle only
+/// once every file is written, so that a failed or killed compile leaves
+/// the previous bundle exactly as it was (or none), never a partial or mixed
+/// one, and no file of an earlier compile survives into the new bundle.
+std::string bundleDir;
+
+/// Checks -o before any work: a missing path, an empty directory or an
+/// earlier bundle (a directory with manifest.json) may be replaced; a file
+/// or a directory of something else is never touched.
+bool checkBundleTarget(std::string &err) {
+  namespace fs = llvm::sys::fs;
+  fs::file_status st;
+  if (std::error_code ec = fs::status(outputFile, st)) {
+    if (ec == std::errc::no_such_file_or_directory)
+      return true;
+    err = outputFile + ": " + ec.message();
+    return false;
+  }
+  if (!fs::is_directory(st)) {
+    err = outputFile + ": exists and is not a directory; a bundle is a directory, "
+                       "refusing to replace the file (choose another -o)";
+    return false;
+  }
+  if (fs::exists(outputFile + "/manifest.json"))
+    return true;
+  std::error_code ec;
+  fs::directory_iterator it(outputFile, ec), end;
+  if (ec) {
+    err = outputFile + ": " + ec.message();
+    return false;
+  }
+  if (it != end) {
+    err = outputFile + ": a directory that is not a dlac bundle (it has files but no "
+                       "manifest.json); refusing to replace it (choose another -o)";
+    return false;
+  }
+  return true;
+}
+
+/// Creates bundleDir beside -o.
+bool createStagingDir(std::string &err) {
+  namespace fs = llvm::sys::fs;
+  llvm::SmallString<256> target(outputFile);
+  while (target.size() > 1 && llvm::sys::path::is_separator(target.back()))
+    target.pop_back();
+  llvm::SmallString<256> parent = llvm::sys::path::parent_path(target);
+  if (parent.empty())
+    parent = ".";
+  if (std::error_code ec = fs::create_directories(parent)) {
+    err = parent.str().str() + ": " + ec.message();
+    return false;
+  }
+  std::string model = (parent + "/." + llvm::sys::path::filename(target) +
+                       ".tmp-%%%%%%%%")
+                          .str();
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    llvm::SmallString<256> path;
+    fs::createUniquePath(model, path, /*MakeAbsolute=*/false);
+    std::error_code ec = fs::create_directory(path, /*IgnoreExisting=*/false);
+    if (!ec) {
+      bundleDir = path.str().str();
+      return true;
+    }
+    if (ec != std::errc::file_exists) {
+      err = path.str().str() + ": " + ec.message();
+      return false;
+    }
+  }
+  err = outputFile + ": cannot create a temporary directory beside it";
+  return false;
+}
+
+/// Moves the finished bundleDir to -o: an atomic exchange with the previous
+/// bundle where the file system has one (renameat2 RENAME_EXCHANGE), so that
+/// at every moment -o is either the old bundle or the new one.
+bool commitBundle(std::string &err) {
+  namespace fs = llvm::sys::fs;
+  if (!fs::exists(outputFile)) {
+    if (std::error_code ec = fs::rename(bundleDir, outputFile)) {
+      err = outputFile + ": " + ec.message();
+      return false;
+    }
+    bundleDir.clear();
+    return true;
+  }
+#ifdef RENAME_EXCHANGE
+  if (::renameat2(AT_FDCWD, bundleDir.c_str(), AT_FDCWD, outputFile.c_str(),
+                  RENAME_EXCHANGE) == 0) {
+    fs::remove_directories(bundleDir); // now the previous bundle
+    bundleDir.clear();
+    return true;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    err = outputFile + ": cannot replace the previous bundle: " + std::strerror(errno);
+    return false;
+  }
+#endif
+  // No exchange on this file system: move the old bundle aside first (for a
+  // moment there is no bundle at -o, never a partial one).
+  std::string old = bundleDir + ".old";
+  if (std::error_code ec = fs::rename(outputFile, old)) {
+    err = outputFile + ": cannot replace the previous bundle: " + ec.message();
+    return false;
+  }
+  if (std::error_code ec = fs::rename(bundleDir, outputFile)) {
+    fs::rename(old, outputFile);
+    err = outputFile + ": " + ec.message();
+    return false;
+  }
+  fs::remove_directories(old);
+  bundleDir.clear();
+  return true;
+}
+
+/// --weights with a bundle: the checkpoint must hold the model's parameters
+/// (checked before code generation).
+bool checkEmbeddedWeights(ModuleOp fused, std::string &err) {
   auto file = dlart::SafetensorsFile::open(weightsFile, err);
   if (!file)
     return false;
@@ -348,9 +471,13 @@ bool embedWeights(ModuleOp fused, std::string &err) {
   for (const auto &p : mlir::dla::collectParams(fused))
     specs.push_back({p.name, p.shape});
   std::vector<std::string> warnings;
-  if (!dlart::checkParameters(*file, specs, err, warnings))
-    return false;
-  if (auto ec = llvm::sys::fs::copy_file(weightsFile, outputFile + "/weights.safetensors")) {
+  return dlart::checkParameters(*file, specs, err, warnings);
+}
+
+/// Copies the checked checkpoint into the bundle as weights.safetensors,
+/// which the runtime loads when given no other weights.
+bool embedWeights(std::string &err) {
+  if (auto ec = llvm::sys::fs::copy_file(weightsFile, bundleDir + "/weights.safetensors")) {
     err = outputFile + "/weights.safetensors: " + ec.message();
     return false;
   }
@@ -404,10 +531,10 @@ bool writeFatbin(const std::vector<std::pair<std::string, std::string>> &cubins,
                  const std::vector<std::pair<std::string, std::string>> &ptxs,
                  mlir::dla::BundleTargets &targets, std::string &err) {
   std::string tool = toolkitDir() + "/bin/fatbinary";
-  std::vector<std::string> args{tool, "--64", "--create=" + outputFile + "/kernels.fatbin"};
+  std::vector<std::string> args{tool, "--64", "--create=" + bundleDir + "/kernels.fatbin"};
   std::vector<std::string> temps;
   for (const auto &[chip, data] : cubins) {
-    std::string path = outputFile + "/." + chip + ".cubin";
+    std::string path = bundleDir + "/." + chip + ".cubin";
     if (!writeFile(path, data, err))
       return false;
     temps.push_back(path);
@@ -415,7 +542,7 @@ bool writeFatbin(const std::vector<std::pair<std::string, std::string>> &cubins,
   }
   if (!ptxs.empty()) {
     const auto &[chip, data] = ptxs.back();
-    std::string path = outputFile + "/." + chip + ".ptx";
+    std::string path = bundleDir + "/." + chip + ".ptx";
     if (!writeFile(path, data, err))
       return false;
     temps.push_back(path);
@@ -441,7 +568,8 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   std::string err;
   std::string cpu;
   mlir::dla::HostTarget hostTarget;
-  if (!mlir::dla::resolveHostCpu(hostCpu, cpu, hostTarget, err))
+  std::vector<std::string> cpuFeatures;
+  if (!mlir::dla::resolveHostCpu(hostCpu, cpu, hostTarget, cpuFeatures, err))
     return fail(err);
   mlir::dla::KernelSet set;
   if (!mlir::dla::generateKernels(fused, set, err,
@@ -500,10 +628,19 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   // The bundle.
   if (outputFile == "-")
     return fail("--emit=bundle needs -o DIR (e.g. -o model.dlab)");
-  if (auto ec = llvm::sys::fs::create_directories(outputFile))
-    return fail(outputFile + ": " + ec.message());
+  if (!checkBundleTarget(err) || !createStagingDir(err))
+    return fail(err);
+  // Whatever fails below, the staging directory goes and -o is untouched.
+  struct RemoveStaging {
+    ~RemoveStaging() {
+      if (!bundleDir.empty())
+        llvm::sys::fs::remove_directories(bundleDir);
+    }
+  } removeStaging;
   mlir::dla::BundleTargets targets;
   targets.host = target != Target::Cuda;
+  targets.hostCpu = cpu;
+  targets.hostFeatures = cpuFeatures;
   targets.cuda = target != Target::Host;
   llvm::StringSet<> used;
   for (const auto &p : mlir::dla::collectParams(fused))
@@ -515,7 +652,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     auto host = lowerHost();
     if (!host)
       return fail(err);
-    if (!mlir::dla::emitSharedLibrary(*host, outputFile + "/kernels.so", cpu, err))
+    if (!mlir::dla::emitSharedLibrary(*host, bundleDir + "/kernels.so", cpu, err))
       return fail(err);
   }
   if (targets.cuda) {
@@ -528,7 +665,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     if (!ptx)
       return fail(err);
     // kernels.ptx holds the PTX of the newest --arch (JIT fallback).
-    if (!writeFile(outputFile + "/kernels.ptx", mlir::dla::gpuObjects(*ptx).back().second,
+    if (!writeFile(bundleDir + "/kernels.ptx", mlir::dla::gpuObjects(*ptx).back().second,
                    err))
       return fail(err);
     auto bin = lowerGpu("bin");
@@ -537,7 +674,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     auto objects = mlir::dla::gpuObjects(*bin);
     if (objects.size() == 1) {
       targets.cudaBinary = "kernels.cubin";
-      if (!writeFile(outputFile + "/kernels.cubin", objects.front().second, err))
+      if (!writeFile(bundleDir + "/kernels.cubin", objects.front().second, err))
         return fail(err);
     } else if (!writeFatbin(objects, ptx ? mlir::dla::gpuObjects(*ptx) : decltype(objects)(),
                             targets, err)) {
@@ -552,9 +689,11 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                     h.grid[0] * h.grid[1] * h.grid[2], h.hostWorkspaceBytes,
                     h.hostWaves};
   }
-  if (failed(mlir::dla::writeManifest(fused, launches, targets, outputFile, err)))
+  if (failed(mlir::dla::writeManifest(fused, launches, targets, bundleDir, err)))
     return fail(err);
-  if (!weightsFile.empty() && !embedWeights(fused, err))
+  if (!weightsFile.empty() && !embedWeights(err))
+    return fail(err);
+  if (!commitBundle(err))
     return fail(err);
   if (report)
     printReport(set, targets.cuda ? outputFile + "/kernels.ptx" : "");
@@ -645,6 +784,14 @@ int main(int argc, char **argv) {
   if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&
       emit.getNumOccurrences() == 0)
     emit = Emit::Bundle;
+  // What can be checked about the bundle's destination is, before the work.
+  if (emit == Emit::Bundle && !runReference) {
+    std::string err;
+    if (outputFile == "-")
+      return fail("--emit=bundle needs -o DIR (e.g. -o model.dlab)");
+    if (!checkBundleTarget(err))
+      return fail(err);
+  }
   bool fuse = runReference ? referenceStage == Stage::Fused : emit != Emit::Prim;
   // Fusions only the CPU kernels implement, when the bundle has no GPU build.
   mlir::dla::FusionOptions fusionOptions;
@@ -658,6 +805,13 @@ int main(int argc, char **argv) {
     return runReferenceExecutor(*expanded, *module);
   if (emit == Emit::Dot)
     return print([&](llvm::raw_ostream &os) { mlir::dla::emitDot(*module, os); });
+  // The checkpoint to embed is checked against the model's parameters before
+  // code generation (seconds), so that a wrong file fails at once.
+  if (emit == Emit::Bundle && !weightsFile.empty()) {
+    std::string err;
+    if (!checkEmbeddedWeights(*module, err))
+      return fail(err);
+  }
   if (emit != Emit::Fused && emit != Emit::Prim)
     return generateCode(*module, *expanded, print);
   return print([&](llvm::raw_ostream &os) { module->print(os); });
