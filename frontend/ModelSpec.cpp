@@ -968,7 +968,12 @@ void Validator::readTopLevel(const Node &root, ModelSpec &spec) {
                              std::to_string(limits::kMaxNameLength) +
                              " letters, digits, '_', '-' or '.', got " + describe(*name));
   }
-  choiceField(root, "precision", spec.precision, kPrecisions);
+  if (choiceField(root, "precision", spec.precision, kPrecisions) &&
+      spec.precision != Precision::F32)
+    // Refused here, not 20 s into code generation: no stage below f32 yet.
+    error(fieldLoc(root, "precision"),
+          "\"" + std::string(toString(spec.precision)) +
+              "\" is not implemented yet: this dlac compiles \"f32\" only");
 
   std::optional<Node> input = member(root, "input");
   if (!input)
@@ -1245,6 +1250,13 @@ void Validator::readCenterNetHeads(const Node &heads, ModelSpec &spec) {
       error(output.keyLoc(), "head name " + displayKey(name) + " must be an identifier of at most 64 characters "
                                  "(letters, digits, '_'; not starting with a digit): "
                                  "it names the output and its parameters");
+      ok = false;
+      continue;
+    }
+    if (name == "__metadata__") {
+      error(output.keyLoc(), "head name '__metadata__' is reserved: safetensors files "
+                             "keep their metadata under it, so the output could "
+                             "never be written");
       ok = false;
       continue;
     }

@@ -314,7 +314,9 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   file->path_ = path;
   const std::string prefix = path + ": ";
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO or device given as a checkpoint must not block in
+  // open() waiting for a writer; it is refused as not a regular file below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     err = prefix + "cannot open: " + std::strerror(errno);
     return nullptr;
@@ -385,6 +387,17 @@ bool SafetensorsFile::parse(const uint8_t *bytes, size_t fileSize,
                             std::string &err) {
   SafetensorsFile *file = this;
   const std::string prefix = path_ + ": ";
+  // The files users most often give instead: PyTorch's own checkpoints.
+  if (std::memcmp(bytes, "PK\x03\x04", 4) == 0) {
+    err = prefix + "not a safetensors file: a zip archive, as torch.save writes "
+                   "(.pth/.pt); convert it with scripts/pth2safetensors.py";
+    return false;
+  }
+  if (bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5) {
+    err = prefix + "not a safetensors file: a Python pickle (torch.save's legacy "
+                   "format, .pth/.pt); convert it with scripts/pth2safetensors.py";
+    return false;
+  }
   uint64_t headerSize;
   std::memcpy(&headerSize, bytes, 8);
   if (headerSize > fileSize - 8) {
@@ -733,6 +746,12 @@ bool checkParameters(const SafetensorsFile &file,
   for (size_t i = 0; i < lines.size(); ++i)
     err += (i ? "\n" : "") + lines[i];
   return false;
+}
+
+bool sameFile(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 } // namespace dlart

@@ -190,6 +190,18 @@ int parseArgs(int argc, char **argv, Options &o) {
     return usageError("one bundle expected, got '" + positional[0] +
                       "' and '" + positional[1] + "'");
   o.bundle = positional[0];
+  // --output must not destroy a file this run reads (and a --check against
+  // the file just written would pass trivially).
+  if (!o.output.empty())
+    for (auto [flag, path] : {std::pair<const char *, const std::string *>{"--check", &o.check},
+                              {"--weights", &o.weights},
+                              {"--input", &o.input}})
+      if (!path->empty() && dlart::sameFile(o.output, *path))
+        return usageError("--output " + o.output + " is the " + flag +
+                          " file; refusing to overwrite it");
+  if (!o.output.empty() && dlart::sameFile(o.output, o.bundle + "/weights.safetensors"))
+    return usageError("--output " + o.output +
+                      " is the bundle's weights.safetensors; refusing to overwrite it");
   return -1;
 }
 

@@ -31,6 +31,8 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -200,6 +202,12 @@ bool loadTensor(const dlart::SafetensorsFile &file, const dlart::TensorInfo &inf
 int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
   if (weightsFile.empty() || inputTensors.empty())
     return fail("--run-reference needs --weights and --input");
+  if (outputFile == "-")
+    return fail("--run-reference writes safetensors: give -o FILE");
+  for (auto [flag, path] : {std::pair<const char *, const std::string *>{"--weights", &weightsFile},
+                            {"--input", &inputTensors}})
+    if (dlart::sameFile(outputFile, *path))
+      return fail("-o " + outputFile + " is the " + flag + " file; refusing to overwrite it");
   auto forward = module.lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction);
   auto accepted = mlir::dla::collectParams(expanded);
   auto required = mlir::dla::collectParams(module);
@@ -344,6 +352,76 @@ std::map<std::string, PtxasInfo> runPtxasVerbose(const std::string &ptxPath) {
     }
   }
   return info;
+}
+
+/// Checks, before the work, what a CUDA build needs: ptxas in the toolkit
+/// (and fatbinary for several archs), and --arch names that this ptxas
+/// knows (read from its own --help, so the list follows the toolkit).
+bool checkCudaToolchain(bool needBinary, std::string &err) {
+  std::vector<std::string> list = archList();
+  for (const std::string &a : list) {
+    StringRef s(a);
+    bool ok = s.consume_front("sm_") && !s.empty();
+    s = s.rtrim("af");
+    ok = ok && !s.empty() && llvm::all_of(s, llvm::isDigit) && s.size() <= 3;
+    if (!ok) {
+      err = "--arch " + a + ": expected a CUDA architecture such as sm_80, sm_90 or sm_90a";
+      return false;
+    }
+  }
+  std::string ptxas = toolkitDir() + "/bin/ptxas";
+  if (!llvm::sys::fs::can_execute(ptxas)) {
+    if (!needBinary)
+      return true;
+    err = std::string("--target ") + (target == Target::All ? "all (the default)" : "cuda") +
+          " needs the CUDA toolkit's ptxas, not found in " + toolkitDir() +
+          "/bin (set --cuda-toolkit or CUDA_HOME, or use --target host)";
+    return false;
+  }
+  if (needBinary && list.size() > 1 &&
+      !llvm::sys::fs::can_execute(toolkitDir() + "/bin/fatbinary")) {
+    err = "--arch with several architectures needs the CUDA toolkit's fatbinary, not found "
+          "in " + toolkitDir() + "/bin";
+    return false;
+  }
+  // The names this ptxas accepts ('sm_90', 'sm_90a', ...) from its help text.
+  llvm::SmallString<128> helpFile;
+  if (llvm::sys::fs::createTemporaryFile("dlac-ptxas-help", "txt", helpFile))
+    return true; // cannot ask: ptxas itself will judge the names
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(helpFile), std::nullopt};
+  int rc = llvm::sys::ExecuteAndWait(ptxas, {ptxas, "--help"}, std::nullopt, redirects, 30);
+  auto help = llvm::MemoryBuffer::getFile(helpFile);
+  llvm::sys::fs::remove(helpFile);
+  if (rc != 0 || !help)
+    return true;
+  std::vector<std::string> known;
+  StringRef text = (*help)->getBuffer();
+  for (size_t at = text.find("'sm_"); at != StringRef::npos; at = text.find("'sm_", at + 1)) {
+    size_t end = text.find('\'', at + 1);
+    if (end == StringRef::npos)
+      break;
+    known.push_back(text.substr(at + 1, end - at - 1).str());
+  }
+  if (known.empty())
+    return true;
+  for (const std::string &a : list)
+    if (llvm::find(known, a) == known.end()) {
+      std::vector<unsigned> numbers;
+      for (const std::string &k : known) {
+        unsigned n = 0;
+        if (!StringRef(k).drop_front(3).getAsInteger(10, n))
+          numbers.push_back(n);
+      }
+      llvm::sort(numbers);
+      numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+      std::string names;
+      for (unsigned n : numbers)
+        names += (names.empty() ? "sm_" : ", sm_") + std::to_string(n);
+      err = "--arch " + a + ": not an architecture the CUDA toolkit's ptxas (" + ptxas +
+            ") knows; it knows " + names + " (and their 'a'/'f' variants)";
+      return false;
+    }
+  return true;
 }
 
 /// The directory the bundle's files are written into: a fresh, hidden folder
@@ -728,6 +806,10 @@ int main(int argc, char **argv) {
       "  dlac model.json --run-reference --weights W.safetensors \\\n"
       "       --input I.safetensors -o out.safetensors\n");
 
+  // IR is dla-opt's input; say so rather than report a JSON syntax error.
+  if (StringRef(inputFile).ends_with(".mlir") || StringRef(inputFile).ends_with(".mlirbc"))
+    return fail(inputFile + ": dlac reads a JSON model description, not MLIR; run IR "
+                            "through dla-opt (e.g. dla-opt --dla-fuse model.mlir)");
   std::vector<::dla::Diagnostic> diags;
   auto spec = ::dla::parseModelSpecFile(inputFile, diags);
   if (!spec) {
@@ -790,6 +872,14 @@ int main(int argc, char **argv) {
     if (outputFile == "-")
       return fail("--emit=bundle needs -o DIR (e.g. -o model.dlab)");
     if (!checkBundleTarget(err))
+      return fail(err);
+  }
+  // The CUDA toolchain and --arch names, before the work.
+  bool cudaBinary = emit == Emit::Bundle && !runReference && target != Target::Host;
+  if (cudaBinary || (!runReference && (emit == Emit::PTX || emit == Emit::Gpu)) ||
+      archs.getNumOccurrences()) {
+    std::string err;
+    if (!checkCudaToolchain(cudaBinary || emit == Emit::PTX, err))
       return fail(err);
   }
   bool fuse = runReference ? referenceStage == Stage::Fused : emit != Emit::Prim;

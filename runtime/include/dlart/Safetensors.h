@@ -181,6 +181,11 @@ size_t countNonFinite(const float *data, size_t n, size_t &first);
 /// "[0, 3, 10, 7]": the multi-index of flat element `i` of `shape`.
 std::string formatIndex(uint64_t i, const std::vector<int64_t> &shape);
 
+/// Whether the two paths name one existing file (same device and inode;
+/// false when either does not exist): an output path must never be a file
+/// the same run reads.
+bool sameFile(const std::string &a, const std::string &b);
+
 } // namespace dlart
 
 #endif // DLART_SAFETENSORS_H
