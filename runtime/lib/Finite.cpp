@@ -11,6 +11,7 @@
 #include "dlart/Safetensors.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace dlart {
 
@@ -47,6 +48,29 @@ bool checkFinite(const std::string &file, const std::string &tensor,
         (bad > 1 ? "; " + std::to_string(bad) + " of its " + std::to_string(n) +
                        " values are NaN or Inf"
                  : "");
+  return false;
+}
+
+bool checkVariance(const std::string &file, const std::string &tensor,
+                   const std::vector<int64_t> &shape, const float *data,
+                   size_t n, std::string &err) {
+  const std::string suffix = ".running_var";
+  if (tensor.size() < suffix.size() ||
+      tensor.compare(tensor.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return true;
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (data[i] < 0 && bad++ == 0)
+      first = i;
+  if (!bad)
+    return true;
+  char value[32];
+  std::snprintf(value, sizeof value, "%g", static_cast<double>(data[first]));
+  err = (file.empty() ? "" : file + ": ") + "tensor '" + tensor +
+        "' holds a negative variance, " + value + " at element " +
+        std::to_string(first) + " (index " + formatIndex(first, shape) + ")" +
+        (bad > 1 ? " and " + std::to_string(bad - 1) + " more" : "") +
+        ": BatchNorm folding takes sqrt(running_var + eps), which would be NaN";
   return false;
 }
 

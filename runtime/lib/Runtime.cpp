@@ -12,6 +12,7 @@
 #include "Manifest.h"
 #include "dlart/Safetensors.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -116,6 +117,9 @@ Layout Layout::plan(const Manifest &m) {
 }
 
 struct dlart_model {
+  /// The thread inside a call on this model (none: idle). One model runs one
+  /// call at a time; a second thread is refused, not deadlocked.
+  std::atomic<std::thread::id> user{};
   Manifest manifest;
   Layout layout;
   std::unique_ptr<Backend> backend;
@@ -175,6 +179,31 @@ bool fileExists(const std::string &path) {
 
 } // namespace
 
+namespace {
+
+/// Runs `body` (through guarded) as the model's only user: a call made while
+/// another thread is inside one on the same model fails with
+/// DLART_ERROR_STATE instead of racing it (or deadlocking the host thread
+/// pool). The same thread may nest calls (dlart_forward).
+template <typename F>
+dlart_status exclusive(dlart_model *model, const char *fn, F &&body) {
+  if (!model)
+    return guarded(body);
+  std::thread::id me = std::this_thread::get_id(), none{};
+  if (model->user.load() == me)
+    return guarded(body);
+  if (!model->user.compare_exchange_strong(none, me))
+    return fail(DLART_ERROR_STATE,
+                std::string(fn) + ": the model is in use by another thread: a "
+                                  "dlart_model runs one call at a time (open the "
+                                  "bundle once per thread to run concurrently)");
+  dlart_status s = guarded(body);
+  model->user.store(std::thread::id{});
+  return s;
+}
+
+} // namespace
+
 extern "C" {
 
 const char *dlart_last_error(void) { return lastError.c_str(); }
@@ -225,7 +254,7 @@ const char *dlart_device_info(const dlart_model *model) {
 }
 
 dlart_status dlart_set_threads(dlart_model *model, int threads) {
-  return guarded([&] {
+  return exclusive(model, "dlart_set_threads", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_threads: model is null");
     if (threads < 1 || threads > 4096)
@@ -242,7 +271,7 @@ dlart_status dlart_set_threads(dlart_model *model, int threads) {
 }
 
 dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
-  return guarded([&] {
+  return exclusive(model, "dlart_set_device", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_device: model is null");
     if (!dlart_device_name(device))
@@ -273,16 +302,18 @@ dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
 }
 
 dlart_status dlart_set_cuda_graph(dlart_model *model, int enable) {
-  if (!model)
-    return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_cuda_graph: model is null");
-  model->graph = enable != 0;
-  if (model->backend)
-    model->backend->setGraph(model->graph);
-  return DLART_OK;
+  return exclusive(model, "dlart_set_cuda_graph", [&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_cuda_graph: model is null");
+    model->graph = enable != 0;
+    if (model->backend)
+      model->backend->setGraph(model->graph);
+    return DLART_OK;
+  });
 }
 
 dlart_status dlart_load_weights(dlart_model *model, const char *path) {
-  return guarded([&] {
+  return exclusive(model, "dlart_load_weights", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_load_weights: model is null");
     if (dlart_status s = model->needDevice())
@@ -331,6 +362,11 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
                       err + "; weights must be finite (dla-run "
                             "--allow-nonfinite or dlart_set_allow_nonfinite "
                             "accepts them)");
+        if (!model->allowNonfinite &&
+            !checkVariance(file, p.name, p.shape, values.data(), values.size(), err))
+          return fail(DLART_ERROR_WEIGHTS,
+                      err + " (dla-run --allow-nonfinite or "
+                            "dlart_set_allow_nonfinite accepts it)");
         if (!model->backend->upload(model->layout.offset[p.buffer],
                                     values.data(), p.numElements * 4, err))
           return fail(DLART_ERROR_DEVICE, err);
@@ -344,11 +380,13 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
 }
 
 dlart_status dlart_set_allow_nonfinite(dlart_model *model, int allow) {
-  if (!model)
-    return fail(DLART_ERROR_INVALID_ARGUMENT,
-                "dlart_set_allow_nonfinite: model is null");
-  model->allowNonfinite = allow != 0;
-  return DLART_OK;
+  return exclusive(model, "dlart_set_allow_nonfinite", [&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT,
+                  "dlart_set_allow_nonfinite: model is null");
+    model->allowNonfinite = allow != 0;
+    return DLART_OK;
+  });
 }
 
 const char *dlart_warnings(const dlart_model *model) {
@@ -407,7 +445,7 @@ float *dlart_output_buffer(dlart_model *model, size_t index) {
 }
 
 dlart_status dlart_set_inputs(dlart_model *model, const float *const *inputs) {
-  return guarded([&] {
+  return exclusive(model, "dlart_set_inputs", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_inputs: model is null");
     if (dlart_status s = model->needDevice())
@@ -430,7 +468,7 @@ dlart_status dlart_set_inputs(dlart_model *model, const float *const *inputs) {
 }
 
 dlart_status dlart_run(dlart_model *model) {
-  return guarded([&] {
+  return exclusive(model, "dlart_run", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_run: model is null");
     if (dlart_status s = model->needInit())
@@ -443,7 +481,7 @@ dlart_status dlart_run(dlart_model *model) {
 }
 
 dlart_status dlart_get_outputs(dlart_model *model, float *const *outputs) {
-  return guarded([&] {
+  return exclusive(model, "dlart_get_outputs", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_get_outputs: model is null");
     if (dlart_status s = model->needDevice())
@@ -467,13 +505,16 @@ dlart_status dlart_get_outputs(dlart_model *model, float *const *outputs) {
 
 dlart_status dlart_forward(dlart_model *model, const float *const *inputs,
                            float *const *outputs) {
-  if (dlart_status s = model ? model->needInit() : DLART_OK)
-    return s; // Before touching inputs: the clearer message.
-  if (dlart_status s = dlart_set_inputs(model, inputs))
-    return s;
-  if (dlart_status s = dlart_run(model))
-    return s;
-  return dlart_get_outputs(model, outputs);
+  // One exclusive call: no other thread's inputs between these three.
+  return exclusive(model, "dlart_forward", [&] {
+    if (dlart_status s = model ? model->needInit() : DLART_OK)
+      return s; // Before touching inputs: the clearer message.
+    if (dlart_status s = dlart_set_inputs(model, inputs))
+      return s;
+    if (dlart_status s = dlart_run(model))
+      return s;
+    return dlart_get_outputs(model, outputs);
+  });
 }
 
 size_t dlart_num_forward_steps(const dlart_model *model) {
@@ -487,7 +528,7 @@ const char *dlart_forward_step_kernel(const dlart_model *model, size_t step) {
 }
 
 dlart_status dlart_profile(dlart_model *model, double *step_ms) {
-  return guarded([&] {
+  return exclusive(model, "dlart_profile", [&] {
     if (!model || !step_ms)
       return fail(DLART_ERROR_INVALID_ARGUMENT,
                   "dlart_profile: model or step_ms is null");

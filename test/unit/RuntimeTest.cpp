@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -70,6 +71,17 @@ void two_waves(void *const *args, int64_t b0, int64_t b1) {
       s += ws[i];
     out[b - 8] = s;
   }
+}
+// Blocks until the test sets `release`, after setting `entered`: holds one
+// thread inside dlart_run while another calls the same model.
+volatile int entered, release;
+void wait_gate(void *const *args, int64_t b0, int64_t b1) {
+  float *out = args[1];
+  entered = 1;
+  while (!release) {
+  }
+  for (int64_t b = b0; b < b1; ++b)
+    out[b] = 1.0f;
 }
 void count_blocks(void *const *args, int64_t b0, int64_t b1) {
   float *out = args[1];
@@ -312,6 +324,42 @@ TEST_F(RuntimeTest, EveryBlockRunsOnceWhateverTheThreadCount) {
       ASSERT_EQ(y[b], expected) << "block " << b << ", " << threads
                                 << " threads";
   }
+}
+
+TEST_F(RuntimeTest, ASecondThreadIsRefusedNotDeadlocked) {
+  json m = baseManifest();
+  m["forward"] = {step("wait_gate", {1, 1, 1}, {0, 1})};
+  writeBundle(m);
+  openOk();
+  ASSERT_EQ(dlart_set_threads(model, 1), DLART_OK);
+  ASSERT_EQ(dlart_set_device(model, DLART_DEVICE_HOST), DLART_OK);
+  ASSERT_EQ(dlart_load_weights(model, biasWeights().c_str()), DLART_OK);
+  // The library the runtime loaded (RTLD_NOLOAD: the same handle).
+  void *lib = ::dlopen((bundle + "/kernels.so").c_str(), RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(lib, nullptr);
+  auto *entered = static_cast<volatile int *>(::dlsym(lib, "entered"));
+  auto *release = static_cast<volatile int *>(::dlsym(lib, "release"));
+  ASSERT_TRUE(entered && release);
+  dlart_status first = DLART_ERROR_INTERNAL;
+  std::thread holder([&] { first = dlart_run(model); });
+  for (int i = 0; i < 10000 && !*entered; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(*entered) << "the first dlart_run never reached its kernel";
+  // While the holder is inside dlart_run: every call from here is refused.
+  EXPECT_EQ(dlart_run(model), DLART_ERROR_STATE);
+  EXPECT_EQ(std::string(dlart_last_error()),
+            "dlart_run: the model is in use by another thread: a dlart_model runs "
+            "one call at a time (open the bundle once per thread to run "
+            "concurrently)");
+  EXPECT_EQ(dlart_forward(model, nullptr, nullptr), DLART_ERROR_STATE);
+  EXPECT_EQ(dlart_set_threads(model, 2), DLART_ERROR_STATE);
+  EXPECT_EQ(dlart_set_inputs(model, nullptr), DLART_ERROR_STATE);
+  *release = 1;
+  holder.join();
+  EXPECT_EQ(first, DLART_OK);
+  // Idle again: the same thread (or any other) may call.
+  EXPECT_EQ(dlart_forward(model, nullptr, nullptr), DLART_OK) << dlart_last_error();
+  ::dlclose(lib);
 }
 
 TEST_F(RuntimeTest, HostBlocksWavesAndWorkspace) {

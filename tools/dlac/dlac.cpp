@@ -193,7 +193,9 @@ bool loadTensor(const dlart::SafetensorsFile &file, const dlart::TensorInfo &inf
   // NaN or Inf in a weight or the input makes every output it reaches
   // meaningless without any error later on: refuse it here, saying where.
   if (!dlart::checkFinite(file.path(), info.name, info.shape, data.data(), data.size(),
-                          err))
+                          err) ||
+      !dlart::checkVariance(file.path(), info.name, info.shape, data.data(), data.size(),
+                            err))
     return false;
   out = ref::Tensor(info.shape, std::move(data));
   return true;

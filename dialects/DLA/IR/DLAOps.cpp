@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/DLA/IR/DLAOps.h"
+#include "frontend/Limits.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -510,6 +511,10 @@ LogicalResult BaseLayerOp::verify() {
 LogicalResult ConvLevelOp::verify() {
   if (failed(checkStatic(*this)))
     return failure();
+  // The JSON frontend's bounds (frontend/Limits.h), for IR from anywhere.
+  if (getConvs() < 1 || getConvs() > ::dla::limits::kMaxConvsPerStage)
+    return emitOpError("convs must be 1 to ")
+           << ::dla::limits::kMaxConvsPerStage << ", got " << getConvs();
   auto s = getInput().getType().getShape();
   int64_t d = getDilation(), stride = getStride();
   std::optional<int64_t> h = checkedConvOutputSize(s[2], 3, stride, d, d);
@@ -527,6 +532,11 @@ LogicalResult ConvLevelOp::verify() {
 LogicalResult TreeOp::verify() {
   if (failed(checkStatic(*this)))
     return failure();
+  // The JSON frontend's bounds (frontend/Limits.h): dla-expand builds
+  // 2^levels blocks, so an unbounded level count is unbounded work.
+  if (getLevels() < 1 || getLevels() > ::dla::limits::kMaxTreeLevels)
+    return emitOpError("levels must be 1 to ")
+           << ::dla::limits::kMaxTreeLevels << ", got " << getLevels();
   auto s = getInput().getType().getShape();
   int64_t stride = getStride(), out = getOutChannels();
   // The block's strided 3x3 conv gives ceil(H / s) rows, the max-pool of the

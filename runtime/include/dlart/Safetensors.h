@@ -174,6 +174,16 @@ bool checkFinite(const std::string &file, const std::string &tensor,
                  const std::vector<int64_t> &shape, const float *data,
                  size_t n, std::string &err);
 
+/// BatchNorm running variances (state-dict keys ending in ".running_var")
+/// must not be negative: folding takes sqrt(var + eps), which would be NaN
+/// in every output of the channel. Returns false with
+///   "FILE: tensor 'NAME' holds a negative variance, -0.5 at element 3
+///   (index [3]): BatchNorm folding takes sqrt(running_var + eps)"
+/// for such a tensor; true for any other name.
+bool checkVariance(const std::string &file, const std::string &tensor,
+                   const std::vector<int64_t> &shape, const float *data,
+                   size_t n, std::string &err);
+
 /// Counts the NaN and infinite values among `n` floats and the index of the
 /// first one (0 if none): the cheap pass behind checkFinite.
 size_t countNonFinite(const float *data, size_t n, size_t &first);

@@ -17,8 +17,10 @@
  * Errors: every function that can fail returns a dlart_status; on failure
  * dlart_last_error() returns one message (several lines at most for weight
  * problems) that names the file, buffer or kernel concerned. No C++
- * exception and no abort crosses this API. A model is not thread-safe: use
- * one model per thread, or serialise the calls.
+ * exception and no abort crosses this API. A model runs one call at a time:
+ * a call made while another thread is inside one on the same model fails
+ * with DLART_ERROR_STATE (it does not wait). Use one model per thread, or
+ * serialise the calls.
  *
  *===----------------------------------------------------------------------===*/
 

@@ -934,3 +934,21 @@ func.func @tail_bias(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>, %w2: ten
   %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu then %w2, %b2 : (tensor<1x8x4x4xf32>), tensor<16x8x3x3xf32> then tensor<2x16x1x1xf32>, tensor<3xf32> -> tensor<1x2x4x4xf32>
   return
 }
+
+// -----
+
+// The frontend's limits hold for IR from anywhere: dla-expand would build
+// 2^40 blocks.
+func.func @tree_levels(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{levels must be 1 to 8, got 40}}
+  %y = dla.tree %x basic prefix "t" levels 40 out 32 stride 2 level_root false root_residual false root_kernel 1 dilation 1 cardinality 32 : tensor<1x16x8x8xf32> -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_level_convs(%x: tensor<1x16x8x8xf32>) {
+  // expected-error @+1 {{convs must be 1 to 64, got 1000000}}
+  %y = dla.conv_level %x prefix "base.level1" out 32 convs 1000000 stride 2 dilation 1 : tensor<1x16x8x8xf32> -> tensor<1x32x4x4xf32>
+  return
+}

@@ -58,6 +58,9 @@ ninf = with_value(params, "level5.root.bn.bias", 1, -float("inf"))
 ninf = with_value(ninf, "level5.root.bn.bias", 4, -float("inf"))
 ninf = with_value(ninf, "level5.root.bn.bias", 7, float("nan"))
 save(os.path.join(out, "ninf.safetensors"), ninf)
+# A negative BatchNorm variance: finite, but sqrt(var + eps) is NaN.
+save(os.path.join(out, "negvar.safetensors"),
+     with_value(params, "level0.1.running_var", 3, -0.5))
 # A NaN pixel in the input: element 1026 of [1, 3, 32, 32] is [0, 1, 0, 2].
 save(os.path.join(out, "input-nan.safetensors"),
      {"input": with_value({"input": image}, "input", 1026, float("nan"))["input"]})
