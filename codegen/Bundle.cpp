@@ -500,6 +500,9 @@ mlir::dla::renderManifest(ModuleOp module,
       if (targets.host && l.hostWaves.size() > 1)
         step["host_waves"] = l.hostWaves;
       step["args"] = args;
+      // The kernel writes its results, the last args (the runtime checks
+      // the steps as a dataflow with it).
+      step["writes"] = op->getNumResults();
       out.push_back(std::move(step));
     }
     return success();
@@ -525,6 +528,12 @@ mlir::dla::renderManifest(ModuleOp module,
     root["cuda"] = {{"archs", targets.archs},
                     {"binary", targets.cudaBinary},
                     {"ptx", "kernels.ptx"}};
+  if (!targets.files.empty()) {
+    json files = json::object();
+    for (const BundleFile &f : targets.files)
+      files[f.name] = {{"bytes", f.bytes}, {"sha256", f.sha256}};
+    root["files"] = files;
+  }
   root["inputs"] = inputs;
   root["outputs"] = outputs;
   root["parameters"] = parameters;

@@ -37,10 +37,18 @@ struct KernelLaunch {
 };
 
 /// The targets a bundle holds kernels for.
+/// One file of the bundle and its digest (manifest.json "files").
+struct BundleFile {
+  std::string name;
+  uint64_t bytes = 0;
+  std::string sha256;
+};
+
 struct BundleTargets {
   /// Checkpoint keys the model accepts but does not read (the dead outer
   /// `project` of deep trees): the runtime does not warn about them.
   std::vector<std::string> ignoredParameters;
+  std::vector<BundleFile> files;  // every file but manifest.json
   bool host = false;              // kernels.so
   std::string hostCpu;            // the CPU kernels.so was compiled for
   std::vector<std::string> hostFeatures; // what it needs (dlart/HostFeatures.h)

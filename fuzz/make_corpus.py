@@ -136,6 +136,11 @@ def manifest():
                          "ptx": "kernels.ptx"}),
         dict(base, host={"library": "../etc/passwd"}),
         dict(base, memory={"arena_bytes": 18446744073709551615, "prepared_bytes": 0}),
+        # Digests of the fuzz target's (empty) kernel files: valid and not.
+        dict(base, files={"kernels.so": {"bytes": 0, "sha256": hashlib.sha256(b"").hexdigest()}}),
+        dict(base, files={"kernels.so": {"bytes": 1, "sha256": "0" * 64}}),
+        dict(base, host={"library": "kernels.so", "cpu": "x86-64-v3",
+                         "features": ["sse2", "avx", "avx2", "fma"]}),
     ]
     for v in variants:
         put("fuzz_manifest", json.dumps(v, separators=(",", ":")))

@@ -12,6 +12,7 @@
 
 #include "Manifest.h"
 #include "dlart/HostFeatures.h"
+#include "dlart/Sha256.h"
 
 #include "dlart/dlart.h"
 
@@ -43,6 +44,24 @@ const char *bufferKindName(BufferKind kind) {
 
 std::string Manifest::path(const std::string &file) const {
   return dir + "/" + file;
+}
+
+bool verifyFile(const Manifest &m, const std::string &name, std::string &err) {
+  auto it = m.files.find(name);
+  if (it == m.files.end())
+    return true; // a bundle without digests
+  std::string path = m.path(name), hex;
+  uint64_t bytes = 0;
+  if (!sha256File(path, hex, bytes, err))
+    return false;
+  if (bytes == it->second.bytes && hex == it->second.sha256)
+    return true;
+  err = path + ": does not match manifest.json (files." + name + ": " +
+        std::to_string(it->second.bytes) + " bytes, sha256 " +
+        it->second.sha256.substr(0, 12) + "...; the file: " + std::to_string(bytes) +
+        " bytes, sha256 " + hex.substr(0, 12) +
+        "...): the bundle is mixed or damaged; compile it again";
+  return false;
 }
 
 namespace {
@@ -137,9 +156,9 @@ private:
   bool getU32(const json &v, const std::string &where, uint32_t &out,
               uint32_t min, uint32_t max) {
     uint64_t u = 0;
-    if (!getUInt(v, where, u, max))
+    if (!getUInt(v, where, u))
       return false;
-    if (u < min)
+    if (u < min || u > max)
       return fail(where, "expected an integer in [" + std::to_string(min) +
                              ", " + std::to_string(max) + "], got " + show(v));
     out = static_cast<uint32_t>(u);
@@ -167,6 +186,8 @@ private:
   }
 
   bool parseTargets(const json &root);
+  bool parseFiles(const json &root);
+  bool checkDataflow();
   bool parseBuffers(const json &root);
   bool parseMemory(const json &root);
   bool parseTensors(const json &root, const char *key, BufferKind kind,
@@ -203,7 +224,7 @@ bool Parser::parse(const json &root) {
                                std::to_string(DLART_FORMAT_VERSION));
 
   if (!checkKeys(root, "",
-                 {"format", "version", "model", "producer", "host", "cuda",
+                 {"format", "version", "model", "producer", "host", "cuda", "files",
                   "inputs", "outputs", "parameters", "ignored_parameters",
                   "buffers", "memory", "init", "forward"},
                  {"inputs", "outputs", "parameters", "buffers", "memory",
@@ -225,7 +246,8 @@ bool Parser::parse(const json &root) {
       m_.ignoredParameters.push_back(name);
     }
   }
-  if (!parseTargets(root) || !parseBuffers(root) || !parseMemory(root))
+  if (!parseTargets(root) || !parseFiles(root) || !parseBuffers(root) ||
+      !parseMemory(root))
     return false;
   // Which input/output/parameter claims each buffer, to report the second.
   std::vector<std::string> owner(m_.buffers.size());
@@ -248,7 +270,49 @@ bool Parser::parse(const json &root) {
   if (m_.outputs.empty())
     return fail("outputs", "a model needs at least one output");
   return parseSteps(root, "init", m_.init, false) &&
-         parseSteps(root, "forward", m_.forward, true);
+         parseSteps(root, "forward", m_.forward, true) && checkDataflow();
+}
+
+// "files": {"kernels.so": {"bytes": N, "sha256": HEX}, ...}. Every file the
+// manifest names must be listed, and each listed file must match before the
+// runtime uses it: the kernels here, weights.safetensors when it is loaded
+// (dlart_load_weights), so a mixed or damaged bundle is refused by name.
+bool Parser::parseFiles(const json &root) {
+  if (!root.contains("files"))
+    return true;
+  const json &files = root["files"];
+  if (!getObject(files, "files"))
+    return false;
+  for (auto it = files.begin(); it != files.end(); ++it) {
+    std::string where = "files." + it.key(), name;
+    if (!getFileName(json(it.key()), where, name) || !getObject(it.value(), where) ||
+        !checkKeys(it.value(), where, {"bytes", "sha256"}, {"bytes", "sha256"}))
+      return false;
+    Manifest::FileDigest d;
+    if (!getUInt(it.value()["bytes"], where + ".bytes", d.bytes) ||
+        !getString(it.value()["sha256"], where + ".sha256", d.sha256))
+      return false;
+    bool hex = d.sha256.size() == 64;
+    for (char ch : d.sha256)
+      hex &= (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+    if (!hex)
+      return fail(where + ".sha256", "expected 64 lowercase hex digits, got " +
+                                         show(it.value()["sha256"]));
+    if (!requireFile(name, where))
+      return false;
+    m_.files[name] = d;
+  }
+  for (auto [name, key] : {std::pair<const std::string *, const char *>{&m_.hostLibrary, "host.library"},
+                           {&m_.cudaBinary, "cuda.binary"},
+                           {&m_.cudaPtx, "cuda.ptx"}})
+    if (!name->empty() && !m_.files.count(*name))
+      return fail("files", "does not list '" + *name + "', which " + key +
+                               " names (every file of the bundle has its digest)");
+  for (const auto &[name, digest] : m_.files)
+    if (name != "weights.safetensors" &&
+        !verifyFile(m_, name, err_)) // weights: when loaded
+      return false;
+  return true;
 }
 
 bool Parser::parseTargets(const json &root) {
@@ -489,8 +553,8 @@ bool Parser::parseSteps(const json &root, const char *key,
     if (!getObject(s, where) ||
         !checkKeys(s, where,
                    {"kernel", "grid", "block", "shared_bytes", "host_blocks",
-                    "host_workspace_bytes", "host_waves", "args"},
-                   {"kernel", "grid", "block", "shared_bytes", "args"}))
+                    "host_workspace_bytes", "host_waves", "args", "writes"},
+                   {"kernel", "grid", "block", "shared_bytes", "args", "writes"}))
       return false;
     StepDesc d;
     if (!getString(s["kernel"], where + ".kernel", d.kernel))
@@ -554,8 +618,96 @@ bool Parser::parseSteps(const json &root, const char *key,
                         std::to_string(m_.buffers.size()) + " buffers)");
       d.args.push_back(static_cast<uint32_t>(id));
     }
+    if (!getU32(s["writes"], where + ".writes", d.writes, 1,
+                static_cast<uint32_t>(d.args.size())))
+      return false;
     out.push_back(std::move(d));
   }
+  return true;
+}
+
+// The steps as a dataflow, before anything runs: each reads only buffers
+// that hold data by then (parameters; prepared buffers init wrote; inputs;
+// activations an earlier step of the same phase wrote and no later write
+// to memory they share has overwritten), init writes only prepared and
+// activation buffers, forward only activation and output buffers, every
+// output is written, and no step has more blocks than elements it writes
+// (so that a hostile grid cannot spin for hours).
+bool Parser::checkDataflow() {
+  size_t n = m_.buffers.size();
+  std::vector<char> valid(n, 0);
+  for (size_t id = 0; id < n; ++id)
+    valid[id] = m_.buffers[id].kind == BufferKind::Parameter;
+  auto overlaps = [&](size_t a, size_t b) {
+    const BufferDesc &x = m_.buffers[a], &y = m_.buffers[b];
+    return x.kind == y.kind && x.offset < y.offset + y.bytes &&
+           y.offset < x.offset + x.bytes;
+  };
+  std::vector<char> outputWritten(n, 0);
+  for (bool forward : {false, true}) {
+    const char *phase = forward ? "forward" : "init";
+    const std::vector<StepDesc> &steps = forward ? m_.forward : m_.init;
+    if (forward) // Inputs arrive after init; init's activations are scratch.
+      for (size_t id = 0; id < n; ++id) {
+        BufferKind k = m_.buffers[id].kind;
+        if (k == BufferKind::Input)
+          valid[id] = 1;
+        else if (k == BufferKind::Activation)
+          valid[id] = 0;
+      }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const StepDesc &s = steps[i];
+      std::string where = at(phase, i);
+      size_t firstWrite = s.args.size() - s.writes;
+      uint64_t writtenBytes = 0;
+      for (size_t j = 0; j < s.args.size(); ++j) {
+        uint32_t id = s.args[j];
+        BufferKind k = m_.buffers[id].kind;
+        std::string arg = at(where + ".args", j);
+        std::string buffer = "buffer " + std::to_string(id) + " (" + bufferKindName(k) + ")";
+        if (j < firstWrite) {
+          if (!valid[id])
+            return fail(arg, buffer + " is read before any step writes it" +
+                                 (k == BufferKind::Activation || k == BufferKind::Prepared
+                                      ? ", or after a later write to memory it shares "
+                                        "(steps out of order?)"
+                                      : ""));
+          continue;
+        }
+        bool allowed = forward ? (k == BufferKind::Activation || k == BufferKind::Output)
+                               : (k == BufferKind::Activation || k == BufferKind::Prepared);
+        if (!allowed)
+          return fail(arg, buffer + " is written by a " + phase + " step; " +
+                               (forward ? "forward steps write only activation and "
+                                          "output buffers"
+                                        : "init steps write only prepared and "
+                                          "activation buffers"));
+        writtenBytes += m_.buffers[id].bytes;
+      }
+      // Writes take effect after the step's reads: invalidate what shares
+      // memory with a written buffer, then mark the written ones.
+      for (size_t j = firstWrite; j < s.args.size(); ++j)
+        for (size_t other = 0; other < n; ++other)
+          if (other != s.args[j] && overlaps(s.args[j], other) &&
+              (m_.buffers[other].kind == BufferKind::Activation ||
+               m_.buffers[other].kind == BufferKind::Prepared))
+            valid[other] = 0;
+      for (size_t j = firstWrite; j < s.args.size(); ++j) {
+        valid[s.args[j]] = 1;
+        if (forward)
+          outputWritten[s.args[j]] = 1;
+      }
+      uint64_t limit = std::max<uint64_t>(1, (writtenBytes + s.hostWorkspaceBytes) / 4);
+      if (s.numBlocks() > limit || s.numHostBlocks() > limit)
+        return fail(where, "has " + std::to_string(std::max(s.numBlocks(), s.numHostBlocks())) +
+                               " blocks for the " + std::to_string(writtenBytes / 4) +
+                               " values it writes: at most one block per value");
+    }
+  }
+  for (const TensorDesc &t : m_.outputs)
+    if (!outputWritten[t.buffer])
+      return fail("outputs", "output '" + t.name + "' (buffer " + std::to_string(t.buffer) +
+                                 ") is written by no forward step");
   return true;
 }
 

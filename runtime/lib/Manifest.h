@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,12 +51,20 @@ struct StepDesc {
   /// wave 2 reads). Empty: one wave.
   std::vector<uint32_t> hostWaves;
   std::vector<uint32_t> args; ///< Buffer ids.
+  /// How many of the last args the step writes ("writes"); the others it
+  /// reads.
+  uint32_t writes = 0;
 
   uint64_t numBlocks() const {
     return uint64_t(grid[0]) * grid[1] * grid[2];
   }
   uint64_t numHostBlocks() const { return hostBlocks ? hostBlocks : numBlocks(); }
 };
+
+struct Manifest;
+/// Whether file `name` of the bundle matches its digest in m.files (true
+/// when the manifest lists none for it); else `err` names the file.
+bool verifyFile(const Manifest &m, const std::string &name, std::string &err);
 
 struct Manifest {
   std::string dir;          ///< The bundle directory as given to open.
@@ -78,6 +87,13 @@ struct Manifest {
   uint64_t preparedBytes = 0;
   uint64_t activationBytesTotal = 0;
   std::vector<StepDesc> init, forward;
+  /// manifest.json "files": name -> size and SHA-256 (hex) of every file of
+  /// the bundle; empty for bundles written before it existed.
+  struct FileDigest {
+    uint64_t bytes = 0;
+    std::string sha256;
+  };
+  std::map<std::string, FileDigest> files;
 
   /// "<dir>/<file>", the spelling every message uses.
   std::string path(const std::string &file) const;

@@ -329,6 +329,9 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
                   m.dir + ": no weights given and the bundle has no "
                           "weights.safetensors");
     if (haveFile) {
+      // The bundle's own checkpoint must be the one its manifest lists.
+      if (!path && !verifyFile(m, "weights.safetensors", err))
+        return fail(DLART_ERROR_WEIGHTS, err);
       auto st = SafetensorsFile::open(file, err);
       if (!st)
         return fail(DLART_ERROR_WEIGHTS, err);

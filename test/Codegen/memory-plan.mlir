@@ -210,16 +210,16 @@ func.func @forward(%x: tensor<1x4x8x8xf32> {dla.name = "input"}) -> (tensor<1x4x
 // MANIFEST-NEXT: ],
 // MANIFEST-NEXT: "memory": {"arena_bytes": 2048, "prepared_bytes": 2304, "activation_bytes_total": 4112},
 // MANIFEST-NEXT: "init": [
-// MANIFEST-NEXT:   {"kernel": "init_c1_fold_bn", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [2, 3, 4, 5, 6, 7, 11, 12]},
-// MANIFEST-NEXT:   {"kernel": "init_c2_fold_bn", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [8, 9, 4, 5, 6, 7, 13, 15]},
-// MANIFEST-NEXT:   {"kernel": "init_relu", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [10, 16]},
-// MANIFEST-NEXT:   {"kernel": "init_sigmoid", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [16, 14]}
+// MANIFEST-NEXT:   {"kernel": "init_c1_fold_bn", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [2, 3, 4, 5, 6, 7, 11, 12], "writes": 2},
+// MANIFEST-NEXT:   {"kernel": "init_c2_fold_bn", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [8, 9, 4, 5, 6, 7, 13, 15], "writes": 2},
+// MANIFEST-NEXT:   {"kernel": "init_relu", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [10, 16], "writes": 1},
+// MANIFEST-NEXT:   {"kernel": "init_sigmoid", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [16, 14], "writes": 1}
 // MANIFEST-NEXT: ],
 // MANIFEST-NEXT: "forward": [
-// MANIFEST-NEXT:   {"kernel": "c1", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [0, 11, 12, 17]},
-// MANIFEST-NEXT:   {"kernel": "c2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [17, 13, 18]},
-// MANIFEST-NEXT:   {"kernel": "add", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [18, 10, 19]},
-// MANIFEST-NEXT:   {"kernel": "add_2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [19, 14, 1]}
+// MANIFEST-NEXT:   {"kernel": "c1", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [0, 11, 12, 17], "writes": 1},
+// MANIFEST-NEXT:   {"kernel": "c2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [17, 13, 18], "writes": 1},
+// MANIFEST-NEXT:   {"kernel": "add", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [18, 10, 19], "writes": 1},
+// MANIFEST-NEXT:   {"kernel": "add_2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [19, 14, 1], "writes": 1}
 // MANIFEST-NEXT: ]
 // MANIFEST-NEXT: }
 // (fold_batch_norm and fused_conv in generic form, independent of their

@@ -93,7 +93,7 @@ void count_blocks(void *const *args, int64_t b0, int64_t b1) {
 json step(const std::string &kernel, std::vector<int> grid,
           std::vector<int> args) {
   return {{"kernel", kernel}, {"grid", grid},       {"block", {32, 1, 1}},
-          {"shared_bytes", 0}, {"args", args}};
+          {"shared_bytes", 0}, {"args", args}, {"writes", 1}};
 }
 
 json baseManifest() {
@@ -591,6 +591,32 @@ TEST_F(RuntimeTest, BadBuffers) {
        "check it (a newer dlac?)"},
       {[](json &m) { m["host"]["features"] = "avx2"; },
        "host.features: expected an array, got \"avx2\""},
+      // The steps as a dataflow (checked before anything runs).
+      {[](json &m) { std::swap(m["forward"][0], m["forward"][1]); },
+       "forward[0].args[0]: buffer 4 (activation) is read before any step "
+       "writes it, or after a later write to memory it shares (steps out of "
+       "order?)"},
+      {[](json &m) { m["forward"][0]["args"] = {0, 3, 3}; },
+       "forward[0].args[2]: buffer 3 (prepared) is written by a forward step; "
+       "forward steps write only activation and output buffers"},
+      {[](json &m) { m["forward"][0] = step("init_expand_bias", {1, 1, 1}, {2, 3}); },
+       "forward[0].args[1]: buffer 3 (prepared) is written by a forward step; "
+       "forward steps write only activation and output buffers"},
+      {[](json &m) { m["init"][0]["args"] = {3, 2}; },
+       "init[0].args[0]: buffer 3 (prepared) is read before any step writes "
+       "it, or after a later write to memory it shares (steps out of order?)"},
+      {[](json &m) { m["forward"][0]["args"] = {0}; },
+       "forward[0].args[0]: buffer 0 (input) is written by a forward step; "
+       "forward steps write only activation and output buffers"},
+      {[](json &m) { m["forward"][1]["args"] = {4, 4}; },
+       "outputs: output 'y' (buffer 1) is written by no forward step"},
+      {[](json &m) { m["forward"][1]["grid"] = {2147483647, 1, 1}; },
+       "forward[1]: has 2147483647 blocks for the 32 values it writes: at most "
+       "one block per value"},
+      {[](json &m) { m["forward"][0].erase("writes"); },
+       "forward[0]: missing field 'writes'"},
+      {[](json &m) { m["forward"][0]["writes"] = 4; },
+       "forward[0].writes: expected an integer in [1, 3], got 4"},
       {[](json &m) { m["host"]["cpu"] = 4; },
        "host.cpu: expected a non-empty string, got 4"},
   };

@@ -1,6 +1,7 @@
 //===- SafetensorsTest.cpp - tests of the safetensors reader/writer -------===//
 
 #include "dlart/Safetensors.h"
+#include "dlart/Sha256.h"
 
 #include <gtest/gtest.h>
 
@@ -545,3 +546,26 @@ TEST_F(CheckParametersTest, NumBatchesTrackedIgnored) {
 }
 
 } // namespace
+
+// The FIPS 180-4 / NIST example digests, and block-boundary lengths against
+// an incremental update of the same bytes.
+TEST(Sha256, KnownDigests) {
+  auto digest = [](const std::string &s) {
+    dlart::Sha256 sha;
+    sha.update(s.data(), s.size());
+    return sha.hex();
+  };
+  EXPECT_EQ(digest(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(digest(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  for (size_t n : {55u, 56u, 63u, 64u, 65u, 119u, 120u, 128u}) {
+    std::string s(n, 'x');
+    dlart::Sha256 sha;
+    for (char c : s)
+      sha.update(&c, 1);
+    EXPECT_EQ(sha.hex(), digest(s)) << n << " bytes";
+  }
+}

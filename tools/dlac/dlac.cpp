@@ -17,6 +17,7 @@
 #include "reference/Executor.h"
 
 #include "dlart/Safetensors.h"
+#include "dlart/Sha256.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -769,9 +770,26 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                     h.grid[0] * h.grid[1] * h.grid[2], h.hostWorkspaceBytes,
                     h.hostWaves};
   }
-  if (failed(mlir::dla::writeManifest(fused, launches, targets, bundleDir, err)))
-    return fail(err);
   if (!weightsFile.empty() && !embedWeights(err))
+    return fail(err);
+  // The digest of every file, so that the runtime refuses a mixed bundle.
+  {
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(bundleDir, ec), end; it != end && !ec;
+         it.increment(ec)) {
+      std::string name = llvm::sys::path::filename(it->path()).str();
+      if (name.empty() || name[0] == '.')
+        continue;
+      mlir::dla::BundleFile f{name, 0, ""};
+      if (!dlart::sha256File(it->path(), f.sha256, f.bytes, err))
+        return fail(err);
+      targets.files.push_back(std::move(f));
+    }
+    if (ec)
+      return fail(bundleDir + ": " + ec.message());
+    llvm::sort(targets.files, [](const auto &a, const auto &b) { return a.name < b.name; });
+  }
+  if (failed(mlir::dla::writeManifest(fused, launches, targets, bundleDir, err)))
     return fail(err);
   if (!commitBundle(err))
     return fail(err);
