@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
@@ -287,6 +288,21 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
     return failure();
   for (Operation &op : llvm::make_early_inc_range(*extra->getBody()))
     op.moveBefore(module.getBody(), module.getBody()->end());
+  // Each kernel's signature, exported beside it as
+  // `int64_t dla_signature_NAME[2] = {pointer arguments, workspace bytes}`,
+  // so that the runtime checks a manifest's step against the kernel it runs
+  // (docs/bundle-format.md).
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Type i64 = b.getI64Type();
+  auto arrayType = LLVM::LLVMArrayType::get(i64, 2);
+  for (Operation *op : set.ops) {
+    const KernelIR &k = set.hostKernels.at(op);
+    int64_t signature[2] = {static_cast<int64_t>(k.argTypes.size()), k.hostWorkspaceBytes};
+    auto value = DenseElementsAttr::get(RankedTensorType::get({2}, i64),
+                                        ArrayRef<int64_t>(signature));
+    LLVM::GlobalOp::create(b, module.getLoc(), arrayType, /*isConstant=*/true,
+                           LLVM::Linkage::External, "dla_signature_" + k.name, value);
+  }
   if (failed(verify(module))) {
     if (getenv("DLA_DEBUG_LOWERING"))
       module->print(llvm::errs());

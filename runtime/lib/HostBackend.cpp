@@ -315,6 +315,31 @@ private:
                               : std::string());
         return false;
       }
+      // dlac exports each kernel's signature beside it: the step must give
+      // the kernel the pointers and the workspace it was compiled for.
+      std::string where = std::string(phase) + "[" + std::to_string(i) + "]";
+      if (auto *sig = static_cast<const int64_t *>(
+              ::dlsym(library_, ("dla_signature_" + s.kernel).c_str()))) {
+        Dl_info sigInfo{};
+        bool own = ::dladdr(sig, &sigInfo) && sigInfo.dli_fname &&
+                   std::strcmp(sigInfo.dli_fname, self->l_name) == 0;
+        int64_t given = static_cast<int64_t>(s.args.size()) + (s.hostWorkspaceBytes ? 1 : 0);
+        if (own && sig[0] != given) {
+          err = lib + ": kernel '" + s.kernel + "' (" + where + ") takes " +
+                std::to_string(sig[0]) + " pointers, the manifest gives it " +
+                std::to_string(given) + " (" + std::to_string(s.args.size()) + " args" +
+                (s.hostWorkspaceBytes ? " and a workspace" : "") +
+                "): the manifest does not belong to this kernels.so";
+          return false;
+        }
+        if (own && static_cast<uint64_t>(sig[1]) != s.hostWorkspaceBytes) {
+          err = lib + ": kernel '" + s.kernel + "' (" + where + ") needs " +
+                std::to_string(sig[1]) + " bytes of host workspace, the manifest gives " +
+                std::to_string(s.hostWorkspaceBytes) +
+                ": the manifest does not belong to this kernels.so";
+          return false;
+        }
+      }
       for (uint32_t id : s.args)
         h.args.push_back(base + layout.offset[id]);
       if (s.hostWorkspaceBytes)

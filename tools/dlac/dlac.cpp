@@ -846,6 +846,10 @@ int main(int argc, char **argv) {
       return fail(errorMessage);
     write(output->os());
     output->keep();
+    // `-o model` without --emit writes IR text, not a bundle: say so.
+    if (emit.getNumOccurrences() == 0 && outputFile != "-")
+      llvm::errs() << "dlac: note: wrote the primitive IR (text) to " << outputFile
+                   << "; for a bundle use -o NAME.dlab or --emit=bundle\n";
     return 0;
   };
 
