@@ -1225,10 +1225,13 @@ bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
     }
     e.line("} else {");
     {
-      std::string zero = e.fresh();
-      e.line(zero + " = arith.constant dense<0.0> : " + vec);
+      // 0 * mask outside the image, NaN at a NaN position: a NaN never
+      // becomes a plausible 0 (reference/Kernels.cpp).
+      std::string fill = e.bin(
+          "mulf", e.select(e.cmp("uno", ys, xs, "f32"), e.f32(NAN), e.f32(0)), m, "f32");
+      std::string vfill = broadcast(e, fill, vec);
       std::string cv = beginFor(e, 0, CP, VW);
-      vstore(e, zero, "%s3", colT, {p, kk, cv}, vec);
+      vstore(e, vfill, "%s3", colT, {p, kk, cv}, vec);
       endFor(e);
     }
     e.line("}");

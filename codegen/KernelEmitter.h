@@ -52,8 +52,10 @@ public:
   std::string f32(double c) {
     std::ostringstream os;
     os.precision(9);
-    if (std::isinf(c)) // MLIR spells infinities as bit patterns
+    if (std::isinf(c)) // MLIR spells infinities and NaN as bit patterns
       os << (c < 0 ? "0xFF800000" : "0x7F800000");
+    else if (std::isnan(c))
+      os << "0x7FC00000";
     else
       os << std::scientific << c;
     std::string v = fresh();

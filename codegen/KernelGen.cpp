@@ -434,7 +434,12 @@ bool genFusedDeformConv(FusedDeformConvOp op, KernelIR &k, std::string &error) {
       val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", hy, lx, "f32"), v2, "f32"), "f32");
       val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", ly, hx, "f32"), v3, "f32"), "f32");
       val = e.bin("addf", val, e.bin("mulf", e.bin("mulf", ly, lx, "f32"), v4, "f32"), "f32");
-      val = e.select(e.andi(inImage, chValid), e.bin("mulf", val, m, "f32"), e.f32(0));
+      // Outside the image the sample is 0 * mask, and NaN at a NaN position:
+      // a NaN never becomes a plausible 0 (reference/Kernels.cpp).
+      std::string outside = e.bin(
+          "mulf", e.select(e.cmp("uno", y, x, "f32"), e.f32(NAN), e.f32(0)), m, "f32");
+      val = e.select(chValid, e.select(inImage, e.bin("mulf", val, m, "f32"), outside),
+                     e.f32(0));
       std::string wv = e.fresh();
       e.line(wv + " = vector.load %s3[" + cc + ", " + kk + ", " + e.idx(0) +
              "] : " + wdT + ", " + vec);

@@ -342,7 +342,10 @@ Tensor convTranspose2d(const Tensor &x, const Tensor &w, const Tensor *bias,
 
 float bilinearSample(const float *plane, int64_t height, int64_t width, float y,
                      float x) {
-  // torchvision/csrc/ops/cpu/deform_conv2d_kernel.cpp, bilinear_interpolate.
+  // torchvision/csrc/ops/cpu/deform_conv2d_kernel.cpp, bilinear_interpolate;
+  // a NaN position (undefined there) gives a NaN sample, never a plausible 0.
+  if (std::isnan(y) || std::isnan(x))
+    return NAN;
   if (y <= -1.0f || y >= static_cast<float>(height) || x <= -1.0f ||
       x >= static_cast<float>(width))
     return 0.0f;
