@@ -7,6 +7,8 @@
   fuzz_dla_parser   every `// -----` chunk of the .mlir tests
   fuzz_manifest     the manifests of test/Runtime/Inputs/make_toy_bundle.py
                     and variants of them (CUDA sections, other versions)
+  fuzz_kernel_files ELF headers (complete, and with a segment past the end)
+                    and fatbin headers, made here
 
 Files are named by content hash, so rerunning it is idempotent. Plain Python
 (no numpy/torch): python3 fuzz/make_corpus.py
@@ -147,9 +149,31 @@ def manifest():
     put("fuzz_manifest", "{\"format\": \"dlab\", \"version\": 1e400}")
 
 
+def elf64(segments, size):
+    """An ELF64 shared-object header with one program header per (offset,
+    filesz) segment, padded with zeros to `size` bytes."""
+    phoff, phentsize = 64, 56
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, phoff, 0, 0, 64,
+                                 phentsize, len(segments), 64, 0, 0)
+    for off, filesz in segments:
+        header += struct.pack("<IIQQQQQQ", 1, 5, off, off, off, filesz, filesz, 4096)
+    return header + bytes(max(0, size - len(header)))
+
+
+def kernel_files():
+    put("fuzz_kernel_files", elf64([(0, 512)], 512))           # complete
+    put("fuzz_kernel_files", elf64([(0, 512), (4096, 800)], 1024))  # cut short
+    put("fuzz_kernel_files", elf64([], 64))
+    # fatbin: magic, version 1, header size 16, then fat size.
+    put("fuzz_kernel_files", struct.pack("<IHHQ", 0xBA55ED50, 1, 16, 64) + bytes(64))
+    put("fuzz_kernel_files", struct.pack("<IHHQ", 0xBA55ED50, 1, 16, 1 << 40))
+
+
 if __name__ == "__main__":
     model_spec()
     manifest()
+    kernel_files()
     safetensors()
     dla_parser()
     for t in sorted(os.listdir(OUT)):

@@ -16,7 +16,8 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_model_spec fuzz_model_import fuzz_safetensors fuzz_dla_parser fuzz_manifest)
+  targets=(fuzz_model_spec fuzz_model_import fuzz_safetensors fuzz_dla_parser fuzz_manifest
+           fuzz_kernel_files)
 fi
 
 "$root/scripts/setup.sh"
@@ -40,6 +41,7 @@ dict_for() {
     fuzz_safetensors) echo "$root/fuzz/safetensors.dict" ;;
     fuzz_dla_parser) echo "$root/fuzz/dla.dict" ;;
     fuzz_manifest) echo "$root/fuzz/manifest.dict" ;;
+    fuzz_kernel_files) echo "$root/fuzz/kernel_files.dict" ;;
   esac
 }
 

@@ -204,6 +204,48 @@ dlart_status exclusive(dlart_model *model, const char *fn, F &&body) {
 
 } // namespace
 
+namespace {
+
+/// Every prepared buffer an init step wrote holds finite values; else `err`
+/// names the step, the element and the parameters the step read.
+bool checkPrepared(dlart_model &model, std::string &err) {
+  const Manifest &m = model.manifest;
+  std::vector<std::string> paramOf(m.buffers.size());
+  for (const TensorDesc &p : m.parameters)
+    paramOf[p.buffer] = p.name;
+  std::vector<float> values;
+  for (size_t i = 0; i < m.init.size(); ++i) {
+    const StepDesc &s = m.init[i];
+    for (size_t j = s.args.size() - s.writes; j < s.args.size(); ++j) {
+      uint32_t id = s.args[j];
+      const BufferDesc &b = m.buffers[id];
+      if (b.kind != BufferKind::Prepared)
+        continue;
+      values.resize(b.bytes / 4);
+      if (!model.backend->download(model.layout.offset[id], values.data(),
+                                   values.size() * 4, err))
+        return false;
+      std::string detail;
+      if (checkFinite("", "prepared buffer " + std::to_string(id), {int64_t(values.size())},
+                      values.data(), values.size(), detail))
+        continue;
+      std::string params;
+      for (size_t k = 0; k < s.args.size() - s.writes; ++k)
+        if (!paramOf[s.args[k]].empty())
+          params += (params.empty() ? "" : ", ") + paramOf[s.args[k]];
+      err = m.dir + ": parameter folding overflowed: init step '" + s.kernel + "' (init[" +
+            std::to_string(i) + "]) wrote: " + detail + ", from the finite parameters " +
+            (params.empty() ? std::string("(none)") : params) +
+            " (e.g. a huge BatchNorm weight over a tiny running_var); dla-run "
+            "--allow-nonfinite or dlart_set_allow_nonfinite accepts it";
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
 extern "C" {
 
 const char *dlart_last_error(void) { return lastError.c_str(); }
@@ -377,6 +419,11 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
     }
     if (!model->backend->run(Phase::Init, err))
       return fail(DLART_ERROR_DEVICE, err);
+    // Finite parameters can still fold into infinities (a huge BatchNorm
+    // gamma over a tiny variance): check what init wrote, naming the step
+    // and the parameters it read.
+    if (!model->allowNonfinite && !checkPrepared(*model, err))
+      return fail(DLART_ERROR_WEIGHTS, err);
     model->initialised = true;
     return DLART_OK;
   });

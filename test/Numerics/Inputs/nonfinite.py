@@ -67,6 +67,10 @@ ninf = with_value(params, "level5.root.bn.bias", 1, -float("inf"))
 ninf = with_value(ninf, "level5.root.bn.bias", 4, -float("inf"))
 ninf = with_value(ninf, "level5.root.bn.bias", 7, float("nan"))
 save(os.path.join(out, "ninf.safetensors"), ninf)
+# Finite, but folding overflows: gamma 3e38 over sqrt(1e-6 + 1e-5).
+big = with_value(params, "level0.1.weight", 0, 3e38)
+save(os.path.join(out, "overflow.safetensors"),
+     with_value(big, "level0.1.running_var", 0, 1e-6))
 # A negative BatchNorm variance: finite, but sqrt(var + eps) is NaN.
 save(os.path.join(out, "negvar.safetensors"),
      with_value(params, "level0.1.running_var", 3, -0.5))
