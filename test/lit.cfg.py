@@ -25,6 +25,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # is read.
 config.substitutions.append(("%dla_src", config.dla_src_root))
 config.substitutions.append(("%examples", os.path.join(config.dla_src_root, "examples")))
+# The runtime library, for the Python binding's tests (DLART_LIBRARY).
+config.substitutions.append(
+    ("%libdlart", os.path.join(config.dla_obj_root, "lib", "libdlart.so")))
 config.substitutions.append(
     ("%reference", os.path.join(config.dla_src_root, "test", "reference")))
 
