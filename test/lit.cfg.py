@@ -25,6 +25,11 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # is read.
 config.substitutions.append(("%dla_src", config.dla_src_root))
 config.substitutions.append(("%examples", os.path.join(config.dla_src_root, "examples")))
+# A build under AddressSanitizer/UBSan (scripts/sanitize.sh): its libdlart
+# cannot be loaded into the uninstrumented Python interpreter.
+if str(getattr(config, "dla_sanitizers", "OFF")).upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("sanitizers")
+
 # The runtime library, for the Python binding's tests (DLART_LIBRARY).
 config.substitutions.append(
     ("%libdlart", os.path.join(config.dla_obj_root, "lib", "libdlart.so")))
