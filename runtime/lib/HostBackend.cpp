@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
+#include "dlart/HostFeatures.h"
 
 #include <algorithm>
 #include <atomic>
@@ -154,18 +155,7 @@ bool cpuHasFeature(const std::string &feature) {
 #define DLART_FEATURE(name)                                                    \
   if (feature == name)                                                         \
     return __builtin_cpu_supports(name) != 0;
-  DLART_FEATURE("sse2") DLART_FEATURE("sse3") DLART_FEATURE("ssse3")
-  DLART_FEATURE("sse4.1") DLART_FEATURE("sse4.2") DLART_FEATURE("popcnt")
-  DLART_FEATURE("avx") DLART_FEATURE("avx2") DLART_FEATURE("fma")
-  DLART_FEATURE("f16c") DLART_FEATURE("bmi") DLART_FEATURE("bmi2")
-  DLART_FEATURE("lzcnt") DLART_FEATURE("movbe") DLART_FEATURE("aes")
-  DLART_FEATURE("pclmul") DLART_FEATURE("avx512f") DLART_FEATURE("avx512vl")
-  DLART_FEATURE("avx512bw") DLART_FEATURE("avx512dq") DLART_FEATURE("avx512cd")
-  DLART_FEATURE("avx512vnni") DLART_FEATURE("avx512bf16")
-  DLART_FEATURE("avx512fp16") DLART_FEATURE("avx512vbmi")
-  DLART_FEATURE("avx512vbmi2") DLART_FEATURE("avx512ifma")
-  DLART_FEATURE("avx512vpopcntdq") DLART_FEATURE("avx512bitalg")
-  DLART_FEATURE("gfni") DLART_FEATURE("vpclmulqdq")
+  DLART_HOST_FEATURES(DLART_FEATURE)
 #undef DLART_FEATURE
 #endif
   return false; // not x86, or a name the manifest parser would have refused
@@ -218,6 +208,14 @@ public:
             (why ? why : "unknown dlopen error");
       return DLART_ERROR_BUNDLE;
     }
+    // The file the loader knows the library by, to tell its own symbols
+    // from those of its dependencies (ownSymbol).
+    struct link_map *self = nullptr;
+    if (::dlinfo(library_, RTLD_DI_LINKMAP, &self) != 0 || !self || !self->l_name) {
+      err = lib + ": cannot inspect the loaded kernel library";
+      return DLART_ERROR_BUNDLE;
+    }
+    libraryFile_ = self->l_name;
 
     size_ = layout.totalBytes;
     if (::posix_memalign(&block_, Layout::kAlign, size_ ? size_ : 1) != 0) {
@@ -288,6 +286,16 @@ public:
   }
 
 private:
+  /// Whether `symbol` lies in kernels.so itself; `definedBy` names the file
+  /// that defines it when dladdr knows.
+  bool ownSymbol(const void *symbol, const char *&definedBy) const {
+    Dl_info info{};
+    if (!::dladdr(symbol, &info) || !info.dli_fname)
+      return false;
+    definedBy = info.dli_fname;
+    return libraryFile_ == info.dli_fname;
+  }
+
   // Looks up every kernel of `steps` and binds its arguments to the block.
   bool resolve(const Layout &layout, const std::string &lib, const char *phase,
                const std::vector<StepDesc> &steps, std::vector<HostStep> &out,
@@ -304,15 +312,12 @@ private:
       }
       // dlsym also finds the library's dependencies' symbols (abort, exit,
       // free from libc): a kernel must be defined by kernels.so itself.
-      Dl_info info{};
-      struct link_map *self = nullptr;
-      if (!::dladdr(reinterpret_cast<void *>(h.fn), &info) || !info.dli_fname ||
-          ::dlinfo(library_, RTLD_DI_LINKMAP, &self) != 0 || !self ||
-          !self->l_name || std::strcmp(info.dli_fname, self->l_name) != 0) {
+      const char *definedBy = nullptr;
+      if (!ownSymbol(reinterpret_cast<void *>(h.fn), definedBy)) {
         err = lib + ": '" + s.kernel + "' (" + phase + "[" + std::to_string(i) +
               "]) is not a kernel of the library" +
-              (info.dli_fname ? std::string(" (it is defined by ") + info.dli_fname + ")"
-                              : std::string());
+              (definedBy ? std::string(" (it is defined by ") + definedBy + ")"
+                         : std::string());
         return false;
       }
       // dlac exports each kernel's signature beside it: the step must give
@@ -320,9 +325,8 @@ private:
       std::string where = std::string(phase) + "[" + std::to_string(i) + "]";
       if (auto *sig = static_cast<const int64_t *>(
               ::dlsym(library_, ("dla_signature_" + s.kernel).c_str()))) {
-        Dl_info sigInfo{};
-        bool own = ::dladdr(sig, &sigInfo) && sigInfo.dli_fname &&
-                   std::strcmp(sigInfo.dli_fname, self->l_name) == 0;
+        const char *definedBy = nullptr;
+        bool own = ownSymbol(sig, definedBy);
         int64_t given = static_cast<int64_t>(s.args.size()) + (s.hostWorkspaceBytes ? 1 : 0);
         if (own && sig[0] != given) {
           err = lib + ": kernel '" + s.kernel + "' (" + where + ") takes " +
@@ -392,6 +396,7 @@ private:
   unsigned threads_;
   std::string libName_;
   void *library_ = nullptr;
+  std::string libraryFile_; ///< The loader's name for library_ (link_map l_name).
   void *block_ = nullptr;
   void *workspace_ = nullptr;
   uint64_t size_ = 0;
