@@ -12,14 +12,17 @@
 #include "codegen/KernelInfo.h"
 #include "dialects/DLA/IR/DLAOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -95,11 +98,39 @@ static HostPacking planHostPacking(ModuleOp fused, const HostTarget &target) {
   return plan;
 }
 
+/// "kernel 'NAME' (LOC): ERROR".
+static std::string kernelError(const std::string &what, const std::string &name,
+                               Operation *op, const std::string &error) {
+  std::string loc;
+  llvm::raw_string_ostream os(loc);
+  os << op->getLoc();
+  return what + " '" + name + "' (" + loc + "): " + error;
+}
+
 bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
-                               const HostTarget *host) {
+                               const HostTarget *host, const std::vector<std::string> &archs) {
+  MLIRContext *ctx = fused->getContext();
+  ctx->loadDialect<arith::ArithDialect, func::FuncDialect, gpu::GPUDialect,
+                   math::MathDialect, memref::MemRefDialect, NVVM::NVVMDialect,
+                   scf::SCFDialect, vector::VectorDialect>();
+  Location loc = fused.getLoc();
   HostPacking packing;
   if (host)
     packing = planHostPacking(fused, *host);
+  OpBuilder hb(ctx), gb(ctx);
+  set.hostModule = ModuleOp::create(hb, loc);
+  hb.setInsertionPointToEnd(set.hostModule->getBody());
+  set.gpuModule = ModuleOp::create(gb, loc);
+  (*set.gpuModule)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), gb.getUnitAttr());
+  gb.setInsertionPointToEnd(set.gpuModule->getBody());
+  SmallVector<Attribute> targets;
+  for (const auto &arch : archs)
+    targets.push_back(NVVM::NVVMTargetAttr::get(ctx, /*optLevel=*/2, "nvptx64-nvidia-cuda",
+                                                arch));
+  auto gpuModule = gpu::GPUModuleOp::create(gb, loc, "kernels", gb.getArrayAttr(targets));
+  gb.setInsertionPointToStart(gpuModule.getBody());
+  KernelPlace hostPlace{&hb, KernelWrapper::Host, loc};
+  KernelPlace gpuPlace{&gb, KernelWrapper::Gpu, loc};
   for (StringRef fn : {kInitFunction, kForwardFunction}) {
     auto func = fused.lookupSymbol<func::FuncOp>(fn);
     if (!func)
@@ -123,34 +154,45 @@ bool mlir::dla::generateKernels(ModuleOp fused, KernelSet &set, std::string &err
                 ? "a projected residual (`project`, formed by "
                   "dla-fuse-residual-projection for --target host)"
                 : "a tail conv (`then`, formed by dla-fuse-conv-tail for --target host)";
-      } else if (!generateKernel(&op, name, kernel, error)) {
-        std::string loc;
-        llvm::raw_string_ostream os(loc);
-        os << op.getLoc();
-        error = "kernel '" + name + "' (" + loc + "): " + error;
+      } else if (!generateKernel(&op, name, gpuPlace, kernel, error)) {
+        error = kernelError("kernel", name, &op, error);
         return false;
       }
       KernelIR hostKernel;
       error.clear();
-      if (!host || !generateHostKernel(&op, name, *host, packing, hostKernel, error)) {
+      if (!host ||
+          !generateHostKernel(&op, name, *host, packing, hostPlace, hostKernel, error)) {
         if (!error.empty()) {
-          std::string loc;
-          llvm::raw_string_ostream os(loc);
-          os << op.getLoc();
-          error = "host kernel '" + name + "' (" + loc + "): " + error;
+          error = kernelError("host kernel", name, &op, error);
           return false;
         }
         if (kernel.hostOnly) {
           error = "host kernel '" + name + "': no CPU kernel for " + kernel.hostOnlyReason;
           return false;
         }
-        hostKernel = kernel;
+        // The GPU-shaped kernel, wrapped for the host.
+        if (!generateKernel(&op, name, hostPlace, hostKernel, error)) {
+          error = kernelError("host kernel", name, &op, error);
+          return false;
+        }
       }
       set.ops.push_back(&op);
       set.kernels[&op] = std::move(kernel);
       set.hostKernels[&op] = std::move(hostKernel);
     }
   }
+  // Kernels are built op by op: a failure here is a dlac bug, named as such.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  for (ModuleOp m : {*set.hostModule, *set.gpuModule})
+    if (failed(verify(m))) {
+      error = "generated kernel IR does not verify (a dlac bug):\n" + diagnostics;
+      return false;
+    }
   return true;
 }
 
@@ -206,41 +248,6 @@ bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
   return true;
 }
 
-std::string mlir::dla::hostKernelModule(const KernelSet &set) {
-  std::string s = "module {\n";
-  for (Operation *op : set.ops)
-    s += set.hostKernels.at(op).hostFunction();
-  return s + "}\n";
-}
-
-std::string mlir::dla::gpuKernelModule(const KernelSet &set,
-                                       const std::vector<std::string> &archs) {
-  std::string targets;
-  for (const auto &arch : archs)
-    targets += (targets.empty() ? "" : ", ") + std::string("#nvvm.target<chip = \"") +
-               arch + "\">";
-  std::string s = "module attributes {gpu.container_module} {\n"
-                  "gpu.module @kernels [" + targets + "] {\n";
-  for (Operation *op : set.ops)
-    s += set.kernels.at(op).gpuFunction();
-  return s + "}\n}\n";
-}
-
-OwningOpRef<ModuleOp> mlir::dla::parseKernelModule(const std::string &text,
-                                                   MLIRContext *context,
-                                                   std::string &error) {
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(context, [&](Diagnostic &d) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d << "\n";
-    return success();
-  });
-  auto module = parseSourceString<ModuleOp>(text, context);
-  if (!module)
-    error = "generated kernel IR does not parse (a dlac bug):\n" + diagnostics;
-  return module;
-}
-
 LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set) {
   PassManager pm(module->getContext());
   if (failed(parsePassPipeline(
@@ -254,7 +261,8 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
           pm)))
     return failure();
   // The kernels are renamed NAME_impl; NAME is the C-ABI entry point that
-  // unpacks the buffer table (docs/bundle-format.md).
+  // unpacks the buffer table (docs/bundle-format.md), built once they are
+  // in the LLVM dialect.
   for (Operation *op : set.ops) {
     const KernelIR &k = set.hostKernels.at(op);
     auto func = module.lookupSymbol<func::FuncOp>(k.name);
@@ -262,38 +270,34 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
   }
   if (failed(pm.run(module)))
     return failure();
-  std::string wrappers = "module {\n";
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = module.getLoc();
+  Type ptr = LLVM::LLVMPointerType::get(module->getContext());
+  Type i64 = b.getI64Type();
   for (Operation *op : set.ops) {
     const KernelIR &k = set.hostKernels.at(op);
-    wrappers += "llvm.func @" + k.name +
-                "(%args: !llvm.ptr, %begin: i64, %end: i64) {\n";
-    std::string call = "llvm.call @" + k.name + "_impl(";
-    std::string types;
+    auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(module->getContext()),
+                                            {ptr, i64, i64});
+    auto entry = LLVM::LLVMFuncOp::create(b, loc, k.name, type);
+    OpBuilder::InsertionGuard guard(b);
+    Block *body = entry.addEntryBlock(b);
+    b.setInsertionPointToStart(body);
+    SmallVector<Value> operands;
     for (size_t i = 0; i < k.argTypes.size(); ++i) {
-      std::string n = std::to_string(i);
-      wrappers += "  %p" + n + " = llvm.getelementptr %args[" + n +
-                  "] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr\n";
-      wrappers += "  %a" + n + " = llvm.load %p" + n + " : !llvm.ptr -> !llvm.ptr\n";
-      call += "%a" + n + ", ";
-      types += "!llvm.ptr, ";
+      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+      operands.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
     }
-    wrappers += "  " + call + "%begin, %end) : (" + types + "i64, i64) -> ()\n";
-    wrappers += "  llvm.return\n}\n";
+    operands.push_back(body->getArgument(1));
+    operands.push_back(body->getArgument(2));
+    auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(k.name + "_impl");
+    LLVM::CallOp::create(b, loc, impl, operands);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
   }
-  wrappers += "}\n";
-  // The wrappers call symbols of `module`: verify them once merged.
-  ParserConfig config(module->getContext(), /*verifyAfterParse=*/false);
-  auto extra = parseSourceString<ModuleOp>(wrappers, config);
-  if (!extra)
-    return failure();
-  for (Operation &op : llvm::make_early_inc_range(*extra->getBody()))
-    op.moveBefore(module.getBody(), module.getBody()->end());
   // Each kernel's signature, exported beside it as
   // `int64_t dla_signature_NAME[2] = {pointer arguments, workspace bytes}`,
   // so that the runtime checks a manifest's step against the kernel it runs
   // (docs/bundle-format.md).
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  Type i64 = b.getI64Type();
   auto arrayType = LLVM::LLVMArrayType::get(i64, 2);
   for (Operation *op : set.ops) {
     const KernelIR &k = set.hostKernels.at(op);

@@ -17,11 +17,16 @@ namespace mlir::dla {
 /// Every kernel of a fused module (@init then @forward), in program order.
 struct KernelSet {
   std::vector<Operation *> ops;
-  /// The GPU-shaped kernels (KernelGen.cpp): the CUDA build.
+  /// The GPU-shaped kernels (codegen/GPU/): the CUDA build.
   std::map<Operation *, KernelIR> kernels;
   /// The host build's kernels: CPU kernels where there is one (and the host
   /// target asks for them), else the GPU-shaped kernel.
   std::map<Operation *, KernelIR> hostKernels;
+  /// The host kernel module: a func.func per kernel, scf loops on memrefs.
+  OwningOpRef<ModuleOp> hostModule;
+  /// The CUDA kernel module: a gpu.module @kernels of gpu.func, for the
+  /// archs given (none: no GPU build).
+  OwningOpRef<ModuleOp> gpuModule;
 };
 
 /// Generates the kernel IR of every kernel op of `fused`. With `host`, the
@@ -29,7 +34,7 @@ struct KernelSet {
 /// GPU-shaped kernels (`dlac --host-kernels=gpu`: their arithmetic and
 /// indexing checked on a machine without a GPU).
 bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
-                     const HostTarget *host = nullptr);
+                     const HostTarget *host, const std::vector<std::string> &archs);
 
 /// Resolves --host-cpu (an LLVM CPU name such as znver4 or haswell;
 /// "native" or empty: this machine) to the CPU name for LLVM and its SIMD
@@ -38,15 +43,6 @@ bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
 /// with `error` for a name LLVM does not know.
 bool resolveHostCpu(const std::string &requested, std::string &cpu, HostTarget &target,
                     std::vector<std::string> &features, std::string &error);
-
-/// The host kernel module (func.func per kernel, scf loops on memrefs).
-std::string hostKernelModule(const KernelSet &set);
-/// The CUDA kernel module (gpu.module of gpu.func, for `archs`).
-std::string gpuKernelModule(const KernelSet &set, const std::vector<std::string> &archs);
-
-/// Parses kernel IR text into `context`.
-OwningOpRef<ModuleOp> parseKernelModule(const std::string &text, MLIRContext *context,
-                                        std::string &error);
 
 /// Host kernel module → LLVM dialect, plus the C-ABI entry points
 /// `void NAME(void *const *args, int64_t block_begin, int64_t block_end)`.

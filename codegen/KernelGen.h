@@ -4,7 +4,8 @@
 // is a sequence of *phases*, each an `scf.forall` over the block's threads
 // (mapping #gpu.thread<x>) with no barrier inside, reading and writing
 // workgroup scratch memory declared once per kernel. Phases are separated by
-// barriers. That one body is wrapped twice:
+// barriers. The body is built with MLIR builders (codegen/KernelBuilder.h)
+// into one of two wrappers:
 //
 //  * host: `func.func @K(buffers..., %begin, %end)` loops over the blocks
 //    [begin, end) and runs each phase's threads one after another
@@ -19,6 +20,8 @@
 #ifndef DLA_CODEGEN_KERNELGEN_H
 #define DLA_CODEGEN_KERNELGEN_H
 
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/Value.h"
 
@@ -30,12 +33,31 @@
 
 namespace mlir::dla {
 
+/// How a kernel is wrapped for its target.
+enum class KernelWrapper {
+  /// `func.func @K(buffers..., %begin: index, %end: index)`, a loop over the
+  /// blocks [begin, end) running each phase's threads one after another.
+  Host,
+  /// `gpu.func @K(buffers...) workgroup(scratch...) kernel`.
+  Gpu,
+};
+
+/// Where a kernel generator builds its kernel function: at the builder's
+/// insertion point (in a module or a gpu.module), wrapped as `wrapper`.
+struct KernelPlace {
+  OpBuilder *builder;
+  KernelWrapper wrapper;
+  Location loc;
+};
+
+/// One kernel: its signature and launch, fixed by its generator before the
+/// body is built, and the function built.
 struct KernelIR {
   std::string name;
   std::array<int64_t, 3> grid{1, 1, 1};
   int64_t threads = 1;
-  std::vector<std::string> argTypes;     // memref types, operands then results
-  std::vector<std::string> scratchTypes; // workgroup scratch (memref types)
+  std::vector<MemRefType> argTypes;     // buffers: operands, then results
+  std::vector<MemRefType> scratchTypes; // workgroup scratch (no memory space)
   int64_t scratchBytes = 0;
   /// Host kernels only: bytes of a workspace shared by all blocks, the last
   /// argument (its memref type is the last of argTypes), and the blocks of
@@ -46,20 +68,15 @@ struct KernelIR {
   /// implement (a fused_conv with a projected residual). `error` says why.
   bool hostOnly = false;
   std::string hostOnlyReason;
-  /// The block body. Uses %bx, %by, %bz (block ids), %a0.. (buffers) and
-  /// %s0.. (scratch); phases are `scf.forall` ops over the threads.
-  std::string body;
-
-  /// `func.func @name(%a0..., %begin: index, %end: index)` for the host.
-  std::string hostFunction() const;
-  /// `gpu.func @name(%a0...) workgroup(%s0...) kernel` for CUDA.
-  std::string gpuFunction() const;
+  /// The kernel function (func.func or gpu.func), once built.
+  Operation *function = nullptr;
 };
 
-/// Generates the kernel of one op; fails (with `error`) for ops that have no
-/// kernel generator.
-bool generateKernel(Operation *op, const std::string &name, KernelIR &kernel,
-                    std::string &error);
+/// Builds the GPU-shaped kernel of one op (codegen/GPU/) at `place`, wrapped
+/// for the host or the GPU; fails (with `error`, having built nothing) for
+/// ops that have no kernel generator.
+bool generateKernel(Operation *op, const std::string &name, const KernelPlace &place,
+                    KernelIR &kernel, std::string &error);
 
 /// The CPU the host kernels are generated for.
 struct HostTarget {
@@ -86,12 +103,14 @@ constexpr int64_t kPackDeform = -1;
 /// `target` (whole vectors of input and output channels), else 0.
 int64_t hostDeformPack(Operation *fusedDeformConv, const HostTarget &target);
 
-/// Generates the CPU kernel of one op (HostKernelGen.cpp): a body run by
-/// hostFunction() only, blocked for a CPU core (`threads` is 1, `grid` is the
-/// host's blocks). Returns false with an empty `error` for ops that have no
-/// CPU kernel: the host then runs their GPU-shaped kernel.
+/// Builds the CPU kernel of one op (codegen/CPU/) at `place`, whose wrapper
+/// must be KernelWrapper::Host: blocked for a CPU core (`threads` is 1,
+/// `grid` is the host's blocks). Returns false with an empty `error`, having
+/// built nothing, for ops that have no CPU kernel: the host then runs their
+/// GPU-shaped kernel.
 bool generateHostKernel(Operation *op, const std::string &name, const HostTarget &target,
-                        const HostPacking &packing, KernelIR &kernel, std::string &error);
+                        const HostPacking &packing, const KernelPlace &place,
+                        KernelIR &kernel, std::string &error);
 
 } // namespace mlir::dla
 

@@ -660,9 +660,9 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     return fail(err);
   mlir::dla::KernelSet set;
   if (!mlir::dla::generateKernels(fused, set, err,
-                                  hostKernels == HostKernels::Cpu ? &hostTarget : nullptr))
+                                  hostKernels == HostKernels::Cpu ? &hostTarget : nullptr,
+                                  archList()))
     return fail(err);
-  MLIRContext *ctx = fused->getContext();
   if (emit == Emit::Gpu || emit == Emit::PTX || (emit == Emit::Bundle && target != Target::Host))
     for (Operation *op : set.ops)
       if (set.kernels.at(op).hostOnly)
@@ -670,16 +670,13 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                     set.kernels.at(op).hostOnlyReason +
                     "; GPU output needs --target cuda or all");
   if (emit == Emit::Kernel)
-    return print([&](llvm::raw_ostream &os) { os << mlir::dla::hostKernelModule(set); });
+    return print([&](llvm::raw_ostream &os) { set.hostModule->print(os); });
   if (emit == Emit::Gpu)
-    return print([&](llvm::raw_ostream &os) {
-      os << mlir::dla::gpuKernelModule(set, archList());
-    });
+    return print([&](llvm::raw_ostream &os) { set.gpuModule->print(os); });
 
+  // Each lowering works on its own copy of the kernel module.
   auto lowerHost = [&]() -> OwningOpRef<ModuleOp> {
-    auto host = mlir::dla::parseKernelModule(mlir::dla::hostKernelModule(set), ctx, err);
-    if (!host)
-      return nullptr;
+    OwningOpRef<ModuleOp> host = set.hostModule->clone();
     if (failed(mlir::dla::lowerHostKernels(*host, set))) {
       err = "lowering the host kernels failed";
       return nullptr;
@@ -687,10 +684,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     return host;
   };
   auto lowerGpu = [&](const std::string &format) -> OwningOpRef<ModuleOp> {
-    auto gpu = mlir::dla::parseKernelModule(
-        mlir::dla::gpuKernelModule(set, archList()), ctx, err);
-    if (!gpu)
-      return nullptr;
+    OwningOpRef<ModuleOp> gpu = set.gpuModule->clone();
     if (failed(mlir::dla::lowerGpuKernels(*gpu, format, toolkitDir()))) {
       err = "lowering the CUDA kernels failed (format " + format + ")";
       return nullptr;

@@ -1,0 +1,249 @@
+//===- PointwiseConv.cpp - The CPU kernel of 1x1 fused_convs --------------===//
+//
+// A 1x1 conv with stride 1 and no padding is a GEMM over the pixels, which
+// are contiguous in NCHW: out[oc][px] = sum_c w[oc][c] x[c][px].
+//  * Register tile: R output channels x VP vectors of pixels; per input
+//    channel VP vector loads of x, R broadcast weights, R * VP FMAs.
+//  * Blocks are OCB output channels x PXB pixels of one image. Inside a
+//    block the input channels go in chunks of KC: per chunk and pixel tile,
+//    the KC x VP vectors of x (a few KB, in L1) serve every R channels of
+//    the block. Partial sums live in the output between chunks; the last
+//    chunk adds bias and residual and applies the ReLU.
+//  * Max-pooled inputs (the projections) are pooled once, vectorised, into
+//    the step's workspace by a first wave of blocks; the GEMM reads the
+//    pooled copy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CPU/Common.h"
+
+#include "dialects/DLA/IR/DLAOps.h"
+
+#include <algorithm>
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::dla;
+using namespace mlir::dla::kernelgen;
+
+bool mlir::dla::kernelgen::pointwiseEligible(FusedConvOp op, const HostTarget &target) {
+  auto w = op.getWeight().getType().getShape();
+  auto out = op.getType().getShape();
+  return !op.getResidualWeight() && !op.getTailWeight() && w[2] == 1 && w[3] == 1 &&
+         op.getGroups() == 1 && op.getPadding()[0] == 0 && op.getPadding()[1] == 0 &&
+         op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
+         (out[2] * out[3]) % target.vectorWidth == 0;
+}
+
+bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
+                                                const HostPacking &packing,
+                                                const KernelPlace &place, KernelIR &k) {
+  MLIRContext *ctx = op->getContext();
+  auto out = op.getType().getShape();
+  int64_t n = out[0], oc = out[1], ho = out[2], wo = out[3], hw = ho * wo;
+  int64_t cin = op.getWeight().getType().getDimSize(1);
+  // AVX-512 (32 registers): 6 x 4 = 24 accumulators, 4 x vectors and a
+  // broadcast; 16 registers: 4 x 2. A chunk's x (KC x VP vectors) takes 8 KB.
+  int64_t VW = target.vectorWidth;
+  int64_t R = target.registers >= 32 ? 6 : 4, VP = target.registers >= 32 ? 4 : 2;
+  int64_t tile = VP * VW;
+  int64_t KC = std::max<int64_t>(16, 8192 / (4 * tile));
+  // Blocks: up to ~64 output channels (a block reads its pixels' x once per
+  // chunk), a multiple of R, in equal parts; pixels are split first to keep
+  // threads busy.
+  int64_t OCB = roundUp(ceilDiv(oc, ceilDiv(oc, 64)), R);
+  int64_t PXB = roundUp(std::min<int64_t>(hw, 1024), tile);
+  auto blocks = [&] { return n * ceilDiv(oc, OCB) * ceilDiv(hw, PXB); };
+  while (blocks() < 8 && (PXB > tile || OCB > 16)) {
+    if (PXB > tile)
+      PXB = roundUp(PXB / 2, tile);
+    else
+      OCB = roundUp(OCB / 2, R);
+  }
+  int64_t ocBlocks = ceilDiv(oc, OCB), pxBlocks = ceilDiv(hw, PXB);
+  int64_t tailV = (hw % tile) / VW; // vectors of the last block's last tile
+
+  // Activations flat over the pixels (the same memory as NCHW); max-pooled
+  // inputs keep their shape for wave 1, which pools them into the
+  // workspace [n][pooled channels][hw].
+  auto flat = [&](Value v) {
+    auto shape = llvm::cast<ShapedType>(v.getType()).getShape();
+    return memrefType(ctx, {shape[0], shape[1], shape[2] * shape[3]});
+  };
+  int64_t numInputs = op.getInputs().size();
+  std::vector<int64_t> wsOffset(numInputs, -1);
+  int64_t pooledChannels = 0;
+  for (auto [i, v] : llvm::enumerate(op.getInputs())) {
+    bool pooled = op.getPool()[i] != 1;
+    k.argTypes.push_back(pooled ? memrefType(v) : flat(v));
+    if (pooled) {
+      wsOffset[i] = pooledChannels;
+      pooledChannels += llvm::cast<ShapedType>(v.getType()).getDimSize(1);
+    }
+  }
+  int64_t ob = packing.packed.lookup(op.getWeight());
+  k.argTypes.push_back(ob > 0 ? memrefType(ctx, {oc / ob, cin, ob}) : memrefType(ctx, {oc, cin}));
+  int64_t next = numInputs + 1;
+  int64_t biasArg = -1, residualArg = -1;
+  if (op.getBias()) {
+    biasArg = next++;
+    k.argTypes.push_back(memrefType(op.getBias()));
+  }
+  if (op.getResidual()) {
+    residualArg = next++;
+    k.argTypes.push_back(flat(op.getResidual()));
+  }
+  int64_t outArg = next;
+  k.argTypes.push_back(flat(op.getResult()));
+  // Wave 1: per image, chunks of PCH pooled channels.
+  int64_t PCH = 0, poolBlocks = 0;
+  if (pooledChannels) {
+    k.argTypes.push_back(memrefType(ctx, {n, pooledChannels, hw}));
+    k.hostWorkspaceBytes = 4 * n * pooledChannels * hw;
+    // Blocks of 4 to 64 KB of pooled values, 8 of them when that allows.
+    PCH = std::clamp(ceilDiv(n * pooledChannels, 8), ceilDiv(1024, hw), ceilDiv(16384, hw));
+    poolBlocks = n * ceilDiv(pooledChannels, PCH);
+    k.hostWaves = {poolBlocks, n * ocBlocks * pxBlocks};
+  }
+  k.grid = {poolBlocks + n * ocBlocks * pxBlocks, 1, 1};
+  k.threads = 1;
+
+  KernelBuilder e(place, k);
+  Value weight = e.arg(numInputs), output = e.arg(outArg);
+  Value ws = pooledChannels ? e.arg(outArg + 1) : Value();
+  Value zero = e.zeros(VW);
+  Value bx = e.bx();
+  if (pooledChannels) {
+    e.beginIf(e.ult(e.bx(), poolBlocks), /*withElse=*/true);
+    Value chunks = e.idx(ceilDiv(pooledChannels, PCH));
+    Value img = e.divui(e.bx(), chunks), cb = e.remui(e.bx(), chunks);
+    Value c0 = e.mulc(cb, PCH);
+    Value cEnd = e.minui(e.idx(PCH), e.sub(e.idx(pooledChannels), c0));
+    Value cc = e.beginFor(e.idx(0), cEnd);
+    Value c = e.add(c0, cc);
+    // The input holding workspace channel c.
+    std::function<void(int64_t)> pick = [&](int64_t in) {
+      int64_t last = in;
+      for (int64_t j = in + 1; j < numInputs; ++j)
+        if (wsOffset[j] >= 0)
+          last = j;
+      auto pool = [&] {
+        emitPoolChannel(e, e.arg(in), op.getPool()[in], img,
+                        e.sub(c, e.idx(wsOffset[in])), ws, c, ho, wo, VW);
+      };
+      if (in == last) {
+        pool();
+        return;
+      }
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      e.beginIf(e.ult(c, wsOffset[in] + ci), /*withElse=*/true);
+      pool();
+      e.beginElse();
+      int64_t nextPooled = in + 1;
+      while (wsOffset[nextPooled] < 0)
+        ++nextPooled;
+      pick(nextPooled);
+      e.endIf();
+    };
+    int64_t firstPooled = 0;
+    while (wsOffset[firstPooled] < 0)
+      ++firstPooled;
+    pick(firstPooled);
+    e.endFor();
+    e.beginElse();
+    bx = e.sub(e.bx(), e.idx(poolBlocks));
+  }
+  Value pb = e.rem(bx, pxBlocks), r1 = e.div(bx, pxBlocks);
+  Value obk = e.rem(r1, ocBlocks), img = e.div(r1, ocBlocks);
+  Value oc0 = e.mulc(obk, OCB), px0 = e.mulc(pb, PXB);
+  Value pxEnd = e.minui(e.idx(PXB), e.sub(e.idx(hw), px0));
+  Value fullEnd = e.mulc(e.div(pxEnd, tile), tile);
+  // One pixel tile of nv vectors at pixel pxs: every input channel in
+  // chunks, every R channels of the block per chunk. The tile's partial sums
+  // (OCB x nv vectors) stay in L1 between chunks.
+  auto pixelTile = [&](Value pxs, int64_t nv) {
+    int64_t begin = 0;
+    for (int64_t in = 0; in < numInputs; ++in) {
+      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+      bool pooled = wsOffset[in] >= 0;
+      Value src = pooled ? ws : e.arg(in);
+      int64_t srcBase = pooled ? wsOffset[in] : 0;
+      Value k0 = e.beginFor(0, ci, KC);
+      Value kEnd = e.minui(e.idx(KC), e.sub(e.idx(ci), k0));
+      Value first = in == 0 ? e.cmpi(arith::CmpIPredicate::eq, k0, e.idx(0)) : Value();
+      Value last = in + 1 == numInputs
+                       ? e.cmpi(arith::CmpIPredicate::uge, e.addc(k0, KC), e.idx(ci))
+                       : Value();
+      Value orow = e.beginFor(0, OCB, R);
+      Value o0 = e.add(oc0, orow);
+      e.beginIf(e.ult(o0, oc));
+      llvm::SmallVector<Value> oS(R), px(nv), acc;
+      for (int64_t r = 0; r < R; ++r) // rows past the channels read the last one
+        oS[r] = e.minui(e.addc(o0, r), e.idx(oc - 1));
+      for (int64_t j = 0; j < nv; ++j)
+        px[j] = e.addc(pxs, j * VW);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = 0; j < nv; ++j) {
+          Value v = e.vload(output, {img, oS[r], px[j]}, VW);
+          acc.push_back(first ? e.select(first, zero, v) : v);
+        }
+      auto loop = e.beginCarry(e.idx(0), kEnd, e.idx(1), acc);
+      llvm::SmallVector<Value> a = loop.inside;
+      Value cl = e.add(k0, loop.iv);
+      Value c = e.addc(cl, begin), cs = e.addc(cl, srcBase);
+      llvm::SmallVector<Value> xv;
+      for (int64_t j = 0; j < nv; ++j)
+        xv.push_back(e.vload(src, {img, cs, px[j]}, VW));
+      // The weights stream from memory (a deep Root's are MBs, read once):
+      // prefetch the next chunk's line of this row (the R rows share it).
+      if (ob > 0) {
+        Value ahead = e.minui(e.addc(c, KC), e.idx(cin - 1));
+        e.prefetch(weight, {e.div(oS[0], ob), ahead, e.rem(oS[0], ob)});
+      }
+      for (int64_t r = 0; r < R; ++r) {
+        Value wv = ob > 0 ? e.load(weight, {e.div(oS[r], ob), c, e.rem(oS[r], ob)})
+                          : e.load(weight, {oS[r], c});
+        fmaRow(e, e.broadcast(wv, VW), xv, a, r * nv);
+      }
+      acc = e.endCarry(loop, a);
+      for (int64_t r = 0; r < R; ++r) {
+        Value o = e.addc(o0, r);
+        e.beginIf(e.ult(o, oc));
+        Value bias;
+        if (last && biasArg >= 0)
+          bias = e.broadcast(e.load(e.arg(biasArg), {o}), VW);
+        for (int64_t j = 0; j < nv; ++j) {
+          Value v = acc[r * nv + j];
+          if (last) {
+            Value f = v;
+            if (bias)
+              f = e.addf(f, bias);
+            if (residualArg >= 0)
+              f = e.addf(f, e.vload(e.arg(residualArg), {img, o, px[j]}, VW));
+            if (op.getRelu())
+              f = e.maxf(f, zero);
+            v = e.select(last, f, v);
+          }
+          e.vstore(v, output, {img, o, px[j]});
+        }
+        e.endIf();
+      }
+      e.endIf();
+      e.endFor(); // orow
+      e.endFor(); // k0
+      begin += ci;
+    }
+  };
+  Value pt = e.beginFor(e.idx(0), fullEnd, tile);
+  pixelTile(e.add(px0, pt), VP);
+  e.endFor();
+  if (tailV) {
+    e.beginIf(e.ult(fullEnd, pxEnd));
+    pixelTile(e.add(px0, fullEnd), tailV);
+    e.endIf();
+  }
+  if (pooledChannels)
+    e.endIf();
+  e.finish();
+  return true;
+}

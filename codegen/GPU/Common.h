@@ -1,0 +1,44 @@
+//===- Common.h - The GPU-shaped kernels -----------------------*- C++ -*-===//
+//
+// The kernels of codegen/GPU/: one thread per output pixel, a one-vector
+// register tile per thread, phases separated by barriers that communicate
+// through workgroup scratch (docs/codegen.md). Internal to codegen/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLA_CODEGEN_GPU_COMMON_H
+#define DLA_CODEGEN_GPU_COMMON_H
+
+#include "codegen/KernelBuilder.h"
+#include "dialects/DLA/IR/DLAOps.h"
+
+namespace mlir::dla::kernelgen {
+
+/// Output tile of TH x TW pixels (one per thread) and up to kMaxOCT output
+/// channels (a vector register tile per thread); input channels in chunks of
+/// CT whose weights and input patch are staged in workgroup memory.
+constexpr int64_t TH = 8, TW = 8, CT = 8, kMaxOCT = 16;
+
+/// A phase that zeroes each thread's row of `lanes` of an accumulator
+/// scratch.
+inline void zeroPhase(KernelBuilder &e, int64_t threads, Value scratch, int64_t lanes) {
+  Value t = e.beginPhase(threads);
+  e.vstore(e.zeros(lanes), scratch, {t, e.idx(0)});
+  e.endPhase();
+}
+
+/// A phase of each thread (pixel ty, tx of the TH x TW tile) accumulating
+/// into its row of `acc` (`lanes` wide) a chunk of CT input channels of a
+/// kh x kw conv: acc += input(ty, tx, cc, y, x) * weight(cc, y, x) for every
+/// cc < CT (a loop carrying the row) and tap (y, x).
+void accumulatePhase(
+    KernelBuilder &e, int64_t threads, Value acc, int64_t lanes, int64_t kh, int64_t kw,
+    const std::function<Value(Value ty, Value tx, Value cc, int64_t y, int64_t x)> &input,
+    const std::function<Value(Value cc, int64_t y, int64_t x)> &weight);
+
+bool genFusedConv(FusedConvOp op, const KernelPlace &place, KernelIR &k, std::string &error);
+bool genFusedDeformConv(FusedDeformConvOp op, const KernelPlace &place, KernelIR &k);
+
+} // namespace mlir::dla::kernelgen
+
+#endif // DLA_CODEGEN_GPU_COMMON_H
