@@ -22,19 +22,30 @@ struct KernelSet {
   /// The host build's kernels: CPU kernels where there is one (and the host
   /// target asks for them), else the GPU-shaped kernel.
   std::map<Operation *, KernelIR> hostKernels;
-  /// The host kernel module: a func.func per kernel, scf loops on memrefs.
+  /// The host kernel module: a func.func per kernel, scf loops on memrefs
+  /// (null without a host lowering).
   OwningOpRef<ModuleOp> hostModule;
-  /// The CUDA kernel module: a gpu.module @kernels of gpu.func, for the
-  /// archs given (none: no GPU build).
+  /// The CUDA kernel module: a gpu.module @kernels of gpu.func (null
+  /// without a GPU lowering).
   OwningOpRef<ModuleOp> gpuModule;
 };
 
-/// Generates the kernel IR of every kernel op of `fused`. With `host`, the
-/// host build uses the CPU kernels for that target; without, it runs the
-/// GPU-shaped kernels (`dlac --host-kernels=gpu`: their arithmetic and
-/// indexing checked on a machine without a GPU).
-bool generateKernels(ModuleOp fused, KernelSet &set, std::string &error,
-                     const HostTarget *host, const std::vector<std::string> &archs);
+/// What the kernel lowerings (codegen/Passes.td) record in the IR: the
+/// nested kernel modules, the kernel an op runs, a kernel's launch.
+constexpr llvm::StringLiteral kHostKernelsModule = "host_kernels";
+constexpr llvm::StringLiteral kGpuKernelsModule = "kernels";
+constexpr llvm::StringLiteral kKernelAttr = "dla.kernel";
+constexpr llvm::StringLiteral kGridAttr = "dla.grid";
+constexpr llvm::StringLiteral kThreadsAttr = "dla.threads";
+constexpr llvm::StringLiteral kSharedBytesAttr = "dla.shared_bytes";
+constexpr llvm::StringLiteral kWorkspaceBytesAttr = "dla.workspace_bytes";
+constexpr llvm::StringLiteral kWavesAttr = "dla.waves";
+
+/// Reads the kernels of a module lowered by dla-lower-to-cpu-kernels and/or
+/// dla-lower-to-gpu-kernels back into `set` (the launches, and copies of
+/// the kernel modules to lower further); fails with `error` for a kernel
+/// op without a kernel.
+bool collectKernels(ModuleOp lowered, KernelSet &set, std::string &error);
 
 /// Resolves --host-cpu (an LLVM CPU name such as znver4 or haswell;
 /// "native" or empty: this machine) to the CPU name for LLVM and its SIMD

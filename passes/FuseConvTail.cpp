@@ -3,6 +3,8 @@
 #include "passes/FusionUtils.h"
 #include "passes/Passes.h"
 
+#include "codegen/Target.h"
+
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::dla {
@@ -49,6 +51,9 @@ struct DLAFuseConvTailPass
     : mlir::dla::impl::DLAFuseConvTailPassBase<DLAFuseConvTailPass> {
   using Base::Base;
   void runOnOperation() override {
+    // Formed only where every target of the build has a kernel for it.
+    if (!targetImplements(TargetAttr::of(getOperation()), FusedForm::ConvTail))
+      return;
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseTail>(&getContext(), numFused, maxChannels);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -3,6 +3,8 @@
 #include "passes/FusionUtils.h"
 #include "passes/Passes.h"
 
+#include "codegen/Target.h"
+
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::dla {
@@ -46,6 +48,9 @@ struct DLAFuseResidualProjectionPass
     : mlir::dla::impl::DLAFuseResidualProjectionPassBase<DLAFuseResidualProjectionPass> {
   using Base::Base;
   void runOnOperation() override {
+    // Formed only where every target of the build has a kernel for it.
+    if (!targetImplements(TargetAttr::of(getOperation()), FusedForm::ProjectedResidual))
+      return;
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseProjection>(&getContext(), numFused);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

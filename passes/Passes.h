@@ -18,16 +18,10 @@ namespace mlir::dla {
 /// Registers the named pipelines (see Pipelines.cpp).
 void registerPipelines();
 
-/// Options of the `dla-fuse` pipeline.
-struct FusionOptions {
-  /// Run dla-fuse-residual-projection (ops only the CPU kernels implement).
-  bool projectResiduals = false;
-  /// Run dla-fuse-conv-tail (ops only the CPU kernels implement).
-  bool fuseTails = false;
-};
-
 /// Primitive IR → fused ops + @init (the `dla-fuse` pipeline).
-void buildFusionPipeline(OpPassManager &pm, const FusionOptions &options = {});
+/// The fusions that depend on the target (dla-fuse-residual-projection,
+/// dla-fuse-conv-tail) ask the module's `dla.target`; without one they run.
+void buildFusionPipeline(OpPassManager &pm);
 
 } // namespace mlir::dla
 

@@ -97,9 +97,10 @@ def DLAFuseResidualProjectionPass : Pass<"dla-fuse-residual-projection"> {
     Only convs with a kernel larger than 1x1 take it (the BasicBlock's
     second conv; a Bottleneck's 1x1 `conv3` keeps its separate projection).
 
-    The host's CPU kernels implement it; the GPU kernels do not, so `dlac`
-    runs this pass for `--target host` with the CPU kernels only (the
-    `dla-fuse` pipeline's `project-residuals` option).
+    The host's CPU kernels implement it; the GPU kernels do not, so the
+    pass does nothing in a module whose `dla.target` has a GPU part (a
+    CUDA build, or `--host-kernels=gpu`): the one answer of
+    `targetImplements` (codegen/Target.h).
   }];
   let dependentDialects = ["::mlir::dla::DLADialect"];
   let statistics = [Statistic<"numFused", "num-fused", "Projections fused into convs">];
@@ -120,9 +121,10 @@ def DLAFuseConvTailPass : Pass<"dla-fuse-conv-tail"> {
     kernels, which reach the FMA peak on their own. The first conv must be
     larger than 1x1, without groups, residual or projection.
 
-    The host's CPU kernels implement it; the GPU kernels do not, so `dlac`
-    runs this pass for `--target host` with the CPU kernels only (the
-    `dla-fuse` pipeline's `fuse-tails` option).
+    The host's CPU kernels implement it; the GPU kernels do not, so the
+    pass does nothing in a module whose `dla.target` has a GPU part (a
+    CUDA build, or `--host-kernels=gpu`): the one answer of
+    `targetImplements` (codegen/Target.h).
   }];
   let options = [Option<"maxChannels", "max-channels", "int64_t", "8",
                         "Fuse tails with at most this many output channels">];

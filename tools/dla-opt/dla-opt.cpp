@@ -2,6 +2,7 @@
 
 #include "dialects/DLA/IR/DLAOps.h"
 #include "passes/Passes.h"
+#include "codegen/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllPasses.h"
@@ -13,6 +14,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllPasses();
   mlir::dla::registerDLAPasses();
+  mlir::dla::registerDLACodegenPasses();
   mlir::dla::registerPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "dla optimizer driver\n", registry));

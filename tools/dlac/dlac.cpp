@@ -11,6 +11,7 @@
 #include "codegen/Codegen.h"
 #include "codegen/Dot.h"
 #include "codegen/KernelInfo.h"
+#include "codegen/Passes.h"
 #include "frontend/Importer.h"
 #include "frontend/ModelSpec.h"
 #include "passes/Passes.h"
@@ -648,27 +649,75 @@ bool writeFatbin(const std::vector<std::pair<std::string, std::string>> &cubins,
   return true;
 }
 
+/// Records `dla.target` on `module`: the host CPU (--host-cpu resolved), its
+/// SIMD shape and features, --host-kernels, and the CUDA chips (--arch),
+/// for the parts --target builds. Emitting one target's kernels from a
+/// build without that target is refused here, before the work.
+bool recordTarget(ModuleOp module, std::string &err) {
+  if (target == Target::Cuda && (emit == Emit::Kernel || emit == Emit::LLVM)) {
+    err = std::string("--emit=") + (emit == Emit::Kernel ? "kernel" : "llvm") +
+          " shows the host kernels, and --target cuda builds none (use --emit=gpu or "
+          "--emit=ptx, or --target host or all)";
+    return false;
+  }
+  if (target == Target::Host && (emit == Emit::Gpu || emit == Emit::PTX)) {
+    err = std::string("--emit=") + (emit == Emit::Gpu ? "gpu" : "ptx") +
+          " shows the CUDA kernels, and --target host builds none (use --emit=kernel or "
+          "--emit=llvm, or --target cuda or all)";
+    return false;
+  }
+  MLIRContext *ctx = module->getContext();
+  Builder b(ctx);
+  std::string cpu;
+  mlir::dla::HostTarget shape{0, 0};
+  SmallVector<Attribute> features, chips;
+  if (target != Target::Cuda) {
+    std::vector<std::string> names;
+    if (!mlir::dla::resolveHostCpu(hostCpu, cpu, shape, names, err))
+      return false;
+    for (const auto &f : names)
+      features.push_back(b.getStringAttr(f));
+  }
+  if (target != Target::Host)
+    for (const auto &arch : archList())
+      chips.push_back(b.getStringAttr(arch));
+  module->setAttr(mlir::dla::TargetAttr::kAttrName,
+                  mlir::dla::TargetAttr::get(ctx, cpu, shape.vectorWidth, shape.registers,
+                                             features.empty() ? ArrayAttr()
+                                                              : b.getArrayAttr(features),
+                                             hostKernels == HostKernels::Cpu,
+                                             chips.empty() ? ArrayAttr()
+                                                           : b.getArrayAttr(chips)));
+  return true;
+}
+
 /// Kernel generation, lowering and the bundle (--emit=kernel|gpu|llvm|ptx|bundle).
 int generateCode(ModuleOp fused, ModuleOp expanded,
                  const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
                      &print) {
   std::string err;
-  std::string cpu;
-  mlir::dla::HostTarget hostTarget;
+  auto buildTarget = mlir::dla::TargetAttr::of(fused);
+  std::string cpu = buildTarget.getCpu().str();
   std::vector<std::string> cpuFeatures;
-  if (!mlir::dla::resolveHostCpu(hostCpu, cpu, hostTarget, cpuFeatures, err))
-    return fail(err);
+  if (buildTarget.getFeatures())
+    for (Attribute f : buildTarget.getFeatures())
+      cpuFeatures.push_back(llvm::cast<StringAttr>(f).str());
+  // The kernel lowerings this output needs, as passes (--mlir-timing and
+  // --mlir-print-ir-* cover them).
+  bool wantHost = emit == Emit::Kernel || emit == Emit::LLVM ||
+                  (emit == Emit::Bundle && target != Target::Cuda);
+  bool wantGpu = emit == Emit::Gpu || emit == Emit::PTX ||
+                 (emit == Emit::Bundle && target != Target::Host);
+  if (failed(runPasses(fused, [&](PassManager &pm) {
+        if (wantHost)
+          pm.addPass(mlir::dla::createDLALowerToCPUKernelsPass());
+        if (wantGpu)
+          pm.addPass(mlir::dla::createDLALowerToGPUKernelsPass());
+      })))
+    return 1;
   mlir::dla::KernelSet set;
-  if (!mlir::dla::generateKernels(fused, set, err,
-                                  hostKernels == HostKernels::Cpu ? &hostTarget : nullptr,
-                                  archList()))
+  if (!mlir::dla::collectKernels(fused, set, err))
     return fail(err);
-  if (emit == Emit::Gpu || emit == Emit::PTX || (emit == Emit::Bundle && target != Target::Host))
-    for (Operation *op : set.ops)
-      if (set.kernels.at(op).hostOnly)
-        return fail("kernel '" + set.kernels.at(op).name + "' has no GPU form: " +
-                    set.kernels.at(op).hostOnlyReason +
-                    "; GPU output needs --target cuda or all");
   if (emit == Emit::Kernel)
     return print([&](llvm::raw_ostream &os) { set.hostModule->print(os); });
   if (emit == Emit::Gpu)
@@ -762,12 +811,19 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
       return fail(err);
     }
   }
+  // The launch of each step: the GPU kernel's grid and block; a host-only
+  // bundle's are its host blocks (and block [1, 1, 1]).
   std::map<Operation *, mlir::dla::KernelLaunch> launches;
   for (Operation *op : set.ops) {
     const auto &k = set.kernels.at(op);
     const auto &h = set.hostKernels.at(op);
-    launches[op] = {k.name, k.grid, {k.threads, 1, 1}, 0,
-                    h.grid[0] * h.grid[1] * h.grid[2], h.hostWorkspaceBytes,
+    int64_t hostBlocks = h.grid[0] * h.grid[1] * h.grid[2];
+    launches[op] = {k.name,
+                    k.hostOnly ? std::array<int64_t, 3>{hostBlocks, 1, 1} : k.grid,
+                    {k.threads, 1, 1},
+                    0,
+                    hostBlocks,
+                    h.hostWorkspaceBytes,
                     h.hostWaves};
   }
   if (!weightsFile.empty() && !embedWeights(err))
@@ -809,6 +865,7 @@ int main(int argc, char **argv) {
   registerDefaultTimingManagerCLOptions();
   // Kernel lowering pipelines are spelled as text, like mlir-opt's.
   registerAllPasses();
+  mlir::dla::registerDLACodegenPasses();
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "dlac 0.1.0 (LLVM/MLIR " << LLVM_VERSION_STRING << ")\n";
   });
@@ -907,12 +964,15 @@ int main(int argc, char **argv) {
       return fail(err);
   }
   bool fuse = runReference ? referenceStage == Stage::Fused : emit != Emit::Prim;
-  // Fusions only the CPU kernels implement, when the bundle has no GPU build.
-  mlir::dla::FusionOptions fusionOptions;
-  fusionOptions.projectResiduals = target == Target::Host && hostKernels == HostKernels::Cpu;
-  fusionOptions.fuseTails = fusionOptions.projectResiduals;
+  // The build's targets, recorded on the module for every pass that asks
+  // (the fusions only some kernels implement, the kernel lowerings).
+  if (fuse) {
+    std::string err;
+    if (!recordTarget(*module, err))
+      return fail(err);
+  }
   if (fuse && failed(runPasses(*module, [&](PassManager &pm) {
-        mlir::dla::buildFusionPipeline(pm, fusionOptions);
+        mlir::dla::buildFusionPipeline(pm);
       })))
     return 1;
   if (runReference)

@@ -15,6 +15,8 @@
 
 #include "dialects/DLA/IR/DLADialect.h.inc"
 #include "dialects/DLA/IR/DLAEnums.h.inc"
+#define GET_ATTRDEF_CLASSES
+#include "dialects/DLA/IR/DLAAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialects/DLA/IR/DLAOps.h.inc"

@@ -1,0 +1,90 @@
+//===- Passes.td - Kernel lowering passes ------------------*- tablegen -*-===//
+
+#ifndef DLA_CODEGEN_PASSES_TD
+#define DLA_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleOp"> {
+  let summary = "Build the host kernel of every op of @init and @forward";
+  let description = [{
+    Precondition: fused IR (`dla-fuse`): `@init` and `@forward` whose ops
+    are kernels (`dla.fused_conv`, `dla.fused_deform_conv`,
+    `dla.fold_batch_norm`, the pools and `dla.flatten` that survive
+    fusion).
+
+    Builds one `func.func @NAME(buffers..., %begin: index, %end: index)`
+    per op into a nested `module @host_kernels`, running the blocks
+    `[begin, end)` of the op's kernel one after another, and names the
+    kernel on the op (`dla.kernel = "NAME"`). A kernel function carries its
+    launch: `dla.grid` (its blocks), `dla.threads` (1 for the CPU kernels),
+    `dla.workspace_bytes` and `dla.waves` where the kernel has them. The
+    ops themselves are unchanged: they still say what is computed, the
+    kernels how.
+
+    The kernels are the CPU kernels (codegen/CPU/: register tiles sized for
+    the CPU's SIMD shape, staged input patches, packed weights) where an op
+    has one and `dla.target` (or the `cpu-kernels` option) asks for them,
+    else the GPU-shaped kernels (codegen/GPU/) with their thread phases run
+    one after another: exactly the GPU semantics, since a phase has no
+    barrier inside. The CPU comes from the module's `dla.target`; the
+    options set it for a module without one.
+
+    ```mlir
+    %y = dla.fused_conv %x, %w, %b ... {dla.kernel = "base_level1_0"}
+    module @host_kernels {
+      func.func @base_level1_0(%arg0: memref<1x4x32x32xf32>, ...,
+          %arg4: index, %arg5: index) attributes {dla.grid = array<i64: 8, 1, 1>, ...}
+    }
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "8",
+           "f32 lanes of a SIMD register (4, 8, 16), without dla.target">,
+    Option<"registers", "registers", "int64_t", "16",
+           "SIMD registers, without dla.target">,
+    Option<"cpuKernels", "cpu-kernels", "bool", "true",
+           "Use the CPU kernels (false: the GPU-shaped kernels), without dla.target">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+  let statistics = [
+    Statistic<"numKernels", "num-kernels", "Kernels built">,
+    Statistic<"numCpuKernels", "num-cpu-kernels", "Of which CPU kernels">
+  ];
+}
+
+def DLALowerToGPUKernelsPass : Pass<"dla-lower-to-gpu-kernels", "::mlir::ModuleOp"> {
+  let summary = "Build the CUDA kernel of every op of @init and @forward";
+  let description = [{
+    Precondition: fused IR (`dla-fuse`) without the forms only the CPU
+    kernels implement (a fused_conv with `project` or `then`: an error
+    naming the op; `dla-fuse` does not form them when `dla.target` has a
+    GPU part).
+
+    Builds one `gpu.func @NAME(buffers...) workgroup(scratch...) kernel`
+    per op into a nested `gpu.module @kernels` for the chips of
+    `dla.target` (or the `chips` option), and names the kernel on the op
+    (`dla.kernel = "NAME"`). A kernel is a grid of blocks (`dla.grid`) of
+    `known_block_size` threads; its body is a sequence of phases
+    (`scf.forall` over the threads, mapped to `#gpu.thread<x>`), which the
+    NVVM lowering maps to the threads with a barrier after each.
+  }];
+  let options = [
+    ListOption<"chips", "chips", "std::string",
+               "CUDA chips (sm_90, ...), without dla.target">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+  let statistics = [Statistic<"numKernels", "num-kernels", "Kernels built">];
+}
+
+#endif // DLA_CODEGEN_PASSES_TD

@@ -1,0 +1,42 @@
+//===- Target.h - What each target's kernels implement ---------*- C++ -*-===//
+//
+// The one place that knows which fused forms have a kernel on which target.
+// The fusion passes ask it before they form an op (so that a build never
+// holds an op one of its targets cannot run), and the GPU lowering asks it
+// to explain an op it has no kernel for.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLA_CODEGEN_TARGET_H
+#define DLA_CODEGEN_TARGET_H
+
+#include "dialects/DLA/IR/DLAOps.h"
+
+#include <string>
+
+namespace mlir::dla {
+
+/// The fused forms not every target's kernels implement.
+enum class FusedForm {
+  /// fused_conv ... residual %x project %wp, %bp: only the CPU kernels.
+  ProjectedResidual,
+  /// fused_conv ... then %w2, %b2: only the CPU kernels.
+  ConvTail,
+};
+
+/// Whether the GPU-shaped kernels (the CUDA build, and the host with
+/// --host-kernels=gpu) implement `form`; if not, `reason` says what the form
+/// is and who forms it.
+bool gpuKernelsImplement(FusedForm form, std::string *reason = nullptr);
+
+/// Whether every part of a build for `target` has a kernel for `form`: the
+/// legality of the fusion that forms it. A null target (a module without
+/// `dla.target`, as in dla-opt tests) allows every form.
+bool targetImplements(TargetAttr target, FusedForm form);
+
+/// The fused form of `op` that not every target implements, if any.
+std::optional<FusedForm> restrictedForm(Operation *op);
+
+} // namespace mlir::dla
+
+#endif // DLA_CODEGEN_TARGET_H

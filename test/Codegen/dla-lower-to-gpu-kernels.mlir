@@ -1,0 +1,55 @@
+// RUN: dla-opt %s --split-input-file --dla-lower-to-gpu-kernels --verify-diagnostics | FileCheck %s
+
+// Each op names its kernel; the kernels are gpu.func in a gpu.module for
+// the chips of dla.target, their scratch in workgroup memory, their block
+// size known, their grid recorded, their phases scf.forall over the
+// threads.
+// CHECK-LABEL: module @conv attributes {dla.target = {{.*}}, gpu.container_module}
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
+// CHECK: gpu.module @kernels [#nvvm.target<chip = "sm_80">, #nvvm.target<chip = "sm_90">] {
+// CHECK: gpu.func @fused_conv(%{{.*}}: memref<1x8x8x8xf32>, %{{.*}}: memref<16x8x3x3xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<1x16x8x8xf32>) workgroup(%{{.*}} : memref<64x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x3x3x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x10x10xf32, #gpu.address_space<workgroup>>) kernel attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = 11904 : i64, dla.threads = 64 : i64, known_block_size = array<i32: 64, 1, 1>}
+// CHECK: gpu.block_id x
+// CHECK: scf.forall
+// CHECK: {mapping = [#gpu.thread<x>]}
+// CHECK: gpu.return
+module @conv attributes {dla.target = #dla.target<chips = ["sm_80", "sm_90"]>} {
+  func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}, %w: tensor<16x8x3x3xf32> {dla.name = "conv.weight"}, %b: tensor<16xf32> {dla.name = "conv.bias"}) -> (tensor<1x16x8x8xf32> {dla.name = "out"}) {
+    %y = dla.fused_conv(%x) pool [1] weight %w bias %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x8x8x8xf32>), tensor<16x8x3x3xf32> bias tensor<16xf32> -> tensor<1x16x8x8xf32>
+    return %y : tensor<1x16x8x8xf32>
+  }
+}
+
+// -----
+
+// Without dla.target: the `chips` option, sm_90 by default.
+// CHECK-LABEL: module @default_chip
+// CHECK: gpu.module @kernels [#nvvm.target<chip = "sm_90">]
+// CHECK: gpu.func @max_pool2d(
+module @default_chip {
+  func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}) -> (tensor<1x8x4x4xf32> {dla.name = "out"}) {
+    %p = dla.max_pool2d %x kernel [2, 2] stride [2, 2] padding [0, 0] : tensor<1x8x8x8xf32> -> tensor<1x8x4x4xf32>
+    return %p : tensor<1x8x4x4xf32>
+  }
+}
+
+// -----
+
+// A form only the CPU kernels implement is an error naming the op.
+module @projected {
+  func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}, %h: tensor<1x16x4x4xf32> {dla.name = "h"}, %wp: tensor<16x8x1x1xf32> {dla.name = "wp"}, %bp: tensor<16xf32> {dla.name = "bp"}, %w: tensor<16x16x3x3xf32> {dla.name = "w"}, %b: tensor<16xf32> {dla.name = "b"}) -> (tensor<1x16x4x4xf32> {dla.name = "out"}) {
+    // expected-error @+1 {{kernel 'fused_conv' has no GPU form: a projected residual (`project`, formed by dla-fuse-residual-projection for --target host); GPU output needs --target cuda or all}}
+    %y = dla.fused_conv(%h) pool [1] weight %w bias %b residual %x project %wp, %bp pool 2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x16x4x4xf32>), tensor<16x16x3x3xf32> bias tensor<16xf32> residual tensor<1x8x8x8xf32> project tensor<16x8x1x1xf32>, tensor<16xf32> -> tensor<1x16x4x4xf32>
+    return %y : tensor<1x16x4x4xf32>
+  }
+}
+
+// -----
+
+// A target without a CUDA part has nothing to lower for the GPU.
+// expected-error @+1 {{dla.target has no CUDA part (chips = []): nothing to lower for the GPU}}
+module @host_only attributes {dla.target = #dla.target<cpu = "x86-64", vector_width = 4, registers = 16>} {
+  func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}) -> (tensor<1x8x4x4xf32> {dla.name = "out"}) {
+    %p = dla.max_pool2d %x kernel [2, 2] stride [2, 2] padding [0, 0] : tensor<1x8x8x8xf32> -> tensor<1x8x4x4xf32>
+    return %p : tensor<1x8x4x4xf32>
+  }
+}
