@@ -97,8 +97,11 @@ bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
   return true;
 }
 
-LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set) {
+LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set,
+                                          TimingScope &timing) {
   PassManager pm(module->getContext());
+  TimingScope scope = timing.nest("lower host kernels to LLVM dialect");
+  pm.enableTiming(scope);
   if (failed(parsePassPipeline(
           "scf-forall-to-for, canonicalize, cse, "
           "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
@@ -109,11 +112,17 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
           "convert-cf-to-llvm, reconcile-unrealized-casts",
           pm)))
     return failure();
+  // Each kernel once (ops of the same shape share one).
+  std::vector<const KernelIR *> kernels;
+  std::set<std::string> seen;
+  for (Operation *op : set.ops)
+    if (seen.insert(set.hostKernels.at(op).name).second)
+      kernels.push_back(&set.hostKernels.at(op));
   // The kernels are renamed NAME_impl; NAME is the C-ABI entry point that
   // unpacks the buffer table (docs/bundle-format.md), built once they are
   // in the LLVM dialect.
-  for (Operation *op : set.ops) {
-    const KernelIR &k = set.hostKernels.at(op);
+  for (const KernelIR *kp : kernels) {
+    const KernelIR &k = *kp;
     auto func = module.lookupSymbol<func::FuncOp>(k.name);
     func.setName(k.name + "_impl");
   }
@@ -123,8 +132,8 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
   Location loc = module.getLoc();
   Type ptr = LLVM::LLVMPointerType::get(module->getContext());
   Type i64 = b.getI64Type();
-  for (Operation *op : set.ops) {
-    const KernelIR &k = set.hostKernels.at(op);
+  for (const KernelIR *kp : kernels) {
+    const KernelIR &k = *kp;
     auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(module->getContext()),
                                             {ptr, i64, i64});
     auto entry = LLVM::LLVMFuncOp::create(b, loc, k.name, type);
@@ -148,8 +157,8 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
   // so that the runtime checks a manifest's step against the kernel it runs
   // (docs/bundle-format.md).
   auto arrayType = LLVM::LLVMArrayType::get(i64, 2);
-  for (Operation *op : set.ops) {
-    const KernelIR &k = set.hostKernels.at(op);
+  for (const KernelIR *kp : kernels) {
+    const KernelIR &k = *kp;
     int64_t signature[2] = {static_cast<int64_t>(k.argTypes.size()), k.hostWorkspaceBytes};
     auto value = DenseElementsAttr::get(RankedTensorType::get({2}, i64),
                                         ArrayRef<int64_t>(signature));
@@ -165,11 +174,14 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set)
 }
 
 bool mlir::dla::emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
-                                  const std::string &cpu, std::string &error) {
+                                  const std::string &cpu, std::string &error,
+                                  TimingScope &timing) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::LLVMContext llvmContext;
+  TimingScope step = timing.nest("translate to LLVM IR");
   auto module = translateModuleToLLVMIR(llvmModule, llvmContext, "kernels");
+  step.stop();
   if (!module) {
     error = "translation of the host kernels to LLVM IR failed";
     return false;
@@ -182,10 +194,12 @@ bool mlir::dla::emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
       triple, cpu, "", llvm::TargetOptions(), llvm::Reloc::PIC_));
   module->setTargetTriple(triple);
   module->setDataLayout(tm->createDataLayout());
+  step = timing.nest("LLVM -O3 (host kernels)");
   if (auto err = makeOptimizingTransformer(3, 0, tm.get())(module.get())) {
     error = llvm::toString(std::move(err));
     return false;
   }
+  step = timing.nest("LLVM object code (host kernels)");
   std::string object = path + ".o";
   {
     std::error_code ec;
@@ -201,6 +215,7 @@ bool mlir::dla::emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
     }
     pm.run(*module);
   }
+  step = timing.nest("link kernels.so (cc)");
   auto cc = llvm::sys::findProgramByName("cc");
   if (!cc) {
     error = "no C compiler driver ('cc') to link " + path;
@@ -249,7 +264,7 @@ static LogicalResult mapPhasesToThreads(ModuleOp module) {
 }
 
 LogicalResult mlir::dla::lowerGpuKernels(ModuleOp module, const std::string &format,
-                                         const std::string &toolkit) {
+                                         const std::string &toolkit, TimingScope &timing) {
   if (failed(mapPhasesToThreads(module)))
     return failure();
   PassManager pm(module->getContext());
@@ -262,6 +277,8 @@ LogicalResult mlir::dla::lowerGpuKernels(ModuleOp module, const std::string &for
       (toolkit.empty() ? "" : " toolkit=" + toolkit) + "}";
   if (failed(parsePassPipeline(pipeline, pm)))
     return failure();
+  TimingScope scope = timing.nest("lower CUDA kernels (" + format + ")");
+  pm.enableTiming(scope);
   return pm.run(module);
 }
 

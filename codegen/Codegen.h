@@ -7,6 +7,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Support/Timing.h"
 
 #include <map>
 #include <string>
@@ -55,17 +56,21 @@ bool collectKernels(ModuleOp lowered, KernelSet &set, std::string &error);
 bool resolveHostCpu(const std::string &requested, std::string &cpu, HostTarget &target,
                     std::vector<std::string> &features, std::string &error);
 
+// The toolchain steps of the two targets. Each times itself under `timing`
+// (--mlir-timing: a step's passes, LLVM's optimisation and code emission,
+// the link), a no-op scope when timing is off.
+
 /// Host kernel module → LLVM dialect, plus the C-ABI entry points
 /// `void NAME(void *const *args, int64_t block_begin, int64_t block_end)`.
-LogicalResult lowerHostKernels(ModuleOp module, const KernelSet &set);
+LogicalResult lowerHostKernels(ModuleOp module, const KernelSet &set, TimingScope &timing);
 /// LLVM dialect → a shared library at `path` (optimised object code for
 /// `cpu`, linked with the system C compiler driver).
-bool emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
-                       const std::string &cpu, std::string &error);
+bool emitSharedLibrary(ModuleOp llvmModule, const std::string &path, const std::string &cpu,
+                       std::string &error, TimingScope &timing);
 
 /// CUDA kernel module → gpu.binary; `format` is "isa" (PTX) or "bin".
 LogicalResult lowerGpuKernels(ModuleOp module, const std::string &format,
-                              const std::string &toolkit);
+                              const std::string &toolkit, TimingScope &timing);
 /// The objects of the gpu.binary of a lowered CUDA module, one per arch.
 std::vector<std::pair<std::string, std::string>> gpuObjects(ModuleOp module);
 

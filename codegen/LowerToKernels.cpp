@@ -134,6 +134,29 @@ void recordLaunch(Operation *op, const KernelIR &k) {
     f->setAttr(kWavesAttr, b.getDenseI64ArrayAttr(k.hostWaves));
 }
 
+/// What a kernel generator reads of an op: its kind, attributes, operand
+/// and result types, and how the host build keeps each operand (packed or
+/// not). Ops with the same key get the same kernel, built once: a network
+/// repeats its shapes (DLA-34's tree convs), and every kernel costs LLVM
+/// time. Attributes and types are uniqued, so their pointers compare.
+std::vector<const void *> kernelKey(Operation *op, const HostPacking *packing) {
+  NamedAttrList attrs(op->getAttrDictionary());
+  attrs.erase(kKernelAttr);
+  std::vector<const void *> key{op->getName().getAsOpaquePointer(),
+                                attrs.getDictionary(op->getContext()).getAsOpaquePointer()};
+  for (Value v : op->getOperands()) {
+    key.push_back(v.getType().getAsOpaquePointer());
+    key.push_back(reinterpret_cast<const void *>(
+        static_cast<intptr_t>(packing ? packing->packed.lookup(v) : 0)));
+  }
+  for (Value v : op->getResults()) {
+    key.push_back(v.getType().getAsOpaquePointer());
+    key.push_back(reinterpret_cast<const void *>(
+        static_cast<intptr_t>(packing ? packing->packed.lookup(v) : 0)));
+  }
+  return key;
+}
+
 /// Replaces a nested kernel module `name` of `module` by an empty one built
 /// by `create` at the end of the module's body.
 template <typename ModuleT>
@@ -180,8 +203,15 @@ struct LowerToCPUKernels
     });
     OpBuilder b = OpBuilder::atBlockEnd(kernels.getBody());
     KernelPlace place{&b, KernelWrapper::Host, module.getLoc()};
+    std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
-      KernelIR k;
+      auto key = kernelKey(op, &packing);
+      if (auto it = built.find(key); it != built.end()) {
+        recordLaunch(op, it->second);
+        ++numShared;
+        continue;
+      }
+      KernelIR &k = built[key];
       std::string error;
       bool built = cpu && generateHostKernel(op, name, target, packing, place, k, error);
       if (!built && error.empty()) {
@@ -238,7 +268,14 @@ struct LowerToGPUKernels
     });
     OpBuilder b = OpBuilder::atBlockBegin(kernels.getBody());
     KernelPlace place{&b, KernelWrapper::Gpu, module.getLoc()};
+    std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
+      auto key = kernelKey(op, nullptr);
+      if (auto it = built.find(key); it != built.end()) {
+        recordLaunch(op, it->second);
+        ++numShared;
+        continue;
+      }
       if (auto form = restrictedForm(op)) {
         std::string reason;
         gpuKernelsImplement(*form, &reason);
@@ -246,7 +283,7 @@ struct LowerToGPUKernels
                       "; GPU output needs --target cuda or all");
         return signalPassFailure();
       }
-      KernelIR k;
+      KernelIR &k = built[key];
       std::string error;
       if (!generateKernel(op, name, place, k, error)) {
         op->emitError(kernelError("kernel", name, op, error));

@@ -20,7 +20,8 @@ def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleO
     launch: `dla.grid` (its blocks), `dla.threads` (1 for the CPU kernels),
     `dla.workspace_bytes` and `dla.waves` where the kernel has them. The
     ops themselves are unchanged: they still say what is computed, the
-    kernels how.
+    kernels how. Ops that read the same (kind, attributes, types, operand
+    layouts) run one kernel, built once and named after the first of them.
 
     The kernels are the CPU kernels (codegen/CPU/: register tiles sized for
     the CPU's SIMD shape, staged input patches, packed weights) where an op
@@ -54,7 +55,8 @@ def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleO
   ];
   let statistics = [
     Statistic<"numKernels", "num-kernels", "Kernels built">,
-    Statistic<"numCpuKernels", "num-cpu-kernels", "Of which CPU kernels">
+    Statistic<"numCpuKernels", "num-cpu-kernels", "Of which CPU kernels">,
+    Statistic<"numShared", "num-shared", "Ops running a kernel built for an earlier op">
   ];
 }
 
@@ -72,7 +74,8 @@ def DLALowerToGPUKernelsPass : Pass<"dla-lower-to-gpu-kernels", "::mlir::ModuleO
     (`dla.kernel = "NAME"`). A kernel is a grid of blocks (`dla.grid`) of
     `known_block_size` threads; its body is a sequence of phases
     (`scf.forall` over the threads, mapped to `#gpu.thread<x>`), which the
-    NVVM lowering maps to the threads with a barrier after each.
+    NVVM lowering maps to the threads with a barrier after each. Ops that
+    read the same (kind, attributes, types) run one kernel, built once.
   }];
   let options = [
     ListOption<"chips", "chips", "std::string",
@@ -84,7 +87,10 @@ def DLALowerToGPUKernelsPass : Pass<"dla-lower-to-gpu-kernels", "::mlir::ModuleO
     "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
   ];
-  let statistics = [Statistic<"numKernels", "num-kernels", "Kernels built">];
+  let statistics = [
+    Statistic<"numKernels", "num-kernels", "Kernels built">,
+    Statistic<"numShared", "num-shared", "Ops running a kernel built for an earlier op">
+  ];
 }
 
 #endif // DLA_CODEGEN_PASSES_TD

@@ -69,3 +69,24 @@ module @cuda_only attributes {dla.target = #dla.target<chips = ["sm_90"]>} {
     return %p : tensor<1x8x4x4xf32>
   }
 }
+
+// -----
+
+// Ops that read the same kind, attributes, types and operand layouts run one
+// kernel, built once and named after the first; a different stride is
+// another kernel.
+// CHECK-LABEL: module @shared
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv_3"}
+// CHECK: module @host_kernels
+// CHECK-COUNT-2: func.func
+// CHECK-NOT: func.func
+module @shared {
+  func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}, %w: tensor<8x8x3x3xf32> {dla.name = "w"}) -> (tensor<1x8x8x8xf32> {dla.name = "a"}, tensor<1x8x4x4xf32> {dla.name = "b"}) {
+    %a = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x8x8x8xf32>), tensor<8x8x3x3xf32> -> tensor<1x8x8x8xf32>
+    %b = dla.fused_conv(%a) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x8x8x8xf32>), tensor<8x8x3x3xf32> -> tensor<1x8x8x8xf32>
+    %c = dla.fused_conv(%b) pool [1] weight %w stride [2, 2] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x8x8x8xf32>), tensor<8x8x3x3xf32> -> tensor<1x8x4x4xf32>
+    return %b, %c : tensor<1x8x8x8xf32>, tensor<1x8x4x4xf32>
+  }
+}

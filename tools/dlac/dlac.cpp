@@ -48,6 +48,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cerrno>
+#include <set>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -174,12 +175,18 @@ int fail(const std::string &message) {
 
 /// Runs `passes` on `module` with the MLIR command-line options applied
 /// (--mlir-print-ir-*, --mlir-timing, ...).
-LogicalResult runPasses(ModuleOp module,
+/// --mlir-timing: one report for the whole compile, a scope per step
+/// (front passes, fusion, kernel lowering, each toolchain step).
+DefaultTimingManager timingManager;
+TimingScope timing;
+
+LogicalResult runPasses(ModuleOp module, StringRef step,
                         const std::function<void(PassManager &)> &passes) {
   PassManager pm(module->getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
-  applyDefaultTimingPassManagerCLOptions(pm);
+  TimingScope scope = timing.nest(step);
+  pm.enableTiming(scope);
   passes(pm);
   return pm.run(module);
 }
@@ -708,7 +715,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                   (emit == Emit::Bundle && target != Target::Cuda);
   bool wantGpu = emit == Emit::Gpu || emit == Emit::PTX ||
                  (emit == Emit::Bundle && target != Target::Host);
-  if (failed(runPasses(fused, [&](PassManager &pm) {
+  if (failed(runPasses(fused, "kernel lowering", [&](PassManager &pm) {
         if (wantHost)
           pm.addPass(mlir::dla::createDLALowerToCPUKernelsPass());
         if (wantGpu)
@@ -726,7 +733,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   // Each lowering works on its own copy of the kernel module.
   auto lowerHost = [&]() -> OwningOpRef<ModuleOp> {
     OwningOpRef<ModuleOp> host = set.hostModule->clone();
-    if (failed(mlir::dla::lowerHostKernels(*host, set))) {
+    if (failed(mlir::dla::lowerHostKernels(*host, set, timing))) {
       err = "lowering the host kernels failed";
       return nullptr;
     }
@@ -734,7 +741,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   };
   auto lowerGpu = [&](const std::string &format) -> OwningOpRef<ModuleOp> {
     OwningOpRef<ModuleOp> gpu = set.gpuModule->clone();
-    if (failed(mlir::dla::lowerGpuKernels(*gpu, format, toolkitDir()))) {
+    if (failed(mlir::dla::lowerGpuKernels(*gpu, format, toolkitDir(), timing))) {
       err = "lowering the CUDA kernels failed (format " + format + ")";
       return nullptr;
     }
@@ -782,7 +789,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     auto host = lowerHost();
     if (!host)
       return fail(err);
-    if (!mlir::dla::emitSharedLibrary(*host, bundleDir + "/kernels.so", cpu, err))
+    if (!mlir::dla::emitSharedLibrary(*host, bundleDir + "/kernels.so", cpu, err, timing))
       return fail(err);
   }
   if (targets.cuda) {
@@ -806,7 +813,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
       targets.cudaBinary = "kernels.cubin";
       if (!writeFile(bundleDir + "/kernels.cubin", objects.front().second, err))
         return fail(err);
-    } else if (!writeFatbin(objects, ptx ? mlir::dla::gpuObjects(*ptx) : decltype(objects)(),
+    } else if (TimingScope t = timing.nest("fatbinary"); !writeFatbin(objects, ptx ? mlir::dla::gpuObjects(*ptx) : decltype(objects)(),
                             targets, err)) {
       return fail(err);
     }
@@ -828,6 +835,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   }
   if (!weightsFile.empty() && !embedWeights(err))
     return fail(err);
+  TimingScope manifestTiming = timing.nest("digests and manifest.json");
   // The digest of every file, so that the runtime refuses a mixed bundle.
   {
     std::error_code ec;
@@ -851,8 +859,12 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     return fail(err);
   if (report)
     printReport(set, targets.cuda ? outputFile + "/kernels.ptx" : "");
-  llvm::errs() << "dlac: wrote " << outputFile << " (" << set.ops.size()
-               << " kernels)\n";
+  std::set<std::string> distinct;
+  for (Operation *op : set.ops)
+    distinct.insert(set.kernels.at(op).hostOnly ? set.hostKernels.at(op).name
+                                                : set.kernels.at(op).name);
+  llvm::errs() << "dlac: wrote " << outputFile << " (" << set.ops.size() << " steps, "
+               << distinct.size() << " kernels)\n";
   return 0;
 }
 } // namespace
@@ -882,6 +894,8 @@ int main(int argc, char **argv) {
       "  dlac model.json --emit=prim           after expansion to primitive ops\n"
       "  dlac model.json --run-reference --weights W.safetensors \\\n"
       "       --input I.safetensors -o out.safetensors\n");
+  applyDefaultTimingManagerCLOptions(timingManager);
+  timing = timingManager.getRootScope();
 
   // IR is dla-opt's input; say so rather than report a JSON syntax error.
   if (StringRef(inputFile).ends_with(".mlir") || StringRef(inputFile).ends_with(".mlirbc"))
@@ -920,7 +934,9 @@ int main(int argc, char **argv) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
+  TimingScope importTiming = timing.nest("import JSON");
   auto module = mlir::dla::importModel(*spec, &context, inputFile);
+  importTiming.stop();
   if (failed(mlir::verify(*module)))
     return fail("internal error: the imported IR does not verify");
   if (emit == Emit::DLA && !runReference)
@@ -929,7 +945,7 @@ int main(int argc, char **argv) {
   // The faithful expansion lists every parameter a checkpoint may hold (the
   // dead outer `project` of deep trees included); the cleaned-up one the
   // parameters the network actually reads.
-  if (failed(runPasses(*module, [](PassManager &pm) {
+  if (failed(runPasses(*module, "expand", [](PassManager &pm) {
         pm.addPass(mlir::dla::createDLAExpandPass());
       })))
     return 1;
@@ -939,7 +955,7 @@ int main(int argc, char **argv) {
       for (const auto &p : mlir::dla::collectParams(*expanded))
         os << p.name << " " << formatShape(p.shape) << "\n";
     });
-  if (failed(runPasses(*module, [](PassManager &pm) {
+  if (failed(runPasses(*module, "clean up", [](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
       })))
@@ -971,7 +987,7 @@ int main(int argc, char **argv) {
     if (!recordTarget(*module, err))
       return fail(err);
   }
-  if (fuse && failed(runPasses(*module, [&](PassManager &pm) {
+  if (fuse && failed(runPasses(*module, "fusion", [&](PassManager &pm) {
         mlir::dla::buildFusionPipeline(pm);
       })))
     return 1;
