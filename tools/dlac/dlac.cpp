@@ -9,6 +9,8 @@
 #include "dialects/DLA/IR/DLAOps.h"
 #include "codegen/Bundle.h"
 #include "codegen/Codegen.h"
+#include "codegen/CudaToolchain.h"
+#include "codegen/Report.h"
 #include "codegen/Dot.h"
 #include "codegen/KernelInfo.h"
 #include "codegen/Passes.h"
@@ -27,6 +29,9 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/SourceMgr.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -62,10 +67,13 @@ namespace {
 enum class Emit { Spec, DLA, Prim, Fused, Dot, Params, Kernel, Gpu, LLVM, PTX, Bundle };
 enum class Target { Host, Cuda, All };
 enum class Stage { Prim, Fused };
+/// How far an IR input has come, in pipeline order.
+enum class InputStage { DLA, Prim, Fused, Lowered };
 
 cl::OptionCategory dlacCategory("dlac options");
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.json>"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<model.json, or IR.mlir of any stage dlac emits>"),
                                cl::Required, cl::cat(dlacCategory));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
@@ -86,11 +94,11 @@ cl::opt<Emit> emit(
                    "Graphviz graph of the fused network: one box per kernel "
                    "with its name and GFLOP (render with `dot -Tsvg`)"),
         clEnumValN(Emit::Kernel, "kernel",
-                   "host kernel IR: one func per kernel, blocks and "
-                   "barrier-free thread phases on memrefs"),
+                   "the fused IR with its host kernels (dla-lower-to-cpu-kernels): "
+                   "each op names its kernel, a func on memrefs in @host_kernels"),
         clEnumValN(Emit::Gpu, "gpu",
-                   "CUDA kernel IR: the same kernels as gpu.func with "
-                   "workgroup memory and barriers"),
+                   "the fused IR with its CUDA kernels (dla-lower-to-gpu-kernels): "
+                   "gpu.func with workgroup memory in gpu.module @kernels"),
         clEnumValN(Emit::LLVM, "llvm", "host kernels lowered to the LLVM dialect"),
         clEnumValN(Emit::PTX, "ptx", "PTX of the CUDA kernels (first --arch)"),
         clEnumValN(Emit::Bundle, "bundle",
@@ -287,159 +295,19 @@ int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
     llvm::errs() << "dlac: wrote " << e.name << " " << formatShape(e.shape) << "\n";
   return 0;
 }
-std::string toolkitDir() {
-  if (!cudaToolkit.empty())
-    return cudaToolkit;
-  if (const char *home = std::getenv("CUDA_HOME"))
-    return home;
-  return "/usr/local/cuda";
-}
+/// The CUDA chips of an IR input's dla.target (they replace --arch).
+std::vector<std::string> recordedChips;
 
-std::vector<std::string> archList() {
-  if (archs.empty())
-    return {"sm_90"};
-  return std::vector<std::string>(archs.begin(), archs.end());
+/// The CUDA toolkit and architectures of --cuda-toolkit and --arch.
+mlir::dla::CudaToolchain cudaToolchain() {
+  return mlir::dla::CudaToolchain(cudaToolkit,
+                                  !recordedChips.empty()
+                                      ? recordedChips
+                                      : std::vector<std::string>(archs.begin(), archs.end()));
 }
-
-bool writeFile(const std::string &path, const std::string &data, std::string &err) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec) {
-    err = path + ": " + ec.message();
-    return false;
-  }
-  os << data;
-  return true;
-}
-
-struct PtxasInfo {
-  int64_t registers = -1, spillBytes = 0, sharedBytes = 0;
-};
-
-/// ptxas -v on the bundle's PTX: registers, spills and shared memory per
-/// kernel, for the first --arch.
-std::map<std::string, PtxasInfo> runPtxasVerbose(const std::string &ptxPath) {
-  std::map<std::string, PtxasInfo> info;
-  std::string tool = toolkitDir() + "/bin/ptxas";
-  llvm::SmallString<128> log;
-  llvm::sys::fs::createTemporaryFile("dlac-ptxas", "log", log);
-  std::string arch = archList().back();
-  std::vector<llvm::StringRef> argv{tool, "-v", "-arch=" + arch, ptxPath, "-o", "/dev/null"};
-  std::string archArg = "-arch=" + arch;
-  argv[2] = archArg;
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
-                                                llvm::StringRef(log)};
-  if (llvm::sys::ExecuteAndWait(tool, argv, {}, redirects) != 0)
-    return info;
-  auto buffer = llvm::MemoryBuffer::getFile(log);
-  llvm::sys::fs::remove(log);
-  if (!buffer)
-    return info;
-  std::string current;
-  llvm::SmallVector<llvm::StringRef> lines;
-  (*buffer)->getBuffer().split(lines, '\n');
-  for (llvm::StringRef line : lines) {
-    if (auto pos = line.find("Compiling entry function '"); pos != llvm::StringRef::npos) {
-      current = line.substr(pos + 26).split('\'').first.str();
-      continue;
-    }
-    int64_t v;
-    if (auto pos = line.find("bytes spill stores"); pos != llvm::StringRef::npos) {
-      llvm::StringRef before = line.substr(0, pos).rtrim();
-      before = before.substr(before.rfind(' ') + 1);
-      if (!before.getAsInteger(10, v))
-        info[current].spillBytes += v;
-      pos = line.find("bytes spill loads");
-      before = line.substr(0, pos).rtrim();
-      before = before.substr(before.rfind(' ') + 1);
-      if (!before.getAsInteger(10, v))
-        info[current].spillBytes += v;
-    }
-    if (auto pos = line.find("Used "); pos != llvm::StringRef::npos &&
-                                       line.contains("registers")) {
-      llvm::StringRef rest = line.substr(pos + 5);
-      if (!rest.split(' ').first.getAsInteger(10, v))
-        info[current].registers = v;
-      if (auto s = line.find("bytes smem"); s != llvm::StringRef::npos) {
-        llvm::StringRef before = line.substr(0, s).rtrim();
-        before = before.substr(before.rfind(' ') + 1);
-        if (!before.getAsInteger(10, v))
-          info[current].sharedBytes = v;
-      }
-    }
-  }
-  return info;
-}
-
-/// Checks, before the work, what a CUDA build needs: ptxas in the toolkit
-/// (and fatbinary for several archs), and --arch names that this ptxas
-/// knows (read from its own --help, so the list follows the toolkit).
-bool checkCudaToolchain(bool needBinary, std::string &err) {
-  std::vector<std::string> list = archList();
-  for (const std::string &a : list) {
-    StringRef s(a);
-    bool ok = s.consume_front("sm_") && !s.empty();
-    s = s.rtrim("af");
-    ok = ok && !s.empty() && llvm::all_of(s, llvm::isDigit) && s.size() <= 3;
-    if (!ok) {
-      err = "--arch " + a + ": expected a CUDA architecture such as sm_80, sm_90 or sm_90a";
-      return false;
-    }
-  }
-  std::string ptxas = toolkitDir() + "/bin/ptxas";
-  if (!llvm::sys::fs::can_execute(ptxas)) {
-    if (!needBinary)
-      return true;
-    err = std::string("--target ") + (target == Target::All ? "all (the default)" : "cuda") +
-          " needs the CUDA toolkit's ptxas, not found in " + toolkitDir() +
-          "/bin (set --cuda-toolkit or CUDA_HOME, or use --target host)";
-    return false;
-  }
-  if (needBinary && list.size() > 1 &&
-      !llvm::sys::fs::can_execute(toolkitDir() + "/bin/fatbinary")) {
-    err = "--arch with several architectures needs the CUDA toolkit's fatbinary, not found "
-          "in " + toolkitDir() + "/bin";
-    return false;
-  }
-  // The names this ptxas accepts ('sm_90', 'sm_90a', ...) from its help text.
-  llvm::SmallString<128> helpFile;
-  if (llvm::sys::fs::createTemporaryFile("dlac-ptxas-help", "txt", helpFile))
-    return true; // cannot ask: ptxas itself will judge the names
-  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(helpFile), std::nullopt};
-  int rc = llvm::sys::ExecuteAndWait(ptxas, {ptxas, "--help"}, std::nullopt, redirects, 30);
-  auto help = llvm::MemoryBuffer::getFile(helpFile);
-  llvm::sys::fs::remove(helpFile);
-  if (rc != 0 || !help)
-    return true;
-  std::vector<std::string> known;
-  StringRef text = (*help)->getBuffer();
-  for (size_t at = text.find("'sm_"); at != StringRef::npos; at = text.find("'sm_", at + 1)) {
-    size_t end = text.find('\'', at + 1);
-    if (end == StringRef::npos)
-      break;
-    known.push_back(text.substr(at + 1, end - at - 1).str());
-  }
-  if (known.empty())
-    return true;
-  for (const std::string &a : list)
-    if (llvm::find(known, a) == known.end()) {
-      std::vector<unsigned> numbers;
-      for (const std::string &k : known) {
-        unsigned n = 0;
-        if (!StringRef(k).drop_front(3).getAsInteger(10, n))
-          numbers.push_back(n);
-      }
-      llvm::sort(numbers);
-      numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
-      std::string names;
-      for (unsigned n : numbers)
-        names += (names.empty() ? "sm_" : ", sm_") + std::to_string(n);
-      err = "--arch " + a + ": not an architecture the CUDA toolkit's ptxas (" + ptxas +
-            ") knows; it knows " + names + " (and their 'a'/'f' variants)";
-      return false;
-    }
-  return true;
-}
+std::string toolkitDir() { return cudaToolchain().dir(); }
+std::vector<std::string> archList() { return cudaToolchain().archs(); }
+using mlir::dla::writeFile;
 
 /// The directory the bundle's files are written into: a fresh, hidden folder
 /// beside -o (".NAME.tmp-XXXXXX"), renamed into place by commitBundle only
@@ -579,83 +447,6 @@ bool embedWeights(std::string &err) {
   return true;
 }
 
-/// The --report table.
-void printReport(const mlir::dla::KernelSet &set, const std::string &ptxPath) {
-  auto ptxas = ptxPath.empty() ? std::map<std::string, PtxasInfo>()
-                               : runPtxasVerbose(ptxPath);
-  auto &os = llvm::outs();
-  os << llvm::format("%-44s %-16s %5s %10s %12s %12s %8s %5s %6s\n", "kernel", "grid",
-                     "block", "GFLOP", "read MiB", "write MiB", "smem B", "regs",
-                     "spill");
-  double flops = 0, read = 0, written = 0;
-  int64_t forward = 0, spills = 0;
-  for (Operation *op : set.ops) {
-    const auto &k = set.kernels.at(op).hostOnly ? set.hostKernels.at(op) : set.kernels.at(op);
-    auto cost = mlir::dla::kernelCost(op);
-    bool isInit = llvm::StringRef(k.name).starts_with("init_");
-    forward += !isInit;
-    flops += 2.0 * cost.macs;
-    read += cost.bytesRead;
-    written += cost.bytesWritten;
-    std::string grid = std::to_string(k.grid[0]) + "x" + std::to_string(k.grid[1]) +
-                       "x" + std::to_string(k.grid[2]);
-    auto it = ptxas.find(k.name);
-    std::string regs = it == ptxas.end() ? "-" : std::to_string(it->second.registers);
-    std::string spill = it == ptxas.end() ? "-" : std::to_string(it->second.spillBytes);
-    if (it != ptxas.end())
-      spills += it->second.spillBytes;
-    os << llvm::format("%-44s %-16s %5lld %10.4f %12.3f %12.3f %8lld %5s %6s\n",
-                       k.name.c_str(), grid.c_str(), (long long)k.threads,
-                       2.0 * cost.macs / 1e9, cost.bytesRead / 1048576.0,
-                       cost.bytesWritten / 1048576.0, (long long)k.scratchBytes,
-                       regs.c_str(), spill.c_str());
-  }
-  os << llvm::format("total: %zu kernels (%lld forward launches, %zu init), %.3f GFLOP, "
-                     "%.1f MiB read, %.1f MiB written",
-                     set.ops.size(), (long long)forward, set.ops.size() - forward,
-                     flops / 1e9, read / 1048576.0, written / 1048576.0);
-  if (!ptxas.empty())
-    os << llvm::format(", %lld spill bytes (ptxas, %s)", (long long)spills,
-                       archList().back().c_str());
-  os << "\n";
-}
-
-/// kernels.fatbin from one cubin per arch plus the PTX of the newest arch,
-/// so that newer GPUs can JIT it (the toolkit's fatbinary packs them).
-bool writeFatbin(const std::vector<std::pair<std::string, std::string>> &cubins,
-                 const std::vector<std::pair<std::string, std::string>> &ptxs,
-                 mlir::dla::BundleTargets &targets, std::string &err) {
-  std::string tool = toolkitDir() + "/bin/fatbinary";
-  std::vector<std::string> args{tool, "--64", "--create=" + bundleDir + "/kernels.fatbin"};
-  std::vector<std::string> temps;
-  for (const auto &[chip, data] : cubins) {
-    std::string path = bundleDir + "/." + chip + ".cubin";
-    if (!writeFile(path, data, err))
-      return false;
-    temps.push_back(path);
-    args.push_back("--image3=kind=elf,sm=" + chip.substr(3) + ",file=" + path);
-  }
-  if (!ptxs.empty()) {
-    const auto &[chip, data] = ptxs.back();
-    std::string path = bundleDir + "/." + chip + ".ptx";
-    if (!writeFile(path, data, err))
-      return false;
-    temps.push_back(path);
-    args.push_back("--image3=kind=ptx,sm=" + chip.substr(3) + ",file=" + path);
-  }
-  std::vector<llvm::StringRef> argv(args.begin(), args.end());
-  std::string message;
-  int rc = llvm::sys::ExecuteAndWait(tool, argv, {}, {}, 0, 0, &message);
-  for (const auto &t : temps)
-    llvm::sys::fs::remove(t);
-  if (rc != 0) {
-    err = "fatbinary failed (" + tool + "): " + message;
-    return false;
-  }
-  targets.cudaBinary = "kernels.fatbin";
-  return true;
-}
-
 /// Records `dla.target` on `module`: the host CPU (--host-cpu resolved), its
 /// SIMD shape and features, --host-kernels, and the CUDA chips (--arch),
 /// for the parts --target builds. Emitting one target's kernels from a
@@ -698,6 +489,93 @@ bool recordTarget(ModuleOp module, std::string &err) {
   return true;
 }
 
+/// The stage of IR given to dlac: lowered (kernel modules inside), fused
+/// (@init, fused ops), structural (ops of the JSON constructs) or primitive.
+InputStage stageOf(ModuleOp module) {
+  if (module.lookupSymbol(mlir::dla::kHostKernelsModule) ||
+      module.lookupSymbol(mlir::dla::kGpuKernelsModule))
+    return InputStage::Lowered;
+  InputStage stage = InputStage::Prim;
+  module.walk([&](Operation *op) {
+    if (isa<mlir::dla::FusedConvOp, mlir::dla::FusedDeformConvOp, mlir::dla::FoldBatchNormOp,
+            mlir::dla::PreparedOp>(op) ||
+        (isa<func::FuncOp>(op) &&
+         cast<func::FuncOp>(op).getSymName() == mlir::dla::kInitFunction)) {
+      stage = InputStage::Fused;
+      return WalkResult::interrupt();
+    }
+    if (isa<mlir::dla::BaseLayerOp, mlir::dla::ConvLevelOp, mlir::dla::TreeOp,
+            mlir::dla::DLAUpOp, mlir::dla::IDAUpOp, mlir::dla::HeadOp,
+            mlir::dla::ClassifierOp>(op))
+      stage = InputStage::DLA;
+    return WalkResult::advance();
+  });
+  return stage;
+}
+
+/// Whether what was asked (--emit, --run-reference --stage) is at or past
+/// the IR input's stage: dlac resumes a pipeline, it does not undo one.
+bool checkResumable(InputStage stage, std::string &err) {
+  static const char *names[] = {"structural", "primitive", "fused", "lowered (kernels)"};
+  InputStage wanted = InputStage::Lowered;
+  if (runReference)
+    wanted = referenceStage == Stage::Prim ? InputStage::Prim : InputStage::Fused;
+  else if (emit == Emit::DLA)
+    wanted = InputStage::DLA;
+  else if (emit == Emit::Params || emit == Emit::Prim)
+    wanted = InputStage::Prim;
+  else if (emit == Emit::Fused || emit == Emit::Dot)
+    wanted = InputStage::Fused;
+  if (stage <= wanted)
+    return true;
+  err = std::string("the IR is ") + names[int(stage)] + " dla IR, past the " +
+        names[int(wanted)] + " stage asked for; give the JSON model or IR of an earlier "
+        "stage";
+  return false;
+}
+
+/// Takes the targets IR was fused for from its dla.target: --target,
+/// --arch, --host-cpu and --host-kernels may only repeat them (fusion
+/// depended on them).
+bool adoptTarget(ModuleOp module, std::string &err) {
+  auto t = mlir::dla::TargetAttr::of(module);
+  Target recorded = t.hasHost() && t.hasCuda() ? Target::All
+                    : t.hasHost()              ? Target::Host
+                                               : Target::Cuda;
+  std::vector<std::string> chips;
+  if (t.getChips())
+    for (Attribute a : t.getChips())
+      chips.push_back(llvm::cast<StringAttr>(a).str());
+  auto differs = [&](const std::string &flag, const std::string &recordedValue) {
+    err = inputFile + ": " + flag + " differs from the IR's dla.target (" + recordedValue +
+          "), which its fusion was done for; give the JSON model or primitive IR to "
+          "compile for other targets";
+    return false;
+  };
+  static const char *targetNames[] = {"host", "cuda", "all"};
+  if (target.getNumOccurrences() && target != recorded)
+    return differs("--target", std::string("--target ") + targetNames[int(recorded)]);
+  if (archs.getNumOccurrences() &&
+      std::vector<std::string>(archs.begin(), archs.end()) != chips)
+    return differs("--arch", "chips " + llvm::join(chips, ","));
+  if (hostKernels.getNumOccurrences() &&
+      (hostKernels == HostKernels::Cpu) != t.getCpuKernels())
+    return differs("--host-kernels", t.getCpuKernels() ? "cpu" : "gpu");
+  if (hostCpu.getNumOccurrences() && t.hasHost()) {
+    std::string cpu;
+    mlir::dla::HostTarget shape;
+    std::vector<std::string> features;
+    if (!mlir::dla::resolveHostCpu(hostCpu, cpu, shape, features, err))
+      return false;
+    if (cpu != t.getCpu())
+      return differs("--host-cpu", "cpu " + t.getCpu().str());
+  }
+  target = recorded;
+  hostKernels = t.getCpuKernels() ? HostKernels::Cpu : HostKernels::Gpu;
+  recordedChips = chips;
+  return true;
+}
+
 /// Kernel generation, lowering and the bundle (--emit=kernel|gpu|llvm|ptx|bundle).
 int generateCode(ModuleOp fused, ModuleOp expanded,
                  const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
@@ -715,7 +593,11 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
                   (emit == Emit::Bundle && target != Target::Cuda);
   bool wantGpu = emit == Emit::Gpu || emit == Emit::PTX ||
                  (emit == Emit::Bundle && target != Target::Host);
-  if (failed(runPasses(fused, "kernel lowering", [&](PassManager &pm) {
+  // Lowered IR given to dlac keeps its kernels.
+  wantHost = wantHost && !fused.lookupSymbol(mlir::dla::kHostKernelsModule);
+  wantGpu = wantGpu && !fused.lookupSymbol(mlir::dla::kGpuKernelsModule);
+  if ((wantHost || wantGpu) &&
+      failed(runPasses(fused, "kernel lowering", [&](PassManager &pm) {
         if (wantHost)
           pm.addPass(mlir::dla::createDLALowerToCPUKernelsPass());
         if (wantGpu)
@@ -725,10 +607,10 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   mlir::dla::KernelSet set;
   if (!mlir::dla::collectKernels(fused, set, err))
     return fail(err);
-  if (emit == Emit::Kernel)
-    return print([&](llvm::raw_ostream &os) { set.hostModule->print(os); });
-  if (emit == Emit::Gpu)
-    return print([&](llvm::raw_ostream &os) { set.gpuModule->print(os); });
+  // The lowered module: the fused ops naming their kernels, and the kernels
+  // (what dlac can resume from).
+  if (emit == Emit::Kernel || emit == Emit::Gpu)
+    return print([&](llvm::raw_ostream &os) { fused.print(os); });
 
   // Each lowering works on its own copy of the kernel module.
   auto lowerHost = [&]() -> OwningOpRef<ModuleOp> {
@@ -813,9 +695,11 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
       targets.cudaBinary = "kernels.cubin";
       if (!writeFile(bundleDir + "/kernels.cubin", objects.front().second, err))
         return fail(err);
-    } else if (TimingScope t = timing.nest("fatbinary"); !writeFatbin(objects, ptx ? mlir::dla::gpuObjects(*ptx) : decltype(objects)(),
-                            targets, err)) {
-      return fail(err);
+    } else {
+      TimingScope t = timing.nest("fatbinary");
+      if (!cudaToolchain().writeFatbin(bundleDir, objects, mlir::dla::gpuObjects(*ptx), err))
+        return fail(err);
+      targets.cudaBinary = "kernels.fatbin";
     }
   }
   // The launch of each step: the GPU kernel's grid and block; a host-only
@@ -858,7 +742,11 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   if (!commitBundle(err))
     return fail(err);
   if (report)
-    printReport(set, targets.cuda ? outputFile + "/kernels.ptx" : "");
+    mlir::dla::printKernelReport(
+        set,
+        targets.cuda ? cudaToolchain().resourceUsage(outputFile + "/kernels.ptx")
+                     : std::map<std::string, mlir::dla::PtxasInfo>(),
+        archList().back(), llvm::outs());
   std::set<std::string> distinct;
   for (Operation *op : set.ops)
     distinct.insert(set.kernels.at(op).hostOnly ? set.hostKernels.at(op).name
@@ -892,22 +780,16 @@ int main(int argc, char **argv) {
       "dlac: the Deep Layer Aggregation model compiler\n\n"
       "  dlac model.json --emit=dla            the network as you wrote it\n"
       "  dlac model.json --emit=prim           after expansion to primitive ops\n"
+      "  dlac model.json --emit=fused -o f.mlir; dlac f.mlir -o model.dlab\n"
+      "                                        resume from IR of any stage\n"
       "  dlac model.json --run-reference --weights W.safetensors \\\n"
       "       --input I.safetensors -o out.safetensors\n");
   applyDefaultTimingManagerCLOptions(timingManager);
   timing = timingManager.getRootScope();
-
-  // IR is dla-opt's input; say so rather than report a JSON syntax error.
-  if (StringRef(inputFile).ends_with(".mlir") || StringRef(inputFile).ends_with(".mlirbc"))
-    return fail(inputFile + ": dlac reads a JSON model description, not MLIR; run IR "
-                            "through dla-opt (e.g. dla-opt --dla-fuse model.mlir)");
-  std::vector<::dla::Diagnostic> diags;
-  auto spec = ::dla::parseModelSpecFile(inputFile, diags);
-  if (!spec) {
-    for (const auto &d : diags)
-      llvm::errs() << d.str() << "\n";
-    return 1;
-  }
+  // -o NAME.dlab without --emit asks for the bundle.
+  if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&
+      emit.getNumOccurrences() == 0)
+    emit = Emit::Bundle;
 
   // Writes one textual stage to -o.
   auto print = [&](const std::function<void(llvm::raw_ostream &)> &write) {
@@ -924,45 +806,79 @@ int main(int argc, char **argv) {
     return 0;
   };
 
-  if (emit == Emit::Spec && !runReference)
-    return print([&](llvm::raw_ostream &os) { os << spec->summary(); });
-
   // Kernel IR and its lowering use upstream dialects, the NVVM target and the
   // LLVM IR translations.
   DialectRegistry registry;
+  registry.insert<mlir::dla::DLADialect>();
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
-  TimingScope importTiming = timing.nest("import JSON");
-  auto module = mlir::dla::importModel(*spec, &context, inputFile);
-  importTiming.stop();
-  if (failed(mlir::verify(*module)))
-    return fail("internal error: the imported IR does not verify");
+
+  // The JSON model description, or IR at any stage dlac emits (resumed from
+  // there).
+  OwningOpRef<ModuleOp> module;
+  InputStage stage = InputStage::DLA;
+  // Diagnostics on IR read from a file quote its lines.
+  llvm::SourceMgr sourceMgr;
+  std::optional<SourceMgrDiagnosticHandler> sourceDiagnostics;
+  if (StringRef(inputFile).ends_with(".mlir") || StringRef(inputFile).ends_with(".mlirbc")) {
+    if (emit == Emit::Spec)
+      return fail(inputFile + ": --emit=spec shows the resolved JSON model description; "
+                              "give the JSON file");
+    std::string errorMessage;
+    auto file = openInputFile(inputFile, &errorMessage);
+    if (!file)
+      return fail(errorMessage);
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    sourceDiagnostics.emplace(sourceMgr, &context);
+    TimingScope parseTiming = timing.nest("parse IR");
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1; // the parser has said where and why
+    stage = stageOf(*module);
+    std::string err;
+    if (!checkResumable(stage, err))
+      return fail(inputFile + ": " + err);
+  } else {
+    std::vector<::dla::Diagnostic> diags;
+    auto spec = ::dla::parseModelSpecFile(inputFile, diags);
+    if (!spec) {
+      for (const auto &d : diags)
+        llvm::errs() << d.str() << "\n";
+      return 1;
+    }
+    if (emit == Emit::Spec && !runReference)
+      return print([&](llvm::raw_ostream &os) { os << spec->summary(); });
+    TimingScope importTiming = timing.nest("import JSON");
+    module = mlir::dla::importModel(*spec, &context, inputFile);
+    importTiming.stop();
+    if (failed(mlir::verify(*module)))
+      return fail("internal error: the imported IR does not verify");
+  }
   if (emit == Emit::DLA && !runReference)
     return print([&](llvm::raw_ostream &os) { module->print(os); });
 
   // The faithful expansion lists every parameter a checkpoint may hold (the
   // dead outer `project` of deep trees included); the cleaned-up one the
   // parameters the network actually reads.
-  if (failed(runPasses(*module, "expand", [](PassManager &pm) {
+  if (stage == InputStage::DLA &&
+      failed(runPasses(*module, "expand", [](PassManager &pm) {
         pm.addPass(mlir::dla::createDLAExpandPass());
       })))
     return 1;
+  // From IR past expansion, the parameters it reads are all it accepts.
   OwningOpRef<ModuleOp> expanded = module->clone();
   if (emit == Emit::Params && !runReference)
     return print([&](llvm::raw_ostream &os) {
       for (const auto &p : mlir::dla::collectParams(*expanded))
         os << p.name << " " << formatShape(p.shape) << "\n";
     });
-  if (failed(runPasses(*module, "clean up", [](PassManager &pm) {
+  if (stage == InputStage::DLA && failed(runPasses(*module, "clean up", [](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
       })))
     return 1;
-  if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&
-      emit.getNumOccurrences() == 0)
-    emit = Emit::Bundle;
   // What can be checked about the bundle's destination is, before the work.
   if (emit == Emit::Bundle && !runReference) {
     std::string err;
@@ -976,18 +892,24 @@ int main(int argc, char **argv) {
   if (cudaBinary || (!runReference && (emit == Emit::PTX || emit == Emit::Gpu)) ||
       archs.getNumOccurrences()) {
     std::string err;
-    if (!checkCudaToolchain(cudaBinary || emit == Emit::PTX, err))
+    if (!cudaToolchain().check(cudaBinary || emit == Emit::PTX,
+                               target == Target::All ? "--target all (the default)"
+                                                     : "--target cuda",
+                               err))
       return fail(err);
   }
   bool fuse = runReference ? referenceStage == Stage::Fused : emit != Emit::Prim;
   // The build's targets, recorded on the module for every pass that asks
-  // (the fusions only some kernels implement, the kernel lowerings).
+  // (the fusions only some kernels implement, the kernel lowerings); IR
+  // fused before keeps the targets it was fused for.
   if (fuse) {
     std::string err;
-    if (!recordTarget(*module, err))
+    if (!(mlir::dla::TargetAttr::of(*module) ? adoptTarget(*module, err)
+                                            : recordTarget(*module, err)))
       return fail(err);
   }
-  if (fuse && failed(runPasses(*module, "fusion", [&](PassManager &pm) {
+  if (fuse && stage < InputStage::Fused &&
+      failed(runPasses(*module, "fusion", [&](PassManager &pm) {
         mlir::dla::buildFusionPipeline(pm);
       })))
     return 1;
