@@ -901,8 +901,8 @@ int main(int argc, char **argv) {
   if (StringRef(inputFile).ends_with(".mlir") || StringRef(inputFile).ends_with(".mlirbc"))
     return fail(inputFile + ": dlac reads a JSON model description, not MLIR; run IR "
                             "through dla-opt (e.g. dla-opt --dla-fuse model.mlir)");
-  std::vector<::dla::Diagnostic> diags;
-  auto spec = ::dla::parseModelSpecFile(inputFile, diags);
+  std::vector<::dla::frontend::Diagnostic> diags;
+  auto spec = ::dla::frontend::parseModelSpecFile(inputFile, diags);
   if (!spec) {
     for (const auto &d : diags)
       llvm::errs() << d.str() << "\n";
