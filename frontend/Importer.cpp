@@ -11,25 +11,27 @@ using namespace mlir;
 using namespace mlir::dla;
 
 namespace {
-BlockKind toBlockKind(::dla::BlockKind kind) {
+/// The frontend's block kind (plain C++) as the dialect's ODS enum: the one
+/// place where the two BlockKinds meet.
+mlir::dla::BlockKind toBlockKind(::dla::frontend::BlockKind kind) {
   switch (kind) {
-  case ::dla::BlockKind::Basic:
-    return BlockKind::basic;
-  case ::dla::BlockKind::Bottleneck:
-    return BlockKind::bottleneck;
-  case ::dla::BlockKind::BottleneckX:
-    return BlockKind::bottleneckx;
+  case ::dla::frontend::BlockKind::Basic:
+    return mlir::dla::BlockKind::basic;
+  case ::dla::frontend::BlockKind::Bottleneck:
+    return mlir::dla::BlockKind::bottleneck;
+  case ::dla::frontend::BlockKind::BottleneckX:
+    return mlir::dla::BlockKind::bottleneckx;
   }
   llvm_unreachable("unknown block kind");
 }
 
-Type elementType(::dla::Precision p, MLIRContext *ctx) {
+Type elementType(::dla::frontend::Precision p, MLIRContext *ctx) {
   switch (p) {
-  case ::dla::Precision::F32:
+  case ::dla::frontend::Precision::F32:
     return Float32Type::get(ctx);
-  case ::dla::Precision::F16:
+  case ::dla::frontend::Precision::F16:
     return Float16Type::get(ctx);
-  case ::dla::Precision::BF16:
+  case ::dla::frontend::Precision::BF16:
     return BFloat16Type::get(ctx);
   }
   llvm_unreachable("unknown precision");
@@ -37,7 +39,8 @@ Type elementType(::dla::Precision p, MLIRContext *ctx) {
 
 class Importer {
 public:
-  Importer(const ::dla::ModelSpec &spec, MLIRContext *ctx, StringRef filename)
+  Importer(const ::dla::frontend::ModelSpec &spec, MLIRContext *ctx,
+           StringRef filename)
       : spec(spec), ctx(ctx), filename(filename),
         elt(elementType(spec.precision, ctx)) {}
 
@@ -88,7 +91,7 @@ private:
       std::string name = "level" + std::to_string(i);
       Location loc = at("backbone.stages[" + std::to_string(i) + "]");
       auto type = nchw(stage.out, stage.outHeight, stage.outWidth);
-      if (stage.kind == ::dla::StageKind::Conv)
+      if (stage.kind == ::dla::frontend::StageKind::Conv)
         x = ConvLevelOp::create(b, loc, type, x, p + name, stage.out, stage.convs,
                                 stage.stride, stage.dilation);
       else
@@ -130,16 +133,16 @@ private:
     return RankedTensorType::get(spec.outputs()[i].shape, elt);
   }
 
-  const ::dla::ModelSpec &spec;
+  const ::dla::frontend::ModelSpec &spec;
   MLIRContext *ctx;
   std::string filename;
   Type elt;
 };
 } // namespace
 
-OwningOpRef<ModuleOp> mlir::dla::importModel(const ::dla::ModelSpec &spec,
-                                             MLIRContext *context,
-                                             StringRef filename) {
+OwningOpRef<ModuleOp>
+mlir::dla::importModel(const ::dla::frontend::ModelSpec &spec,
+                       MLIRContext *context, StringRef filename) {
   context->loadDialect<DLADialect, func::FuncDialect>();
   return Importer(spec, context, filename).run();
 }

@@ -12,7 +12,7 @@ namespace mlir::dla {
 /// Builds a module with `func.func @forward` whose body is the model as
 /// structural dla ops, one per JSON construct, each located at the JSON path
 /// it came from. Input and output tensors are named with `dla.name`.
-OwningOpRef<ModuleOp> importModel(const ::dla::ModelSpec &spec,
+OwningOpRef<ModuleOp> importModel(const ::dla::frontend::ModelSpec &spec,
                                   MLIRContext *context,
                                   llvm::StringRef filename);
 

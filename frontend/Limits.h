@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace dla {
+namespace dla::frontend {
 
 //===----------------------------------------------------------------------===//
 // Limits. They keep hostile or mistaken input from exhausting memory or
@@ -38,6 +38,6 @@ inline constexpr std::size_t kMaxNameLength = 128;
 inline constexpr int64_t kMaxTensorElements = (int64_t(1) << 31) - 1;
 } // namespace limits
 
-} // namespace dla
+} // namespace dla::frontend
 
 #endif

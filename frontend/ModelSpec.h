@@ -9,7 +9,10 @@
 // reference (DLA / DLASeg in the seed document) would construct and run.
 //
 // Deliberately free of MLIR and LLVM so that it can be unit-tested and reused
-// by tools that do not link the compiler.
+// by tools that do not link the compiler. Namespace dla::frontend, apart from
+// the dialect's mlir::dla: dla::frontend::BlockKind is this plain enum,
+// mlir::dla::BlockKind the dialect's ODS enum, and frontend/Importer.cpp maps
+// one to the other. (Inside namespace mlir::dla, write ::dla::frontend::X.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-namespace dla {
+namespace dla::frontend {
 
 // Limits: frontend/Limits.h (shared with the dla dialect's verifiers).
 
@@ -218,6 +221,6 @@ const std::vector<std::string> &presetNames();
 void expandConstructorArgs(const DLAConstructorArgs &args, BaseLayer &base,
                            std::array<Stage, 6> &stages);
 
-} // namespace dla
+} // namespace dla::frontend
 
 #endif // DLAC_FRONTEND_MODELSPEC_H

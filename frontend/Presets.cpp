@@ -10,7 +10,7 @@
 
 #include <utility>
 
-namespace dla {
+namespace dla::frontend {
 namespace {
 
 struct Preset {
@@ -97,4 +97,4 @@ void expandConstructorArgs(const DLAConstructorArgs &args, BaseLayer &base,
     stages[level] = treeStage(args, level, /*levelRoot=*/true);
 }
 
-} // namespace dla
+} // namespace dla::frontend

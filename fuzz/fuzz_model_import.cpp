@@ -32,8 +32,8 @@ using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
-  std::vector<::dla::Diagnostic> diags;
-  auto spec = ::dla::parseModelSpec(text, "fuzz.json", diags);
+  std::vector<::dla::frontend::Diagnostic> diags;
+  auto spec = ::dla::frontend::parseModelSpec(text, "fuzz.json", diags);
   if (!spec)
     return 0;
   const auto &in = spec->input;

@@ -16,8 +16,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
-  std::vector<dla::Diagnostic> diags;
-  auto spec = dla::parseModelSpec(text, "fuzz.json", diags);
+  std::vector<dla::frontend::Diagnostic> diags;
+  auto spec = dla::frontend::parseModelSpec(text, "fuzz.json", diags);
   if (!spec) {
     if (diags.empty())
       std::abort(); // A failure must say why.

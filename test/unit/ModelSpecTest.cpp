@@ -15,7 +15,7 @@
 #include <fstream>
 #include <random>
 
-using namespace dla;
+using namespace dla::frontend;
 
 namespace {
 

@@ -841,8 +841,8 @@ int main(int argc, char **argv) {
     if (!checkResumable(stage, err))
       return fail(inputFile + ": " + err);
   } else {
-    std::vector<::dla::Diagnostic> diags;
-    auto spec = ::dla::parseModelSpecFile(inputFile, diags);
+    std::vector<::dla::frontend::Diagnostic> diags;
+    auto spec = ::dla::frontend::parseModelSpecFile(inputFile, diags);
     if (!spec) {
       for (const auto &d : diags)
         llvm::errs() << d.str() << "\n";

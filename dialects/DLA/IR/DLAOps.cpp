@@ -512,9 +512,9 @@ LogicalResult ConvLevelOp::verify() {
   if (failed(checkStatic(*this)))
     return failure();
   // The JSON frontend's bounds (frontend/Limits.h), for IR from anywhere.
-  if (getConvs() < 1 || getConvs() > ::dla::limits::kMaxConvsPerStage)
+  if (getConvs() < 1 || getConvs() > ::dla::frontend::limits::kMaxConvsPerStage)
     return emitOpError("convs must be 1 to ")
-           << ::dla::limits::kMaxConvsPerStage << ", got " << getConvs();
+           << ::dla::frontend::limits::kMaxConvsPerStage << ", got " << getConvs();
   auto s = getInput().getType().getShape();
   int64_t d = getDilation(), stride = getStride();
   std::optional<int64_t> h = checkedConvOutputSize(s[2], 3, stride, d, d);
@@ -534,9 +534,9 @@ LogicalResult TreeOp::verify() {
     return failure();
   // The JSON frontend's bounds (frontend/Limits.h): dla-expand builds
   // 2^levels blocks, so an unbounded level count is unbounded work.
-  if (getLevels() < 1 || getLevels() > ::dla::limits::kMaxTreeLevels)
+  if (getLevels() < 1 || getLevels() > ::dla::frontend::limits::kMaxTreeLevels)
     return emitOpError("levels must be 1 to ")
-           << ::dla::limits::kMaxTreeLevels << ", got " << getLevels();
+           << ::dla::frontend::limits::kMaxTreeLevels << ", got " << getLevels();
   auto s = getInput().getType().getShape();
   int64_t stride = getStride(), out = getOutChannels();
   // The block's strided 3x3 conv gives ceil(H / s) rows, the max-pool of the
