@@ -2,6 +2,8 @@
 
 #include "codegen/Target.h"
 
+#include "codegen/Codegen.h"
+
 using namespace mlir;
 using namespace mlir::dla;
 
@@ -30,4 +32,26 @@ std::optional<FusedForm> mlir::dla::restrictedForm(Operation *op) {
   if (conv.getTailWeight())
     return FusedForm::ConvTail;
   return std::nullopt;
+}
+
+bool mlir::dla::makeTarget(MLIRContext *ctx, bool host, const std::string &hostCpu,
+                           bool cpuKernels, const std::vector<std::string> &chips,
+                           TargetAttr &target, std::string &err) {
+  Builder b(ctx);
+  std::string cpu;
+  HostTarget shape{0, 0};
+  SmallVector<Attribute> features, chipAttrs;
+  if (host) {
+    std::vector<std::string> names;
+    if (!resolveHostCpu(hostCpu, cpu, shape, names, err))
+      return false;
+    for (const auto &f : names)
+      features.push_back(b.getStringAttr(f));
+  }
+  for (const auto &chip : chips)
+    chipAttrs.push_back(b.getStringAttr(chip));
+  target = TargetAttr::get(ctx, cpu, shape.vectorWidth, shape.registers,
+                           features.empty() ? ArrayAttr() : b.getArrayAttr(features),
+                           cpuKernels, chipAttrs.empty() ? ArrayAttr() : b.getArrayAttr(chipAttrs));
+  return true;
 }

@@ -13,6 +13,7 @@
 #include "dialects/DLA/IR/DLAOps.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir::dla {
 
@@ -33,6 +34,14 @@ bool gpuKernelsImplement(FusedForm form, std::string *reason = nullptr);
 /// legality of the fusion that forms it. A null target (a module without
 /// `dla.target`, as in dla-opt tests) allows every form.
 bool targetImplements(TargetAttr target, FusedForm form);
+
+/// The target description of a build: a host part for `hostCpu` (an LLVM
+/// CPU name; "native" or empty: this machine) with its SIMD shape and
+/// features when `host`, running the CPU kernels when `cpuKernels`; a CUDA
+/// part for `chips` when not empty. Fails with `err` for a CPU LLVM does not
+/// know.
+bool makeTarget(MLIRContext *ctx, bool host, const std::string &hostCpu, bool cpuKernels,
+                const std::vector<std::string> &chips, TargetAttr &target, std::string &err);
 
 /// The fused form of `op` that not every target implements, if any.
 std::optional<FusedForm> restrictedForm(Operation *op);

@@ -8,9 +8,11 @@
 
 #include "dialects/DLA/IR/DLAOps.h"
 #include "codegen/Bundle.h"
+#include "codegen/BundleDir.h"
 #include "codegen/Codegen.h"
 #include "codegen/CudaToolchain.h"
 #include "codegen/Report.h"
+#include "codegen/Target.h"
 #include "codegen/Dot.h"
 #include "codegen/KernelInfo.h"
 #include "codegen/Passes.h"
@@ -18,6 +20,7 @@
 #include "frontend/ModelSpec.h"
 #include "passes/Passes.h"
 #include "reference/Executor.h"
+#include "reference/RunModel.h"
 
 #include "dlart/Safetensors.h"
 #include "dlart/Sha256.h"
@@ -206,95 +209,19 @@ std::string formatShape(ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-/// Loads a safetensors tensor as f32.
-bool loadTensor(const dlart::SafetensorsFile &file, const dlart::TensorInfo &info,
-                ref::Tensor &out, std::string &err) {
-  std::vector<float> data;
-  if (!file.readAsF32(info.name, data, err))
-    return false;
-  // NaN or Inf in a weight or the input makes every output it reaches
-  // meaningless without any error later on: refuse it here, saying where.
-  if (!allowNonfinite &&
-      (!dlart::checkFinite(file.path(), info.name, info.shape, data.data(), data.size(),
-                           err) ||
-       !dlart::checkVariance(file.path(), info.name, info.shape, data.data(), data.size(),
-                             err)))
-    return false;
-  out = ref::Tensor(info.shape, std::move(data));
-  return true;
-}
-
 int runReferenceExecutor(ModuleOp expanded, ModuleOp module) {
   if (weightsFile.empty() || inputTensors.empty())
     return fail("--run-reference needs --weights and --input");
   if (outputFile == "-")
     return fail("--run-reference writes safetensors: give -o FILE");
-  for (auto [flag, path] : {std::pair<const char *, const std::string *>{"--weights", &weightsFile},
-                            {"--input", &inputTensors}})
-    if (dlart::sameFile(outputFile, *path))
-      return fail("-o " + outputFile + " is the " + flag + " file; refusing to overwrite it");
-  auto forward = module.lookupSymbol<func::FuncOp>(mlir::dla::kForwardFunction);
-  auto accepted = mlir::dla::collectParams(expanded);
-  auto required = mlir::dla::collectParams(module);
-
   std::string err;
-  auto weights = dlart::SafetensorsFile::open(weightsFile, err);
-  if (!weights)
+  if (!mlir::dla::runReferenceModel(expanded, module,
+                                    {weightsFile, inputTensors, outputFile, allowNonfinite},
+                                    llvm::errs(), err))
     return fail(err);
-  std::vector<dlart::ParamSpec> specs;
-  for (const auto &p : required)
-    specs.push_back({p.name, p.shape});
-  std::vector<std::string> ignored;
-  if (!dlart::checkParameters(*weights, specs, err, ignored))
-    return fail(err);
-  llvm::StringSet<> known;
-  for (const auto &p : accepted)
-    known.insert(p.name);
-  for (const auto &name : weights->names())
-    if (!known.contains(name) && !llvm::StringRef(name).ends_with("num_batches_tracked"))
-      llvm::errs() << "dlac: warning: " << weightsFile << ": tensor '" << name
-                   << "' is not a parameter of this model (ignored)\n";
-
-  std::map<std::string, ref::Tensor> params;
-  for (const auto &p : required)
-    if (!loadTensor(*weights, *weights->find(p.name), params[p.name], err))
-      return fail(err);
-
-  auto inputs = dlart::SafetensorsFile::open(inputTensors, err);
-  if (!inputs)
-    return fail(err);
-  const dlart::TensorInfo *info = inputs->find("input");
-  if (!info && inputs->tensors().size() == 1)
-    info = &inputs->tensors().front();
-  if (!info)
-    return fail(inputTensors + ": expected a tensor named 'input' (or exactly one tensor)");
-  ref::Tensor input;
-  if (!loadTensor(*inputs, *info, input, err))
-    return fail(err);
-
-  std::vector<ref::Tensor> outputs;
-  auto source = [&](const std::string &name) -> const ref::Tensor * {
-    auto it = params.find(name);
-    return it == params.end() ? nullptr : &it->second;
-  };
-  if (!mlir::dla::evaluate(module, {input}, source, outputs, err))
-    return fail(inputTensors + ": " + err);
-
-  if (outputFile == "-")
-    return fail("--run-reference writes safetensors: give -o FILE");
-  std::vector<dlart::TensorData> entries;
-  for (auto [i, t] : llvm::enumerate(outputs)) {
-    auto name = forward.getResultAttrOfType<StringAttr>(i, mlir::dla::kNameAttr);
-    entries.push_back({name ? name.str() : "output" + std::to_string(i),
-                       dlart::DType::F32, t.shape, t.data.data(),
-                       t.data.size() * sizeof(float)});
-  }
-  if (!dlart::writeSafetensors(outputFile, entries, {{"producer", "dlac reference executor"}}, err))
-    return fail(err);
-  for (const auto &e : entries)
-    llvm::errs() << "dlac: wrote " << e.name << " " << formatShape(e.shape) << "\n";
   return 0;
 }
+
 /// The CUDA chips of an IR input's dla.target (they replace --arch).
 std::vector<std::string> recordedChips;
 
@@ -316,112 +243,15 @@ using mlir::dla::writeFile;
 /// one, and no file of an earlier compile survives into the new bundle.
 std::string bundleDir;
 
-/// Checks -o before any work: a missing path, an empty directory or an
-/// earlier bundle (a directory with manifest.json) may be replaced; a file
-/// or a directory of something else is never touched.
+/// -o checked, the staging directory created and committed: codegen/BundleDir.h.
 bool checkBundleTarget(std::string &err) {
-  namespace fs = llvm::sys::fs;
-  fs::file_status st;
-  if (std::error_code ec = fs::status(outputFile, st)) {
-    if (ec == std::errc::no_such_file_or_directory)
-      return true;
-    err = outputFile + ": " + ec.message();
-    return false;
-  }
-  if (!fs::is_directory(st)) {
-    err = outputFile + ": exists and is not a directory; a bundle is a directory, "
-                       "refusing to replace the file (choose another -o)";
-    return false;
-  }
-  if (fs::exists(outputFile + "/manifest.json"))
-    return true;
-  std::error_code ec;
-  fs::directory_iterator it(outputFile, ec), end;
-  if (ec) {
-    err = outputFile + ": " + ec.message();
-    return false;
-  }
-  if (it != end) {
-    err = outputFile + ": a directory that is not a dlac bundle (it has files but no "
-                       "manifest.json); refusing to replace it (choose another -o)";
-    return false;
-  }
-  return true;
+  return mlir::dla::checkBundleDestination(outputFile, err);
 }
-
-/// Creates bundleDir beside -o.
 bool createStagingDir(std::string &err) {
-  namespace fs = llvm::sys::fs;
-  llvm::SmallString<256> target(outputFile);
-  while (target.size() > 1 && llvm::sys::path::is_separator(target.back()))
-    target.pop_back();
-  llvm::SmallString<256> parent = llvm::sys::path::parent_path(target);
-  if (parent.empty())
-    parent = ".";
-  if (std::error_code ec = fs::create_directories(parent)) {
-    err = parent.str().str() + ": " + ec.message();
-    return false;
-  }
-  std::string model = (parent + "/." + llvm::sys::path::filename(target) +
-                       ".tmp-%%%%%%%%")
-                          .str();
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    llvm::SmallString<256> path;
-    fs::createUniquePath(model, path, /*MakeAbsolute=*/false);
-    std::error_code ec = fs::create_directory(path, /*IgnoreExisting=*/false);
-    if (!ec) {
-      bundleDir = path.str().str();
-      return true;
-    }
-    if (ec != std::errc::file_exists) {
-      err = path.str().str() + ": " + ec.message();
-      return false;
-    }
-  }
-  err = outputFile + ": cannot create a temporary directory beside it";
-  return false;
+  return mlir::dla::createStagingDir(outputFile, bundleDir, err);
 }
-
-/// Moves the finished bundleDir to -o: an atomic exchange with the previous
-/// bundle where the file system has one (renameat2 RENAME_EXCHANGE), so that
-/// at every moment -o is either the old bundle or the new one.
 bool commitBundle(std::string &err) {
-  namespace fs = llvm::sys::fs;
-  if (!fs::exists(outputFile)) {
-    if (std::error_code ec = fs::rename(bundleDir, outputFile)) {
-      err = outputFile + ": " + ec.message();
-      return false;
-    }
-    bundleDir.clear();
-    return true;
-  }
-#ifdef RENAME_EXCHANGE
-  if (::renameat2(AT_FDCWD, bundleDir.c_str(), AT_FDCWD, outputFile.c_str(),
-                  RENAME_EXCHANGE) == 0) {
-    fs::remove_directories(bundleDir); // now the previous bundle
-    bundleDir.clear();
-    return true;
-  }
-  if (errno != EINVAL && errno != ENOSYS) {
-    err = outputFile + ": cannot replace the previous bundle: " + std::strerror(errno);
-    return false;
-  }
-#endif
-  // No exchange on this file system: move the old bundle aside first (for a
-  // moment there is no bundle at -o, never a partial one).
-  std::string old = bundleDir + ".old";
-  if (std::error_code ec = fs::rename(outputFile, old)) {
-    err = outputFile + ": cannot replace the previous bundle: " + ec.message();
-    return false;
-  }
-  if (std::error_code ec = fs::rename(bundleDir, outputFile)) {
-    fs::rename(old, outputFile);
-    err = outputFile + ": " + ec.message();
-    return false;
-  }
-  fs::remove_directories(old);
-  bundleDir.clear();
-  return true;
+  return mlir::dla::commitStagingDir(bundleDir, outputFile, err);
 }
 
 /// --weights with a bundle: the checkpoint must hold the model's parameters
@@ -449,9 +279,21 @@ bool embedWeights(std::string &err) {
 
 /// Records `dla.target` on `module`: the host CPU (--host-cpu resolved), its
 /// SIMD shape and features, --host-kernels, and the CUDA chips (--arch),
-/// for the parts --target builds. Emitting one target's kernels from a
-/// build without that target is refused here, before the work.
+/// for the parts --target builds.
 bool recordTarget(ModuleOp module, std::string &err) {
+  mlir::dla::TargetAttr t;
+  if (!mlir::dla::makeTarget(module->getContext(), target != Target::Cuda, hostCpu,
+                             hostKernels == HostKernels::Cpu,
+                             target != Target::Host ? archList() : std::vector<std::string>(),
+                             t, err))
+    return false;
+  module->setAttr(mlir::dla::TargetAttr::kAttrName, t);
+  return true;
+}
+
+/// Emitting one target's kernels from a build without that target is
+/// refused before the work.
+bool checkEmitTarget(std::string &err) {
   if (target == Target::Cuda && (emit == Emit::Kernel || emit == Emit::LLVM)) {
     err = std::string("--emit=") + (emit == Emit::Kernel ? "kernel" : "llvm") +
           " shows the host kernels, and --target cuda builds none (use --emit=gpu or "
@@ -464,28 +306,6 @@ bool recordTarget(ModuleOp module, std::string &err) {
           "--emit=llvm, or --target cuda or all)";
     return false;
   }
-  MLIRContext *ctx = module->getContext();
-  Builder b(ctx);
-  std::string cpu;
-  mlir::dla::HostTarget shape{0, 0};
-  SmallVector<Attribute> features, chips;
-  if (target != Target::Cuda) {
-    std::vector<std::string> names;
-    if (!mlir::dla::resolveHostCpu(hostCpu, cpu, shape, names, err))
-      return false;
-    for (const auto &f : names)
-      features.push_back(b.getStringAttr(f));
-  }
-  if (target != Target::Host)
-    for (const auto &arch : archList())
-      chips.push_back(b.getStringAttr(arch));
-  module->setAttr(mlir::dla::TargetAttr::kAttrName,
-                  mlir::dla::TargetAttr::get(ctx, cpu, shape.vectorWidth, shape.registers,
-                                             features.empty() ? ArrayAttr()
-                                                              : b.getArrayAttr(features),
-                                             hostKernels == HostKernels::Cpu,
-                                             chips.empty() ? ArrayAttr()
-                                                           : b.getArrayAttr(chips)));
   return true;
 }
 
@@ -905,7 +725,8 @@ int main(int argc, char **argv) {
   if (fuse) {
     std::string err;
     if (!(mlir::dla::TargetAttr::of(*module) ? adoptTarget(*module, err)
-                                            : recordTarget(*module, err)))
+                                            : recordTarget(*module, err)) ||
+        !checkEmitTarget(err))
       return fail(err);
   }
   if (fuse && stage < InputStage::Fused &&
