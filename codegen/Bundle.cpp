@@ -4,6 +4,7 @@
 
 #include "codegen/KernelInfo.h"
 #include "dialects/DLA/IR/DLAOps.h"
+#include "runtime/schema/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -14,15 +15,12 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <numeric>
 #include <optional>
 
 using namespace mlir;
 using namespace mlir::dla;
-using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -208,80 +206,18 @@ MemoryPlan mlir::dla::planMemory(ModuleOp module) {
 
 namespace {
 
-/// Writes JSON with 2-space indentation, keeping objects and arrays that hold
-/// only scalars and arrays of scalars on one line (a buffer, a step, a shape).
-class Printer {
-public:
-  explicit Printer(llvm::raw_ostream &os) : os(os) {}
-  void print(const json &v, int indent) {
-    if (flat(v)) {
-      printInline(v);
-      return;
-    }
-    bool object = v.is_object();
-    os << (object ? "{" : "[");
-    bool first = true;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      os << (first ? "\n" : ",\n");
-      first = false;
-      os.indent(indent + 2);
-      if (object)
-        os << json(it.key()).dump() << ": ";
-      print(it.value(), indent + 2);
-    }
-    if (!first) {
-      os << "\n";
-      os.indent(indent);
-    }
-    os << (object ? "}" : "]");
-  }
-
-private:
-  /// `{"a": 1, "b": [1, 2]}`: on one line, with a space after ':' and ','.
-  void printInline(const json &v) {
-    if (v.is_primitive()) {
-      os << v.dump();
-      return;
-    }
-    bool object = v.is_object();
-    os << (object ? "{" : "[");
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (it != v.begin())
-        os << ", ";
-      if (object)
-        os << json(it.key()).dump() << ": ";
-      printInline(it.value());
-    }
-    os << (object ? "}" : "]");
-  }
-  static bool scalarArray(const json &v) {
-    return v.is_array() &&
-           std::all_of(v.begin(), v.end(),
-                       [](const json &e) { return e.is_primitive(); });
-  }
-  static bool flat(const json &v) {
-    if (v.is_primitive() || scalarArray(v))
-      return true;
-    if (v.empty())
-      return true;
-    return v.is_object() &&
-           std::all_of(v.begin(), v.end(), [](const json &e) {
-             return e.is_primitive() || scalarArray(e);
-           });
-  }
-  llvm::raw_ostream &os;
-};
-
-json shapeOf(Type type) {
-  json shape = json::array();
-  for (int64_t d : llvm::cast<RankedTensorType>(type).getShape())
-    shape.push_back(d);
-  return shape;
-}
-
 bool isF32(Type type) {
   auto t = llvm::dyn_cast<RankedTensorType>(type);
   return t && t.getElementType().isF32();
+}
+
+/// `v` narrowed to the schema's 32-bit field, or false when it is outside
+/// [lo, hi] (the bounds the runtime's reader enforces).
+bool narrow(int64_t v, int64_t lo, int64_t hi, uint32_t &out) {
+  if (v < lo || v > hi)
+    return false;
+  out = static_cast<uint32_t>(v);
+  return true;
 }
 
 } // namespace
@@ -306,36 +242,34 @@ mlir::dla::renderManifest(ModuleOp module,
   auto forward = module.lookupSymbol<func::FuncOp>(kForwardFunction);
   auto init = module.lookupSymbol<func::FuncOp>(kInitFunction);
 
-  json buffers = json::array();
-  llvm::DenseMap<Value, int64_t> bufferOf;
-  auto addBuffer = [&](const char *kind, int64_t bytes,
-                       std::optional<int64_t> offset = std::nullopt) {
-    int64_t id = static_cast<int64_t>(buffers.size());
-    json b = {{"id", id}, {"kind", kind}, {"bytes", bytes}};
-    if (offset)
-      b["offset"] = *offset;
-    buffers.push_back(b);
-    return id;
+  dlart::Manifest m;
+  llvm::DenseMap<Value, uint32_t> bufferOf;
+  auto addBuffer = [&](dlart::BufferKind kind, int64_t bytes,
+                       int64_t offset = 0) {
+    m.buffers.push_back({kind, static_cast<uint64_t>(bytes),
+                         static_cast<uint64_t>(offset)});
+    return static_cast<uint32_t>(m.buffers.size() - 1);
   };
   // A caller-visible tensor (input, output, parameter) needs a shape and f32.
-  auto tensorEntry = [&](const std::string &name, Type type, int64_t buffer,
-                         const std::string &what) -> std::optional<json> {
+  auto addTensor = [&](std::vector<dlart::TensorDesc> &list,
+                       const std::string &name, Type type, uint32_t buffer,
+                       const std::string &what) {
     if (bytesOf(type) <= 0 || !isF32(type)) {
       std::string s;
       llvm::raw_string_ostream os(s);
       os << what << " '" << name << "' has type " << type
          << "; format version 1 holds non-empty, statically shaped f32 tensors";
       error = s;
-      return std::nullopt;
+      return false;
     }
-    return json{{"name", name},
-                {"shape", shapeOf(type)},
-                {"dtype", "f32"},
-                {"buffer", buffer}};
+    auto shaped = llvm::cast<RankedTensorType>(type);
+    ArrayRef<int64_t> shape = shaped.getShape();
+    list.push_back({name, std::vector<int64_t>(shape.begin(), shape.end()),
+                    static_cast<uint64_t>(shaped.getNumElements()), buffer});
+    return true;
   };
 
   // Inputs: @forward's arguments.
-  json inputs = json::array();
   for (BlockArgument arg : forward.getArguments()) {
     unsigned i = arg.getArgNumber();
     auto attr = forward.getArgAttrOfType<StringAttr>(i, kNameAttr);
@@ -343,18 +277,15 @@ mlir::dla::renderManifest(ModuleOp module,
                             : forward.getNumArguments() == 1
                                   ? "input"
                                   : "input_" + std::to_string(i);
-    int64_t id = addBuffer("input", bytesOf(arg.getType()));
-    auto entry = tensorEntry(name, arg.getType(), id, "input");
-    if (!entry)
+    uint32_t id = addBuffer(dlart::BufferKind::Input, bytesOf(arg.getType()));
+    if (!addTensor(m.inputs, name, arg.getType(), id, "input"))
       return failure();
-    inputs.push_back(*entry);
     bufferOf[arg] = id;
   }
-  if (inputs.empty())
+  if (m.inputs.empty())
     return fail("@forward has no input");
 
   // Outputs: @forward's results, each written by its own kernel.
-  json outputs = json::array();
   for (auto [i, v] : llvm::enumerate(returned(forward))) {
     auto attr = forward.getResultAttrOfType<StringAttr>(i, kNameAttr);
     std::string name = attr ? attr.str() : "output_" + std::to_string(i);
@@ -365,17 +296,14 @@ mlir::dla::renderManifest(ModuleOp module,
     if (bufferOf.count(v))
       return fail("output '" + name + "' is the same tensor as an earlier "
                   "output; the bundle has no copy step");
-    int64_t id = addBuffer("output", bytesOf(v.getType()));
-    auto entry = tensorEntry(name, v.getType(), id, "output");
-    if (!entry)
+    uint32_t id = addBuffer(dlart::BufferKind::Output, bytesOf(v.getType()));
+    if (!addTensor(m.outputs, name, v.getType(), id, "output"))
       return failure();
-    outputs.push_back(*entry);
     bufferOf[v] = id;
   }
 
   // Parameters, one per name, in order of first appearance.
-  json parameters = json::array();
-  llvm::StringMap<std::pair<int64_t, Type>> paramByName;
+  llvm::StringMap<std::pair<uint32_t, Type>> paramByName;
   for (func::FuncOp f : {init, forward}) {
     if (!f)
       continue;
@@ -394,11 +322,9 @@ mlir::dla::renderManifest(ModuleOp module,
         bufferOf[p.getResult()] = it->second.first;
         return WalkResult::advance();
       }
-      int64_t id = addBuffer("parameter", bytesOf(p.getType()));
-      auto entry = tensorEntry(name, p.getType(), id, "parameter");
-      if (!entry)
+      uint32_t id = addBuffer(dlart::BufferKind::Parameter, bytesOf(p.getType()));
+      if (!addTensor(m.parameters, name, p.getType(), id, "parameter"))
         return WalkResult::interrupt();
-      parameters.push_back(*entry);
       paramByName[name] = {id, p.getType()};
       bufferOf[p.getResult()] = id;
       return WalkResult::advance();
@@ -409,11 +335,11 @@ mlir::dla::renderManifest(ModuleOp module,
 
   // Prepared tensors, and the names @forward reads them by (a parameter
   // returned by @init as it is stands for itself).
-  llvm::StringMap<std::pair<int64_t, Type>> preparedByName;
+  llvm::StringMap<std::pair<uint32_t, Type>> preparedByName;
   for (const PlannedPrepared &p : plan.prepared) {
     if (p.bytes == 0)
       return fail("prepared tensor '" + p.names.front() + "' is empty");
-    int64_t id = addBuffer("prepared", p.bytes, p.offset);
+    uint32_t id = addBuffer(dlart::BufferKind::Prepared, p.bytes, p.offset);
     bufferOf[p.value] = id;
     for (const std::string &name : p.names)
       preparedByName[name] = {id, p.value.getType()};
@@ -447,12 +373,12 @@ mlir::dla::renderManifest(ModuleOp module,
   for (const PlannedActivation &a : plan.activations) {
     if (a.bytes == 0)
       return fail("the result of " + describe(a.kernel) + " is empty");
-    bufferOf[a.value] = addBuffer("activation", a.bytes, a.offset);
+    bufferOf[a.value] =
+        addBuffer(dlart::BufferKind::Activation, a.bytes, a.offset);
   }
 
-  // Steps.
-  auto steps = [&](func::FuncOp f, json &out) -> LogicalResult {
-    out = json::array();
+  // Steps, within the launch bounds the runtime's reader enforces.
+  auto steps = [&](func::FuncOp f, std::vector<dlart::StepDesc> &out) {
     if (!f)
       return success();
     std::vector<Operation *> kernels;
@@ -464,93 +390,83 @@ mlir::dla::renderManifest(ModuleOp module,
       const KernelLaunch &l = it->second;
       if (l.name.empty())
         return fail("the launch of " + describe(op) + " has no kernel name");
+      dlart::StepDesc step;
+      step.kernel = l.name;
       for (int64_t d : l.grid)
         if (d < 1)
           return fail("kernel '" + l.name + "' has an empty grid");
       for (int64_t d : l.block)
         if (d < 1)
           return fail("kernel '" + l.name + "' has an empty block");
+      for (int j = 0; j < 3; ++j)
+        if (!narrow(l.grid[j], 1, 0x7fffffff, step.grid[j]) ||
+            !narrow(l.block[j], 1, 0x7fffffff, step.block[j]))
+          return fail("kernel '" + l.name + "' has a launch dimension "
+                      "above 2^31-1");
       if (l.sharedBytes < 0)
         return fail("kernel '" + l.name + "' has negative shared memory");
-      json args = json::array();
+      if (!narrow(l.sharedBytes, 0, 0xffffffff, step.sharedBytes))
+        return fail("kernel '" + l.name + "' has 4 GiB of shared memory or more");
       for (auto [i, v] : llvm::enumerate(op->getOperands())) {
         auto b = bufferOf.find(v);
         if (b == bufferOf.end())
           return fail("operand #" + std::to_string(i) + " of kernel '" +
                       l.name + "' is no buffer of the bundle (" +
                       describe(v) + ")");
-        args.push_back(b->second);
+        step.args.push_back(b->second);
       }
       for (Value v : op->getResults())
-        args.push_back(bufferOf.lookup(v)); // every kernel result has one
-      if (args.empty())
+        step.args.push_back(bufferOf.lookup(v)); // every kernel result has one
+      if (step.args.empty())
         return fail("kernel '" + l.name + "' reads and writes no buffer");
-      json step = {{"kernel", l.name},
-                   {"grid", l.grid},
-                   {"block", l.block},
-                   {"shared_bytes", l.sharedBytes}};
       if (targets.host && l.hostBlocks > 0 &&
           l.hostBlocks != l.grid[0] * l.grid[1] * l.grid[2]) {
-        if (l.hostBlocks > 0x7fffffff)
+        if (!narrow(l.hostBlocks, 1, 0x7fffffff, step.hostBlocks))
           return fail("kernel '" + l.name + "' has too many host blocks");
-        step["host_blocks"] = l.hostBlocks;
       }
       if (targets.host && l.hostWorkspaceBytes > 0)
-        step["host_workspace_bytes"] = l.hostWorkspaceBytes;
+        step.hostWorkspaceBytes = static_cast<uint64_t>(l.hostWorkspaceBytes);
       if (targets.host && l.hostWaves.size() > 1)
-        step["host_waves"] = l.hostWaves;
-      step["args"] = args;
+        for (int64_t blocks : l.hostWaves) {
+          uint32_t wave = 0;
+          if (!narrow(blocks, 1, 0x7fffffff, wave))
+            return fail("kernel '" + l.name + "' has a host wave of " +
+                        std::to_string(blocks) + " blocks");
+          step.hostWaves.push_back(wave);
+        }
       // The kernel writes its results, the last args (the runtime checks
       // the steps as a dataflow with it).
-      step["writes"] = op->getNumResults();
+      step.writes = op->getNumResults();
       out.push_back(std::move(step));
     }
     return success();
   };
-  json initSteps, forwardSteps;
-  if (failed(steps(init, initSteps)) || failed(steps(forward, forwardSteps)))
+  if (failed(steps(init, m.init)) || failed(steps(forward, m.forward)))
     return failure();
 
-  json root;
-  root["format"] = "dlab";
-  root["version"] = 1;
   std::optional<StringRef> model = module.getSymName();
-  root["model"] = model && !model->empty() ? model->str() : "model";
-  root["producer"] = "dlac 0.1.0";
+  m.model = model && !model->empty() ? model->str() : "model";
+  m.producer = "dlac 0.1.0";
+  m.hasHost = targets.host;
   if (targets.host) {
-    root["host"] = {{"library", "kernels.so"}};
-    if (!targets.hostCpu.empty()) {
-      root["host"]["cpu"] = targets.hostCpu;
-      root["host"]["features"] = targets.hostFeatures;
-    }
+    m.hostLibrary = "kernels.so";
+    m.hostCpu = targets.hostCpu;
+    if (!targets.hostCpu.empty())
+      m.hostFeatures = targets.hostFeatures;
   }
-  if (targets.cuda)
-    root["cuda"] = {{"archs", targets.archs},
-                    {"binary", targets.cudaBinary},
-                    {"ptx", "kernels.ptx"}};
-  if (!targets.files.empty()) {
-    json files = json::object();
-    for (const BundleFile &f : targets.files)
-      files[f.name] = {{"bytes", f.bytes}, {"sha256", f.sha256}};
-    root["files"] = files;
+  m.hasCuda = targets.cuda;
+  if (targets.cuda) {
+    m.cudaArchs = targets.archs;
+    m.cudaBinary = targets.cudaBinary;
+    m.cudaPtx = "kernels.ptx";
   }
-  root["inputs"] = inputs;
-  root["outputs"] = outputs;
-  root["parameters"] = parameters;
-  if (!targets.ignoredParameters.empty())
-    root["ignored_parameters"] = targets.ignoredParameters;
-  root["buffers"] = buffers;
-  root["memory"] = {{"arena_bytes", plan.arenaBytes},
-                    {"prepared_bytes", plan.preparedBytes},
-                    {"activation_bytes_total", plan.activationBytesTotal}};
-  root["init"] = initSteps;
-  root["forward"] = forwardSteps;
-
-  text.clear();
-  llvm::raw_string_ostream os(text);
-  Printer(os).print(root, 0);
-  os << "\n";
-  return success();
+  for (const BundleFile &f : targets.files)
+    m.files[f.name] = {f.bytes, f.sha256};
+  m.ignoredParameters = targets.ignoredParameters;
+  m.arenaBytes = static_cast<uint64_t>(plan.arenaBytes);
+  m.preparedBytes = static_cast<uint64_t>(plan.preparedBytes);
+  m.activationBytesTotal = static_cast<uint64_t>(plan.activationBytesTotal);
+  return success(dlart::renderManifest(m, text, error));
 }
 
 LogicalResult

@@ -3,7 +3,10 @@
 // The bundle's manifest.json (docs/bundle-format.md, format "dlab" version 1)
 // and the memory plan behind it: every activation of fused IR gets an offset
 // in one arena, chosen by liveness so that buffers share memory once dead;
-// the tensors @init prepares are packed into their own buffer.
+// the tensors @init prepares are packed into their own buffer. The manifest
+// is a dlart::Manifest (runtime/schema/Manifest.h, the schema the runtime
+// reads it with) filled from the IR and the driver's facts below, and
+// written by the schema's writer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,7 +39,6 @@ struct KernelLaunch {
   std::vector<int64_t> hostWaves;
 };
 
-/// The targets a bundle holds kernels for.
 /// One file of the bundle and its digest (manifest.json "files").
 struct BundleFile {
   std::string name;
@@ -44,11 +46,13 @@ struct BundleFile {
   std::string sha256;
 };
 
+/// The targets a bundle holds kernels for, and what the driver knows about
+/// its files and parameters.
 struct BundleTargets {
   /// Checkpoint keys the model accepts but does not read (the dead outer
   /// `project` of deep trees): the runtime does not warn about them.
   std::vector<std::string> ignoredParameters;
-  std::vector<BundleFile> files;  // every file but manifest.json
+  std::vector<BundleFile> files;  // every file but manifest.json (by name)
   bool host = false;              // kernels.so
   std::string hostCpu;            // the CPU kernels.so was compiled for
   std::vector<std::string> hostFeatures; // what it needs (dlart/HostFeatures.h)

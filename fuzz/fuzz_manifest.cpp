@@ -1,15 +1,15 @@
 //===- fuzz_manifest.cpp - libFuzzer target for the bundle manifest -------===//
 //
 // Arbitrary bytes as <bundle>/manifest.json -> dlart::parseManifest (the
-// runtime's strict reader, runtime/lib/Manifest.cpp). The bundle directory is
-// made once, under $TMPDIR, with the files manifests name (kernels.so,
-// kernels.cubin, kernels.ptx, kernels.fatbin); only manifest.json is
-// rewritten per input. parseManifest must return true, or false with a
-// message naming the bundle, and never throw.
+// runtime's strict reader, runtime/schema/ManifestReader.cpp). The bundle
+// directory is made once, under $TMPDIR, with the files manifests name
+// (kernels.so, kernels.cubin, kernels.ptx, kernels.fatbin); only
+// manifest.json is rewritten per input. parseManifest must return true, or
+// false with a message naming the bundle, and never throw.
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/lib/Manifest.h"
+#include "runtime/schema/Manifest.h"
 
 #include <cstdint>
 #include <cstdio>

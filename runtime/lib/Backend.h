@@ -11,7 +11,7 @@
 #ifndef DLART_LIB_BACKEND_H
 #define DLART_LIB_BACKEND_H
 
-#include "Manifest.h"
+#include "runtime/schema/Manifest.h"
 
 #include "dlart/dlart.h"
 

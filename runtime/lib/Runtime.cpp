@@ -9,7 +9,7 @@
 #include "dlart/dlart.h"
 
 #include "Backend.h"
-#include "Manifest.h"
+#include "runtime/schema/Manifest.h"
 #include "dlart/Safetensors.h"
 
 #include <atomic>

@@ -4,7 +4,8 @@
 // crypto library). dlac records the digest of every file of a bundle in
 // manifest.json ("files"), and the runtime compares before it uses one, so
 // a mixed or damaged bundle is refused with the file's name instead of
-// crashing. The digests are the ones `sha256sum` prints.
+// crashing. The digests are the ones `sha256sum` prints. Built into
+// dlart-schema (runtime/schema/Sha256.cpp), which both of them link.
 //
 //===----------------------------------------------------------------------===//
 

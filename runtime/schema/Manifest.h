@@ -1,13 +1,15 @@
-//===- Manifest.h - manifest.json of a dlac bundle (internal) -------------===//
+//===- Manifest.h - The schema of a bundle's manifest.json ------*- C++ -*-===//
 //
-// Part of libdlart. The in-memory form of manifest.json, format version 1
-// (docs/bundle-format.md), and its strict parser. Internal: the public
-// surface is the C API in dlart/dlart.h.
+// The one definition of manifest.json, format version 1
+// (docs/bundle-format.md): its in-memory form, the writer dlac uses and the
+// strict reader libdlart uses. Plain C++17, no LLVM/MLIR: the library
+// (dlart-schema) is linked by the compiler and the runtime alike. Not part of
+// libdlart's public surface, which is the C API in dlart/dlart.h.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DLART_LIB_MANIFEST_H
-#define DLART_LIB_MANIFEST_H
+#ifndef DLART_SCHEMA_MANIFEST_H
+#define DLART_SCHEMA_MANIFEST_H
 
 #include <array>
 #include <cstdint>
@@ -19,8 +21,19 @@ namespace dlart {
 
 enum class BufferKind { Input, Output, Parameter, Prepared, Activation };
 
-const char *bufferKindName(BufferKind kind);
+/// "input", "output", ...: the spelling of `kind` in manifest.json.
+inline const char *bufferKindName(BufferKind kind) {
+  switch (kind) {
+  case BufferKind::Input: return "input";
+  case BufferKind::Output: return "output";
+  case BufferKind::Parameter: return "parameter";
+  case BufferKind::Prepared: return "prepared";
+  case BufferKind::Activation: return "activation";
+  }
+  return "?";
+}
 
+/// A buffer; its id is its index in Manifest::buffers.
 struct BufferDesc {
   BufferKind kind = BufferKind::Activation;
   uint64_t bytes = 0;
@@ -31,7 +44,7 @@ struct BufferDesc {
 struct TensorDesc {
   std::string name;
   std::vector<int64_t> shape;
-  uint64_t numElements = 0;
+  uint64_t numElements = 0; ///< The product of `shape` (not written).
   uint32_t buffer = 0;
 };
 
@@ -66,8 +79,10 @@ struct Manifest;
 /// when the manifest lists none for it); else `err` names the file.
 bool verifyFile(const Manifest &m, const std::string &name, std::string &err);
 
+/// manifest.json; "format" and "version" are implied (dlab, 1). Empty strings
+/// and lists stand for absent optional fields.
 struct Manifest {
-  std::string dir;          ///< The bundle directory as given to open.
+  std::string dir;          ///< The bundle directory as given to open (not written).
   std::string model;        ///< "" if absent.
   std::string producer;     ///< "" if absent.
   bool hasHost = false;
@@ -107,6 +122,14 @@ struct Manifest {
 bool parseManifest(const std::string &bundleDir, Manifest &manifest,
                    std::string &err);
 
+/// `manifest` as the text of manifest.json: 2-space indentation, one line per
+/// buffer, tensor, step and file. Optional fields are written when set
+/// (host.features whenever host.cpu is). Checks nothing the reader checks;
+/// fails only on a string JSON cannot hold (not UTF-8), with `err` naming
+/// its JSON path.
+bool renderManifest(const Manifest &manifest, std::string &text,
+                    std::string &err);
+
 } // namespace dlart
 
-#endif // DLART_LIB_MANIFEST_H
+#endif // DLART_SCHEMA_MANIFEST_H

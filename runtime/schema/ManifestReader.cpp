@@ -1,19 +1,20 @@
-//===- Manifest.cpp - strict parser of manifest.json ----------------------===//
+//===- ManifestReader.cpp - strict parser of manifest.json ----------------===//
 //
-// Part of libdlart. Every check a kernel would otherwise pay for with a wild
-// pointer is made here, once, with a message naming the JSON path: buffer ids
-// in range and unique, sizes consistent with shapes, offsets inside the
-// arena and the prepared buffer, step arguments naming existing buffers.
-// Unknown fields are errors too: format version 1 is a closed contract
-// (docs/bundle-format.md), and a misspelt optional field must not pass
-// silently.
+// The reader half of the schema (ManifestWriter.cpp is the writer), used by
+// libdlart when it opens a bundle. Every check a kernel would otherwise pay
+// for with a wild pointer is made here, once, with a message naming the JSON
+// path: buffer ids in range and unique, sizes consistent with shapes,
+// offsets inside the arena and the prepared buffer, step arguments naming
+// existing buffers. Unknown fields are errors too: format version 1 is a
+// closed contract (docs/bundle-format.md), and a misspelt optional field must
+// not pass silently.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Manifest.h"
+#include "runtime/schema/Manifest.h"
+
 #include "dlart/HostFeatures.h"
 #include "dlart/Sha256.h"
-
 #include "dlart/dlart.h"
 
 #include <nlohmann/json.hpp>
@@ -30,17 +31,6 @@
 namespace dlart {
 
 using nlohmann::json;
-
-const char *bufferKindName(BufferKind kind) {
-  switch (kind) {
-  case BufferKind::Input: return "input";
-  case BufferKind::Output: return "output";
-  case BufferKind::Parameter: return "parameter";
-  case BufferKind::Prepared: return "prepared";
-  case BufferKind::Activation: return "activation";
-  }
-  return "?";
-}
 
 std::string Manifest::path(const std::string &file) const {
   return dir + "/" + file;
