@@ -164,8 +164,11 @@ bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, const HostTarget &ta
   bool tail = static_cast<bool>(op.getTailWeight());
   int64_t T = tail ? op.getTailWeight().getType().getDimSize(0) : 0;
   int64_t gridOcBlocks = tail ? 1 : ocBlocks;
-  bool rowTile = !project && !tail && target.registers >= 32 && s == 1 && V == 1 && og % RR == 0 &&
-                 wo % (VR * VW) == 0 && !(kh == 1 && kw == 1 && pad == 0);
+  // Only for a group of at most one block of OB channels: its scratch and
+  // its packed weights hold OB channels, and the row loop runs over them all.
+  bool rowTile = !project && !tail && target.registers >= 32 && s == 1 && V == 1 &&
+                 og <= OB && og % RR == 0 && wo % (VR * VW) == 0 &&
+                 !(kh == 1 && kw == 1 && pad == 0);
   if (rowTile)
     TC = VR * VW;
   int64_t colTiles = ceilDiv(wo, TC);
