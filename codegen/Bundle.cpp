@@ -392,6 +392,7 @@ mlir::dla::renderManifest(ModuleOp module,
         return fail("the launch of " + describe(op) + " has no kernel name");
       dlart::StepDesc step;
       step.kernel = l.name;
+      step.name = l.step;
       for (int64_t d : l.grid)
         if (d < 1)
           return fail("kernel '" + l.name + "' has an empty grid");

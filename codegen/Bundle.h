@@ -29,6 +29,9 @@ namespace mlir::dla {
 /// How a kernel is launched; filled by the code generator for every kernel op.
 struct KernelLaunch {
   std::string name; // symbol in kernels.so / the cubin
+  /// The step's own name when it runs a kernel built for another op of the
+  /// same shape ("name" in manifest.json); empty: the kernel's.
+  std::string step;
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;
   /// Blocks of the host kernel (0: the grid's); written as host_blocks when

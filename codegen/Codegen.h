@@ -18,6 +18,9 @@ namespace mlir::dla {
 /// Every kernel of a fused module (@init then @forward), in program order.
 struct KernelSet {
   std::vector<Operation *> ops;
+  /// Each op's own name (its kernel's, unless it shares one built for an
+  /// earlier op of the same shape).
+  std::map<Operation *, std::string> stepNames;
   /// The GPU-shaped kernels (codegen/GPU/): the CUDA build.
   std::map<Operation *, KernelIR> kernels;
   /// The host build's kernels: CPU kernels where there is one (and the host

@@ -347,6 +347,7 @@ bool mlir::dla::collectKernels(ModuleOp module, KernelSet &set, std::string &err
     if (hf)
       h = readLaunch(hf, 2);
     set.ops.push_back(op);
+    set.stepNames[op] = name;
     set.kernels[op] = std::move(g);
     set.hostKernels[op] = std::move(h);
   }

@@ -21,7 +21,7 @@ void mlir::dla::printKernelReport(const KernelSet &set,
   for (Operation *op : set.ops) {
     const auto &k = set.kernels.at(op).hostOnly ? set.hostKernels.at(op) : set.kernels.at(op);
     auto cost = kernelCost(op);
-    bool isInit = llvm::StringRef(k.name).starts_with("init_");
+    bool isInit = llvm::StringRef(set.stepNames.at(op)).starts_with("init_");
     forward += !isInit;
     flops += 2.0 * cost.macs;
     read += cost.bytesRead;
@@ -34,7 +34,7 @@ void mlir::dla::printKernelReport(const KernelSet &set,
     if (it != ptxas.end())
       spills += it->second.spillBytes;
     os << llvm::format("%-44s %-16s %5lld %10.4f %12.3f %12.3f %8lld %5s %6s\n",
-                       k.name.c_str(), grid.c_str(), (long long)k.threads,
+                       set.stepNames.at(op).c_str(), grid.c_str(), (long long)k.threads,
                        2.0 * cost.macs / 1e9, cost.bytesRead / 1048576.0,
                        cost.bytesWritten / 1048576.0, (long long)k.scratchBytes,
                        regs.c_str(), spill.c_str());

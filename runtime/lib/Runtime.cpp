@@ -233,7 +233,7 @@ bool checkPrepared(dlart_model &model, std::string &err) {
       for (size_t k = 0; k < s.args.size() - s.writes; ++k)
         if (!paramOf[s.args[k]].empty())
           params += (params.empty() ? "" : ", ") + paramOf[s.args[k]];
-      err = m.dir + ": parameter folding overflowed: init step '" + s.kernel + "' (init[" +
+      err = m.dir + ": parameter folding overflowed: init step '" + s.stepName() + "' (init[" +
             std::to_string(i) + "]) wrote: " + detail + ", from the finite parameters " +
             (params.empty() ? std::string("(none)") : params) +
             " (e.g. a huge BatchNorm weight over a tiny running_var); dla-run "
@@ -575,6 +575,12 @@ const char *dlart_forward_step_kernel(const dlart_model *model, size_t step) {
   if (!model || step >= model->manifest.forward.size())
     return nullptr;
   return model->manifest.forward[step].kernel.c_str();
+}
+
+const char *dlart_forward_step_name(const dlart_model *model, size_t step) {
+  if (!model || step >= model->manifest.forward.size())
+    return nullptr;
+  return model->manifest.forward[step].stepName().c_str();
 }
 
 dlart_status dlart_profile(dlart_model *model, double *step_ms) {

@@ -49,7 +49,10 @@ struct TensorDesc {
 };
 
 struct StepDesc {
-  std::string kernel;
+  std::string kernel; ///< The kernel's symbol in kernels.so / the cubin.
+  /// The step's own name ("name"), when it runs a kernel built for an
+  /// earlier step of the same shape; empty: the kernel's.
+  std::string name;
   std::array<uint32_t, 3> grid{};
   std::array<uint32_t, 3> block{};
   uint32_t sharedBytes = 0;
@@ -67,6 +70,9 @@ struct StepDesc {
   /// How many of the last args the step writes ("writes"); the others it
   /// reads.
   uint32_t writes = 0;
+
+  /// What the step is called in messages and profiles.
+  const std::string &stepName() const { return name.empty() ? kernel : name; }
 
   uint64_t numBlocks() const {
     return uint64_t(grid[0]) * grid[1] * grid[2];

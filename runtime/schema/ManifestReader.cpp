@@ -542,12 +542,14 @@ bool Parser::parseSteps(const json &root, const char *key,
     const json &s = list[i];
     if (!getObject(s, where) ||
         !checkKeys(s, where,
-                   {"kernel", "grid", "block", "shared_bytes", "host_blocks",
+                   {"kernel", "name", "grid", "block", "shared_bytes", "host_blocks",
                     "host_workspace_bytes", "host_waves", "args", "writes"},
                    {"kernel", "grid", "block", "shared_bytes", "args", "writes"}))
       return false;
     StepDesc d;
     if (!getString(s["kernel"], where + ".kernel", d.kernel))
+      return false;
+    if (s.contains("name") && !getString(s["name"], where + ".name", d.name))
       return false;
     for (auto [field, dims] : {std::pair<const char *, std::array<uint32_t, 3> *>{
                                    "grid", &d.grid},

@@ -135,10 +135,12 @@ json Writer::steps(const std::vector<StepDesc> &list, const std::string &where) 
   json out = json::array();
   for (size_t i = 0; i < list.size(); ++i) {
     const StepDesc &s = list[i];
-    json step = {{"kernel", str(s.kernel, at(where, i) + ".kernel")},
-                 {"grid", s.grid},
-                 {"block", s.block},
-                 {"shared_bytes", s.sharedBytes}};
+    json step = {{"kernel", str(s.kernel, at(where, i) + ".kernel")}};
+    if (!s.name.empty() && s.name != s.kernel)
+      step["name"] = str(s.name, at(where, i) + ".name");
+    step["grid"] = s.grid;
+    step["block"] = s.block;
+    step["shared_bytes"] = s.sharedBytes;
     if (s.hostBlocks)
       step["host_blocks"] = s.hostBlocks;
     if (s.hostWorkspaceBytes)

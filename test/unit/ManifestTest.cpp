@@ -29,9 +29,9 @@ bool operator==(const TensorDesc &a, const TensorDesc &b) {
          std::tie(b.name, b.shape, b.numElements, b.buffer);
 }
 bool operator==(const StepDesc &a, const StepDesc &b) {
-  return std::tie(a.kernel, a.grid, a.block, a.sharedBytes, a.hostBlocks,
+  return std::tie(a.kernel, a.name, a.grid, a.block, a.sharedBytes, a.hostBlocks,
                   a.hostWorkspaceBytes, a.hostWaves, a.args, a.writes) ==
-         std::tie(b.kernel, b.grid, b.block, b.sharedBytes, b.hostBlocks,
+         std::tie(b.kernel, b.name, b.grid, b.block, b.sharedBytes, b.hostBlocks,
                   b.hostWorkspaceBytes, b.hostWaves, b.args, b.writes);
 }
 bool operator==(const Manifest::FileDigest &a, const Manifest::FileDigest &b) {
@@ -149,6 +149,9 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
   conv.hostWaves = {1, 3};
   m.forward = {conv, step("relu", {8, 1, 1}, {7, 6, 8}),
                step("heads", {1, 1, 1}, {8, 8, 1, 2}, 2)};
+  // A step running a kernel built for another step of its shape has its
+  // own name ("name", written after "kernel").
+  m.forward[1].name = "relu_2";
 
   std::string text, err;
   Manifest parsed;
@@ -163,6 +166,9 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
                       "\"host_blocks\": 4, \"host_workspace_bytes\": 512, "
                       "\"host_waves\": [1, 3], \"args\": [0, 5, 7], "
                       "\"writes\": 1},\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("{\"kernel\": \"relu\", \"name\": \"relu_2\", \"grid\": [8, 1, 1]"),
             std::string::npos)
       << text;
 }

@@ -299,6 +299,9 @@ TEST_F(RuntimeTest, OwnBuffersAndSplitCalls) {
 
   ASSERT_EQ(dlart_num_forward_steps(model), 2u);
   EXPECT_STREQ(dlart_forward_step_kernel(model, 1), "minus_one");
+  // Without "name" a step is called after its kernel.
+  EXPECT_STREQ(dlart_forward_step_name(model, 1), "minus_one");
+  EXPECT_EQ(dlart_forward_step_name(model, 2), nullptr);
   double ms[2] = {-1, -1};
   ASSERT_EQ(dlart_profile(model, ms), DLART_OK);
   EXPECT_GE(ms[0], 0.0);

@@ -436,7 +436,7 @@ int run(const Options &o) {
                 o.device == "cuda" ? "CUDA events" : "host clock");
     for (size_t i = 0; i < n; ++i)
       std::printf("  %4zu  %-48s %10.3f ms %6.1f%%\n", i,
-                  dlart_forward_step_kernel(model, i), stepMs[i],
+                  dlart_forward_step_name(model, i), stepMs[i],
                   total > 0 ? 100.0 * stepMs[i] / total : 0.0);
   }
   return status;

@@ -530,6 +530,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     const auto &h = set.hostKernels.at(op);
     int64_t hostBlocks = h.grid[0] * h.grid[1] * h.grid[2];
     launches[op] = {k.name,
+                    set.stepNames.at(op),
                     k.hostOnly ? std::array<int64_t, 3>{hostBlocks, 1, 1} : k.grid,
                     {k.threads, 1, 1},
                     0,

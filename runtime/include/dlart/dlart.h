@@ -149,6 +149,10 @@ dlart_status dlart_get_outputs(dlart_model *model, float *const *outputs);
 /* Number of forward steps and their kernel names. */
 size_t dlart_num_forward_steps(const dlart_model *model);
 const char *dlart_forward_step_kernel(const dlart_model *model, size_t step);
+/// The step's own name (the op it computes, e.g. "base_level2_tree2_conv1"),
+/// which differs from its kernel's when the step runs a kernel built for an
+/// earlier step of the same shape; NULL for a step out of range.
+const char *dlart_forward_step_name(const dlart_model *model, size_t step);
 
 /* Runs the forward steps once, timing each one (CUDA events on cuda, a
  * steady clock around each step on host), and writes dlart_num_forward_steps
