@@ -125,7 +125,6 @@ Value KernelBuilder::cmpi(arith::CmpIPredicate p, Value a, Value c) {
   return arith::CmpIOp::create(b, loc, p, a, c);
 }
 Value KernelBuilder::andi(Value a, Value c) { return arith::AndIOp::create(b, loc, a, c); }
-Value KernelBuilder::ori(Value a, Value c) { return arith::OrIOp::create(b, loc, a, c); }
 Value KernelBuilder::inRange(Value v, int64_t bound) {
   return andi(cmpi(arith::CmpIPredicate::sge, v, idx(0)),
               cmpi(arith::CmpIPredicate::slt, v, idx(bound)));
@@ -183,9 +182,6 @@ Value KernelBuilder::shuffle(Value a, Value c, llvm::ArrayRef<int64_t> mask) {
 }
 Value KernelBuilder::reduceAdd(Value v) {
   return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
-}
-Value KernelBuilder::extract(Value v, int64_t lane) {
-  return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{lane});
 }
 
 //===----------------------------------------------------------------------===//

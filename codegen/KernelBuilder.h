@@ -62,7 +62,6 @@ public:
   Value f32(double c);
   /// A vector of `lanes` f32 zeros.
   Value zeros(int64_t lanes);
-  Type f32Type() { return b.getF32Type(); }
   VectorType vecType(int64_t lanes) { return VectorType::get({lanes}, b.getF32Type()); }
 
   // Index arithmetic.
@@ -82,7 +81,6 @@ public:
   Value ult(Value a, Value c) { return cmpi(arith::CmpIPredicate::ult, a, c); }
   Value ult(Value a, int64_t c) { return ult(a, idx(c)); }
   Value andi(Value a, Value c);
-  Value ori(Value a, Value c);
   /// 0 <= v < bound for a signed index.
   Value inRange(Value v, int64_t bound);
 
@@ -116,7 +114,6 @@ public:
   Value fma(Value a, Value c, Value acc);
   Value shuffle(Value a, Value c, llvm::ArrayRef<int64_t> mask);
   Value reduceAdd(Value v);
-  Value extract(Value v, int64_t lane);
 
   // Regions, opened and closed in the order they nest.
   /// `scf.forall (%t) in (threads)` mapped to #gpu.thread<x>: a phase of

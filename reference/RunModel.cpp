@@ -106,8 +106,6 @@ bool mlir::dla::runReferenceModel(ModuleOp expanded, ModuleOp module,
   if (!mlir::dla::evaluate(module, {input}, source, outputs, err))
     return failWith(err, inputTensors + ": " + err);
 
-  if (outputFile == "-")
-    return failWith(err, "--run-reference writes safetensors: give -o FILE");
   std::vector<dlart::TensorData> entries;
   for (auto [i, t] : llvm::enumerate(outputs)) {
     auto name = forward.getResultAttrOfType<StringAttr>(i, mlir::dla::kNameAttr);

@@ -432,9 +432,10 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   if (emit == Emit::Kernel || emit == Emit::Gpu)
     return print([&](llvm::raw_ostream &os) { fused.print(os); });
 
-  // Each lowering works on its own copy of the kernel module.
+  // The host kernels are lowered once (collectKernels gave them their own
+  // module); the CUDA kernels twice (PTX, then cubin), each from a copy.
   auto lowerHost = [&]() -> OwningOpRef<ModuleOp> {
-    OwningOpRef<ModuleOp> host = set.hostModule->clone();
+    OwningOpRef<ModuleOp> host = std::move(set.hostModule);
     if (failed(mlir::dla::lowerHostKernels(*host, set, timing))) {
       err = "lowering the host kernels failed";
       return nullptr;
