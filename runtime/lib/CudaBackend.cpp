@@ -6,8 +6,9 @@
 // an NVIDIA driver. The environment variable DLART_CUDA_DRIVER names another
 // library to open instead (the tests use a fake driver, test/Runtime/
 // fake_cuda, to produce the driver's failures on any machine). The few
-// driver types and entry points used are declared here; their values are
-// those of cuda.h, which is ABI-stable.
+// driver types and entry points used are declared in CudaDriver.h (their
+// values are those of cuda.h, which is ABI-stable) and resolved by
+// CudaDriver.cpp; checkCudaBinary is CudaBinaryCheck.cpp.
 //
 // Memory: one cuMemAlloc holds every buffer (Layout). Kernels: the bundle's
 // cubin/fatbin, with its PTX JIT-compiled by the driver when no SASS fits
@@ -17,280 +18,19 @@
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
+#include "CudaDriver.h"
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <fstream>
 #include <iterator>
-#include <mutex>
 #include <tuple>
-#include <type_traits>
 
 namespace dlart {
 
-//===----------------------------------------------------------------------===//
-// Binary sanity checks (no driver needed)
-//===----------------------------------------------------------------------===//
-
 namespace {
-
-template <typename T> T readLE(const std::vector<char> &b, size_t at) {
-  T v;
-  std::memcpy(&v, b.data() + at, sizeof(T));
-  return v;
-}
-
-constexpr uint16_t kEMCuda = 190;            // ELF e_machine of a cubin
-constexpr uint32_t kFatbinMagic = 0xBA55ED50u; // fatbin file header
-
-} // namespace
-
-bool checkCudaBinary(const std::string &path, const std::vector<char> &b,
-                     std::string &err) {
-  uint64_t size = b.size();
-  if (size >= 4 && std::memcmp(b.data(), "\x7f" "ELF", 4) == 0) {
-    if (size < 64) {
-      err = path + ": truncated: " + std::to_string(size) +
-            " bytes is shorter than an ELF header (64 bytes)";
-      return false;
-    }
-    if (b[4] != 2 || readLE<uint16_t>(b, 18) != kEMCuda) {
-      err = path + ": an ELF file but not a cubin (expected a 64-bit ELF for "
-                   "machine EM_CUDA)";
-      return false;
-    }
-    // The section header table comes last in a cubin; any cut shows here.
-    uint64_t shoff = readLE<uint64_t>(b, 40);
-    uint64_t shentsize = readLE<uint16_t>(b, 58), shnum = readLE<uint16_t>(b, 60);
-    uint64_t phoff = readLE<uint64_t>(b, 32);
-    uint64_t phentsize = readLE<uint16_t>(b, 54), phnum = readLE<uint16_t>(b, 56);
-    uint64_t shEnd = shoff + shentsize * shnum, phEnd = phoff + phentsize * phnum;
-    if (shoff > size || shEnd > size || phoff > size || phEnd > size) {
-      err = path + ": truncated: its ELF headers end at byte " +
-            std::to_string(std::max(shEnd, phEnd)) + " but the file has " +
-            std::to_string(size) + " bytes";
-      return false;
-    }
-    for (uint64_t i = 0; i < shnum && shentsize >= 40; ++i) {
-      uint64_t h = shoff + i * shentsize;
-      uint32_t type = readLE<uint32_t>(b, h + 4);
-      uint64_t off = readLE<uint64_t>(b, h + 24), len = readLE<uint64_t>(b, h + 32);
-      if (type != 8 /* SHT_NOBITS */ && (off > size || len > size - off)) {
-        err = path + ": truncated: ELF section " + std::to_string(i) +
-              " ends at byte " + std::to_string(off + len) +
-              " but the file has " + std::to_string(size) + " bytes";
-        return false;
-      }
-    }
-    return true;
-  }
-  if (size >= 4 && readLE<uint32_t>(b, 0) == kFatbinMagic) {
-    // struct { u32 magic; u16 version; u16 headerSize; u64 fatSize; }
-    if (size < 16) {
-      err = path + ": truncated: " + std::to_string(size) +
-            " bytes is shorter than a fatbin header (16 bytes)";
-      return false;
-    }
-    uint64_t end = uint64_t(readLE<uint16_t>(b, 6)) + readLE<uint64_t>(b, 8);
-    if (end > size) {
-      err = path + ": truncated: the fatbin header announces " +
-            std::to_string(end) + " bytes but the file has " +
-            std::to_string(size);
-      return false;
-    }
-    return true;
-  }
-  err = path + ": not a CUDA binary (expected a cubin, i.e. an ELF file, or "
-               "a fatbin)";
-  return false;
-}
-
-//===----------------------------------------------------------------------===//
-// The driver API, declared by hand (values from cuda.h)
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-using CUresult = int;
-using CUdevice = int;
-using CUdeviceptr = unsigned long long;
-using CUcontext = struct CUctx_st *;
-using CUmodule = struct CUmod_st *;
-using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
-using CUevent = struct CUevent_st *;
-using CUgraph = struct CUgraph_st *;
-using CUgraphExec = struct CUgraphExec_st *;
-
-constexpr CUresult CUDA_SUCCESS = 0;
-constexpr CUresult CUDA_ERROR_OUT_OF_MEMORY = 2;
-constexpr CUresult CUDA_ERROR_NO_DEVICE = 100;
-constexpr CUresult CUDA_ERROR_INVALID_IMAGE = 200;
-constexpr CUresult CUDA_ERROR_NO_BINARY_FOR_GPU = 209;
-constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
-constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
-constexpr int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
-constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
-constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
-constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
-constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
-constexpr unsigned kStaticSharedLimit = 48 * 1024; // above: opt-in needed
-
-struct Driver {
-  CUresult (*cuInit)(unsigned);
-  CUresult (*cuGetErrorName)(CUresult, const char **);
-  CUresult (*cuGetErrorString)(CUresult, const char **);
-  CUresult (*cuDeviceGetCount)(int *);
-  CUresult (*cuDeviceGet)(CUdevice *, int);
-  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
-  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
-  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
-  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
-  CUresult (*cuCtxSetCurrent)(CUcontext);
-  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
-                                 void **);
-  CUresult (*cuModuleUnload)(CUmodule);
-  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
-  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
-  CUresult (*cuMemFree)(CUdeviceptr);
-  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
-  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
-  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
-  CUresult (*cuStreamCreate)(CUstream *, unsigned);
-  CUresult (*cuStreamDestroy)(CUstream);
-  CUresult (*cuStreamSynchronize)(CUstream);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **);
-  CUresult (*cuStreamBeginCapture)(CUstream, int);
-  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
-  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
-                                          unsigned long long);
-  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
-  CUresult (*cuGraphDestroy)(CUgraph);
-  CUresult (*cuGraphExecDestroy)(CUgraphExec);
-  CUresult (*cuEventCreate)(CUevent *, unsigned);
-  CUresult (*cuEventRecord)(CUevent, CUstream);
-  CUresult (*cuEventSynchronize)(CUevent);
-  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
-  CUresult (*cuEventDestroy)(CUevent);
-  /// Optional (null if the driver lacks it): only used to explain an
-  /// out-of-memory error.
-  CUresult (*cuMemGetInfo)(size_t *, size_t *) = nullptr;
-
-  /// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
-  std::string describe(CUresult r) const {
-    const char *name = nullptr, *text = nullptr;
-    cuGetErrorName(r, &name);
-    cuGetErrorString(r, &text);
-    return std::string(name ? name : ("CUresult " + std::to_string(r)).c_str()) +
-           (text ? std::string(" (") + text + ")" : std::string());
-  }
-};
-
-// Loads libcuda.so.1 and calls cuInit once per process; null and `err` set
-// when there is no usable driver.
-const Driver *loadDriver(std::string &err) {
-  static std::once_flag once;
-  static Driver driver;
-  static std::string loadError;
-  std::call_once(once, [] {
-    // DLART_CUDA_DRIVER: another driver library (a path or a soname).
-    const char *env = std::getenv("DLART_CUDA_DRIVER");
-    bool custom = env && *env;
-    std::string name = custom ? env : "libcuda.so.1";
-    void *lib = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-      const char *why = ::dlerror();
-      std::string w = why ? why : "";
-      if (custom)
-        loadError = "no CUDA driver: cannot load " + name +
-                    " (named by DLART_CUDA_DRIVER): " +
-                    (w.empty() ? "unknown dlopen error" : w) +
-                    "; use --device host";
-      else if (w.find("No such file") != std::string::npos || w.empty())
-        loadError = "no CUDA driver: libcuda.so.1 not found (this machine has "
-                    "no NVIDIA driver); use --device host";
-      else
-        loadError = "no CUDA driver: cannot load libcuda.so.1: " + w +
-                    "; use --device host";
-      return;
-    }
-    // Newest ABI first: cuda.h maps e.g. cuMemAlloc to cuMemAlloc_v2.
-    auto bind = [&](auto &fn, std::initializer_list<const char *> names) {
-      for (const char *n : names)
-        if (void *p = ::dlsym(lib, n)) {
-          fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
-          return true;
-        }
-      loadError = name + ": the driver has no " + *names.begin() +
-                  " (driver too old: the runtime needs a CUDA 12 driver or "
-                  "newer); use --device host";
-      return false;
-    };
-    Driver &d = driver;
-    bool ok =
-        bind(d.cuInit, {"cuInit"}) &&
-        bind(d.cuGetErrorName, {"cuGetErrorName"}) &&
-        bind(d.cuGetErrorString, {"cuGetErrorString"}) &&
-        bind(d.cuDeviceGetCount, {"cuDeviceGetCount"}) &&
-        bind(d.cuDeviceGet, {"cuDeviceGet"}) &&
-        bind(d.cuDeviceGetName, {"cuDeviceGetName"}) &&
-        bind(d.cuDeviceGetAttribute, {"cuDeviceGetAttribute"}) &&
-        bind(d.cuDevicePrimaryCtxRetain, {"cuDevicePrimaryCtxRetain"}) &&
-        bind(d.cuDevicePrimaryCtxRelease,
-             {"cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"}) &&
-        bind(d.cuCtxSetCurrent, {"cuCtxSetCurrent"}) &&
-        bind(d.cuModuleLoadDataEx, {"cuModuleLoadDataEx"}) &&
-        bind(d.cuModuleUnload, {"cuModuleUnload"}) &&
-        bind(d.cuModuleGetFunction, {"cuModuleGetFunction"}) &&
-        bind(d.cuFuncSetAttribute, {"cuFuncSetAttribute"}) &&
-        bind(d.cuMemAlloc, {"cuMemAlloc_v2"}) &&
-        bind(d.cuMemFree, {"cuMemFree_v2"}) &&
-        bind(d.cuMemsetD8, {"cuMemsetD8_v2"}) &&
-        bind(d.cuMemcpyHtoD, {"cuMemcpyHtoD_v2"}) &&
-        bind(d.cuMemcpyDtoH, {"cuMemcpyDtoH_v2"}) &&
-        bind(d.cuStreamCreate, {"cuStreamCreate"}) &&
-        bind(d.cuStreamDestroy, {"cuStreamDestroy_v2", "cuStreamDestroy"}) &&
-        bind(d.cuStreamSynchronize, {"cuStreamSynchronize"}) &&
-        bind(d.cuLaunchKernel, {"cuLaunchKernel"}) &&
-        bind(d.cuStreamBeginCapture,
-             {"cuStreamBeginCapture_v2", "cuStreamBeginCapture"}) &&
-        bind(d.cuStreamEndCapture, {"cuStreamEndCapture"}) &&
-        bind(d.cuGraphInstantiateWithFlags, {"cuGraphInstantiateWithFlags"}) &&
-        bind(d.cuGraphLaunch, {"cuGraphLaunch"}) &&
-        bind(d.cuGraphDestroy, {"cuGraphDestroy"}) &&
-        bind(d.cuGraphExecDestroy, {"cuGraphExecDestroy"}) &&
-        bind(d.cuEventCreate, {"cuEventCreate"}) &&
-        bind(d.cuEventRecord, {"cuEventRecord"}) &&
-        bind(d.cuEventSynchronize, {"cuEventSynchronize"}) &&
-        bind(d.cuEventElapsedTime,
-             {"cuEventElapsedTime_v2", "cuEventElapsedTime"}) &&
-        bind(d.cuEventDestroy, {"cuEventDestroy_v2", "cuEventDestroy"});
-    if (!ok)
-      return;
-    if (void *p = ::dlsym(lib, "cuMemGetInfo_v2"))
-      d.cuMemGetInfo = reinterpret_cast<decltype(d.cuMemGetInfo)>(p);
-    CUresult r = d.cuInit(0);
-    if (r == CUDA_ERROR_NO_DEVICE)
-      loadError = "no CUDA device: the NVIDIA driver is installed but finds no "
-                  "GPU (cuInit: " + d.describe(r) + "); use --device host";
-    else if (r != CUDA_SUCCESS)
-      loadError = "the CUDA driver failed to initialise (cuInit: " +
-                  d.describe(r) + "); use --device host";
-  });
-  if (!loadError.empty()) {
-    err = loadError;
-    return nullptr;
-  }
-  return &driver;
-}
 
 bool readFile(const std::string &path, std::vector<char> &out,
               std::string &err) {

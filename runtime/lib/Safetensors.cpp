@@ -1,10 +1,16 @@
-//===- Safetensors.cpp - safetensors reader and writer --------------------===//
+//===- Safetensors.cpp - safetensors reader -------------------------------===//
 //
 // Part of libdlart, the dlac runtime. Plain C++17 + POSIX: no LLVM, no CUDA.
+//
+// SafetensorsFile: a file mapped (or copied) and its header validated, every
+// tensor inside the data section and no two overlapping. The writer is
+// SafetensorsWriter.cpp, the dtypes DType.cpp and checkParameters
+// ParameterCheck.cpp.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dlart/Safetensors.h"
+#include "SafetensorsUtil.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,52 +46,6 @@ constexpr int kMaxHeaderDepth = 64;
 // How much of an offending JSON value a message quotes.
 constexpr size_t kMaxQuoted = 200;
 
-// How many offenders a checkParameters message lists before "and N more".
-constexpr size_t kMaxListed = 5;
-
-struct DTypeEntry {
-  DType dtype;
-  const char *name;
-  size_t size;
-};
-
-constexpr DTypeEntry kDTypes[] = {
-    {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::F64, "F64", 8}, {DType::I64, "I64", 8}, {DType::I32, "I32", 4},
-    {DType::I16, "I16", 2}, {DType::I8, "I8", 1},   {DType::U8, "U8", 1},
-    {DType::BOOL, "BOOL", 1},
-};
-
-const DTypeEntry &entryFor(DType dtype) {
-  for (const DTypeEntry &e : kDTypes)
-    if (e.dtype == dtype)
-      return e;
-  return kDTypes[0]; // Unreachable for valid enum values.
-}
-
-std::string quote(const std::string &s) { return "'" + s + "'"; }
-
-// Element count of `shape`, or false on overflow of uint64.
-bool countElements(const std::vector<int64_t> &shape, uint64_t &count) {
-  count = 1;
-  for (int64_t d : shape) {
-    uint64_t ud = static_cast<uint64_t>(d);
-    if (ud != 0 && count > std::numeric_limits<uint64_t>::max() / ud)
-      return false;
-    count *= ud;
-  }
-  return true;
-}
-
-// Byte size of `count` elements of `dtype`, or false on overflow of size_t.
-bool countBytes(uint64_t count, DType dtype, size_t &bytes) {
-  size_t size = dtypeSize(dtype);
-  if (count > std::numeric_limits<size_t>::max() / size)
-    return false;
-  bytes = static_cast<size_t>(count) * size;
-  return true;
-}
-
 bool readU64(const json &value, uint64_t &out) {
   if (value.is_number_unsigned()) {
     out = value.get<uint64_t>();
@@ -98,16 +58,6 @@ bool readU64(const json &value, uint64_t &out) {
   return false;
 }
 
-// "'a', 'b', 'c', 'd', 'e', and 3 more"
-std::string listFirstFew(const std::vector<std::string> &items) {
-  std::string out;
-  for (size_t i = 0; i < items.size() && i < kMaxListed; ++i)
-    out += (i ? ", " : "") + items[i];
-  if (items.size() > kMaxListed)
-    out += ", and " + std::to_string(items.size() - kMaxListed) + " more";
-  return out;
-}
-
 // `value` as JSON for a message, shortened to kMaxQuoted bytes.
 std::string brief(const json &value) {
   std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -118,10 +68,6 @@ std::string brief(const json &value) {
     text = text.substr(0, cut) + "...";
   }
   return text;
-}
-
-std::string countNoun(size_t n, const char *noun) {
-  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 // Validates one tensor entry of the header and fills `info` (except `data`).
@@ -216,88 +162,7 @@ bool parseTensor(const std::string &name, const json &entry, size_t dataSize,
   return true;
 }
 
-// Writes all of `size` bytes, retrying on EINTR and short writes.
-bool writeAll(int fd, const void *data, size_t size) {
-  const char *p = static_cast<const char *>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 } // namespace
-
-//===----------------------------------------------------------------------===//
-// DType helpers
-//===----------------------------------------------------------------------===//
-
-const char *dtypeName(DType dtype) { return entryFor(dtype).name; }
-
-size_t dtypeSize(DType dtype) { return entryFor(dtype).size; }
-
-bool parseDType(const std::string &name, DType &dtype) {
-  for (const DTypeEntry &e : kDTypes) {
-    if (name == e.name) {
-      dtype = e.dtype;
-      return true;
-    }
-  }
-  return false;
-}
-
-bool isFloatDType(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 ||
-         dtype == DType::F64;
-}
-
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0x1f) {
-    // Inf or NaN: keep the payload (and thus the quiet bit) in the top bits.
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign; // Signed zero.
-  } else {
-    // Subnormal half (mant * 2^-24) is a normal float: shift the leading one
-    // into the implicit bit position, lowering the exponent each step.
-    int32_t e = 127 - 15 + 1;
-    while (!(mant & 0x400)) {
-      mant <<= 1;
-      --e;
-    }
-    bits = sign | (uint32_t(e) << 23) | ((mant & 0x3ff) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-float bfloat16ToFloat(uint16_t h) {
-  // bfloat16 is the top half of a float.
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 //===----------------------------------------------------------------------===//
 // SafetensorsFile
@@ -582,176 +447,6 @@ bool SafetensorsFile::readAsF32(const std::string &name,
     break; // Excluded by isFloatDType above.
   }
   return true;
-}
-
-//===----------------------------------------------------------------------===//
-// Writer
-//===----------------------------------------------------------------------===//
-
-bool writeSafetensors(const std::string &path,
-                      const std::vector<TensorData> &tensors,
-                      const std::map<std::string, std::string> &metadata,
-                      std::string &err) {
-  const std::string prefix = path + ": ";
-
-  // Validate everything before touching the file system.
-  std::set<std::string> seen;
-  for (const TensorData &t : tensors) {
-    std::string where = prefix + "tensor " + quote(t.name) + ": ";
-    if (t.name == "__metadata__") {
-      err = where + "the name is reserved for metadata";
-      return false;
-    }
-    if (!seen.insert(t.name).second) {
-      err = where + "given more than once";
-      return false;
-    }
-    for (int64_t d : t.shape) {
-      if (d < 0) {
-        err = where + "shape " + formatShape(t.shape) +
-              " has a negative dimension";
-        return false;
-      }
-    }
-    uint64_t count = 0;
-    size_t needed = 0;
-    if (!countElements(t.shape, count) || !countBytes(count, t.dtype, needed)) {
-      err = where + "shape " + formatShape(t.shape) + " has too many elements";
-      return false;
-    }
-    if (needed != t.byteSize) {
-      err = where + "shape " + formatShape(t.shape) + " needs " +
-            std::to_string(needed) + " bytes of " + dtypeName(t.dtype) +
-            " but " + std::to_string(t.byteSize) + " were given";
-      return false;
-    }
-    if (needed != 0 && !t.data) {
-      err = where + "data is null";
-      return false;
-    }
-  }
-
-  // Data order: larger elements first, so that every tensor starts at a
-  // multiple of its element size (the data section itself is 8-aligned).
-  std::vector<const TensorData *> order;
-  for (const TensorData &t : tensors)
-    order.push_back(&t);
-  std::sort(order.begin(), order.end(),
-            [](const TensorData *a, const TensorData *b) {
-              size_t sa = dtypeSize(a->dtype), sb = dtypeSize(b->dtype);
-              return sa != sb ? sa > sb : a->name < b->name;
-            });
-
-  std::string headerText;
-  try {
-    json header = json::object(); // std::map inside: keys come out sorted.
-    uint64_t offset = 0;
-    for (const TensorData *t : order) {
-      header[t->name] = {{"dtype", dtypeName(t->dtype)},
-                         {"shape", t->shape},
-                         {"data_offsets", {offset, offset + t->byteSize}}};
-      offset += t->byteSize;
-    }
-    if (!metadata.empty())
-      header["__metadata__"] = metadata;
-    headerText = header.dump();
-  } catch (const std::exception &e) {
-    // dump() throws on names or metadata that are not valid UTF-8.
-    err = prefix + "cannot encode the header: " + e.what();
-    return false;
-  }
-  headerText.append((8 - headerText.size() % 8) % 8, ' ');
-  uint64_t headerSize = headerText.size();
-
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    err = prefix + "cannot create temporary file " + quote(tmp) + ": " +
-          std::strerror(errno);
-    return false;
-  }
-  auto fail = [&](const std::string &what) {
-    err = prefix + what + ": " + std::strerror(errno);
-    if (fd >= 0)
-      ::close(fd);
-    ::unlink(tmp.c_str());
-    return false;
-  };
-  if (!writeAll(fd, &headerSize, 8) ||
-      !writeAll(fd, headerText.data(), headerText.size()))
-    return fail("cannot write to " + quote(tmp));
-  for (const TensorData *t : order)
-    if (t->byteSize && !writeAll(fd, t->data, t->byteSize))
-      return fail("cannot write to " + quote(tmp));
-  // Sync before rename so a crash cannot leave a renamed but empty file.
-  if (::fsync(fd) != 0)
-    return fail("cannot sync " + quote(tmp));
-  int closeResult = ::close(fd);
-  fd = -1;
-  if (closeResult != 0)
-    return fail("cannot close " + quote(tmp));
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return fail("cannot rename " + quote(tmp) + " to it");
-  return true;
-}
-
-//===----------------------------------------------------------------------===//
-// Parameter check
-//===----------------------------------------------------------------------===//
-
-bool checkParameters(const SafetensorsFile &file,
-                     const std::vector<ParamSpec> &required, std::string &err,
-                     std::vector<std::string> &warnings) {
-  const std::string prefix = file.path() + ": ";
-  std::vector<std::string> missing, wrongShape, wrongDType;
-  std::set<std::string> requiredNames;
-  for (const ParamSpec &p : required) {
-    if (!requiredNames.insert(p.name).second)
-      continue; // Report a duplicated requirement once.
-    const TensorInfo *t = file.find(p.name);
-    if (!t) {
-      missing.push_back(quote(p.name));
-      continue;
-    }
-    if (t->shape != p.shape)
-      wrongShape.push_back(quote(p.name) + " is " + formatShape(t->shape) +
-                           " in the file, expected " + formatShape(p.shape));
-    if (!isFloatDType(t->dtype))
-      wrongDType.push_back(quote(p.name) + " is " + dtypeName(t->dtype));
-  }
-
-  for (const TensorInfo &t : file.tensors()) {
-    static const std::string kIgnored = "num_batches_tracked";
-    bool ignored = t.name.size() >= kIgnored.size() &&
-                   t.name.compare(t.name.size() - kIgnored.size(),
-                                  kIgnored.size(), kIgnored) == 0;
-    if (!ignored && !requiredNames.count(t.name))
-      warnings.push_back(prefix + "unexpected tensor " + quote(t.name) +
-                         " is not a model parameter (ignored)");
-  }
-
-  std::vector<std::string> lines;
-  if (!missing.empty())
-    lines.push_back(prefix + countNoun(missing.size(), "parameter") +
-                    " missing: " + listFirstFew(missing));
-  if (!wrongShape.empty())
-    lines.push_back(prefix + countNoun(wrongShape.size(), "parameter") +
-                    " with the wrong shape: " + listFirstFew(wrongShape));
-  if (!wrongDType.empty())
-    lines.push_back(prefix + countNoun(wrongDType.size(), "parameter") +
-                    " with a non-float dtype: " + listFirstFew(wrongDType));
-  if (lines.empty())
-    return true;
-  err.clear();
-  for (size_t i = 0; i < lines.size(); ++i)
-    err += (i ? "\n" : "") + lines[i];
-  return false;
-}
-
-bool sameFile(const std::string &a, const std::string &b) {
-  struct stat sa, sb;
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 &&
-         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 } // namespace dlart

@@ -4,7 +4,7 @@
 // DLART_CUDA_DRIVER=/path/to/libdla_fake_cuda.so it opens this library
 // instead, so the tests can produce the driver's failures on any machine,
 // with or without a GPU. It implements exactly the entry points the backend
-// resolves (runtime/lib/CudaBackend.cpp), with cuda.h's values, over host
+// resolves (runtime/lib/CudaDriver.cpp), with cuda.h's values, over host
 // memory: "device" pointers are host allocations, kernels are not run (a
 // launch checks its arguments and, with DLA_FAKE_CUDA_TRACE, prints itself).
 //
