@@ -20,6 +20,8 @@
 #ifndef DLA_CODEGEN_KERNELGEN_H
 #define DLA_CODEGEN_KERNELGEN_H
 
+#include "dialects/DLA/IR/DLAOps.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
@@ -84,24 +86,17 @@ struct HostTarget {
   int64_t registers = 16;  ///< SIMD registers
 };
 
-/// Weights the host build keeps packed: conv weights as
-/// [oc / OB][cg][kh][kw][OB] (OB output channels contiguous: one register
-/// tile's vectors), DCN weights as [kh * kw][cin][out]. The values (a
-/// fold_batch_norm's weight result in @init, the dla.prepared reading it in
-/// @forward) mapped to OB or kPackDeform. The layout of a prepared buffer is
-/// private to the build that computes and reads it.
-struct HostPacking {
-  llvm::DenseMap<Value, int64_t> packed;
-};
-
-/// OB of fused_conv's register tile on `target` if its weight can be kept
-/// packed (OB divides the output channels of a group), else 0.
-int64_t hostConvPackBlock(Operation *fusedConv, const HostTarget &target);
-/// The packing of a fused_deform_conv's weight: [kh * kw][cin][out].
-constexpr int64_t kPackDeform = -1;
-/// kPackDeform if the weight of a fused_deform_conv can be kept packed on
-/// `target` (whole vectors of input and output channels), else 0.
-int64_t hostDeformPack(Operation *fusedDeformConv, const HostTarget &target);
+/// The tile the CPU kernel of `op` gets on `target` (dla-choose-cpu-tiles),
+/// null for ops without a CPU kernel (codegen/CPU/Tiles.cpp).
+CpuTileAttr chooseCpuTile(Operation *op, const HostTarget &target);
+/// Empty if the CPU kernel of `op` can be built with `tile` on `target`,
+/// else why not.
+std::string checkCpuTile(Operation *op, CpuTileAttr tile, const HostTarget &target);
+/// The packed layout in which the CPU kernel of `op` (as its `dla.tile`
+/// says) reads the operand `weight`, null where it reads the logical layout.
+HostLayoutAttr hostLayoutFor(Operation *op, Value weight);
+/// The #dla.host_layout of a value's tensor type, null if none.
+HostLayoutAttr hostLayoutOf(Value v);
 
 /// Builds the CPU kernel of one op (codegen/CPU/) at `place`, whose wrapper
 /// must be KernelWrapper::Host: blocked for a CPU core (`threads` is 1,
@@ -109,8 +104,7 @@ int64_t hostDeformPack(Operation *fusedDeformConv, const HostTarget &target);
 /// built nothing, for ops that have no CPU kernel: the host then runs their
 /// GPU-shaped kernel.
 bool generateHostKernel(Operation *op, const std::string &name, const HostTarget &target,
-                        const HostPacking &packing, const KernelPlace &place,
-                        KernelIR &kernel, std::string &error);
+                        const KernelPlace &place, KernelIR &kernel, std::string &error);
 
 } // namespace mlir::dla
 

@@ -41,59 +41,6 @@ using namespace mlir::dla;
 
 namespace {
 
-/// Which folded conv weights the host build keeps packed: those read by
-/// fused_convs only, all of which can use the packed layout with one OB.
-HostPacking planHostPacking(ModuleOp fused, const HostTarget &target) {
-  HostPacking plan;
-  auto init = fused.lookupSymbol<func::FuncOp>(kInitFunction);
-  auto forward = fused.lookupSymbol<func::FuncOp>(kForwardFunction);
-  if (!init || !forward)
-    return plan;
-  std::map<std::string, int64_t> block; // prepared name -> OB, 0: keep as is
-  std::vector<PreparedOp> prepared;
-  forward.walk([&](PreparedOp p) {
-    prepared.push_back(p);
-    std::optional<int64_t> ob;
-    for (Operation *user : p->getUsers()) {
-      int64_t b = 0;
-      if (auto conv = dyn_cast<FusedConvOp>(user))
-        b = (conv.getWeight() == p.getResult() ||
-             conv.getResidualWeight() == p.getResult()) &&
-                    llvm::count(conv->getOperands(), p.getResult()) == 1
-                ? hostConvPackBlock(conv, target)
-                : 0;
-      else if (auto dcn = dyn_cast<FusedDeformConvOp>(user))
-        b = dcn.getWeight() == p.getResult() &&
-                    llvm::count(dcn->getOperands(), p.getResult()) == 1
-                ? hostDeformPack(dcn, target)
-                : 0;
-      ob = !ob || *ob == b ? b : 0;
-    }
-    auto [it, fresh] = block.emplace(p.getName().str(), ob.value_or(0));
-    if (!fresh && it->second != ob.value_or(0))
-      it->second = 0;
-  });
-  std::set<std::string> packedNames;
-  init.walk([&](func::ReturnOp ret) {
-    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      auto name = init.getResultAttrOfType<StringAttr>(i, kNameAttr);
-      auto fold = v.getDefiningOp<FoldBatchNormOp>();
-      if (!name || !fold || v != fold->getResult(0) || !v.hasOneUse())
-        continue;
-      auto it = block.find(name.str());
-      if (it == block.end() || it->second == 0 ||
-          (it->second > 0 && fold.getWeight().getType().getRank() != 4))
-        continue;
-      plan.packed[v] = it->second;
-      packedNames.insert(name.str());
-    }
-  });
-  for (PreparedOp p : prepared)
-    if (packedNames.count(p.getName().str()))
-      plan.packed[p.getResult()] = block[p.getName().str()];
-  return plan;
-}
-
 /// "kernel 'NAME' (LOC): ERROR".
 std::string kernelError(const std::string &what, const std::string &name, Operation *op,
                         const std::string &error) {
@@ -134,26 +81,21 @@ void recordLaunch(Operation *op, const KernelIR &k) {
     f->setAttr(kWavesAttr, b.getDenseI64ArrayAttr(k.hostWaves));
 }
 
-/// What a kernel generator reads of an op: its kind, attributes, operand
-/// and result types, and how the host build keeps each operand (packed or
-/// not). Ops with the same key get the same kernel, built once: a network
-/// repeats its shapes (DLA-34's tree convs), and every kernel costs LLVM
-/// time. Attributes and types are uniqued, so their pointers compare.
-std::vector<const void *> kernelKey(Operation *op, const HostPacking *packing) {
+/// What a kernel generator reads of an op: its kind, attributes (the GPU
+/// kernels not the CPU tile), and operand and result types (with the
+/// #dla.host_layout of packed weights). Ops with the same key get the same
+/// kernel, built once: a network repeats its shapes (DLA-34's tree convs),
+/// and every kernel costs LLVM time. Attributes and types are uniqued, so
+/// their pointers compare.
+std::vector<const void *> kernelKey(Operation *op, bool cpu) {
   NamedAttrList attrs(op->getAttrDictionary());
   attrs.erase(kKernelAttr);
+  if (!cpu)
+    attrs.erase(CpuTileAttr::kAttrName);
   std::vector<const void *> key{op->getName().getAsOpaquePointer(),
                                 attrs.getDictionary(op->getContext()).getAsOpaquePointer()};
-  for (Value v : op->getOperands()) {
-    key.push_back(v.getType().getAsOpaquePointer());
-    key.push_back(reinterpret_cast<const void *>(
-        static_cast<intptr_t>(packing ? packing->packed.lookup(v) : 0)));
-  }
-  for (Value v : op->getResults()) {
-    key.push_back(v.getType().getAsOpaquePointer());
-    key.push_back(reinterpret_cast<const void *>(
-        static_cast<intptr_t>(packing ? packing->packed.lookup(v) : 0)));
-  }
+  for (Type t : llvm::concat<const Type>(op->getOperandTypes(), op->getResultTypes()))
+    key.push_back(t.getAsOpaquePointer());
   return key;
 }
 
@@ -180,24 +122,13 @@ struct LowerToCPUKernels
   using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    HostTarget target{vectorWidth, registers};
-    bool cpu = cpuKernels;
-    if (auto t = TargetAttr::of(module)) {
-      if (!t.hasHost()) {
-        module.emitError("dla.target has no host part (cpu = \"\"): nothing to lower "
-                         "for the host");
-        return signalPassFailure();
-      }
-      target = {t.getVectorWidth(), t.getRegisters()};
-      cpu = t.getCpuKernels();
-    }
-    if (target.vectorWidth != 4 && target.vectorWidth != 8 && target.vectorWidth != 16) {
-      module.emitError("vector width ") << target.vectorWidth << " is not 4, 8 or 16";
+    HostTarget target;
+    bool cpu = false;
+    std::string error;
+    if (!hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu, error)) {
+      module.emitError(error);
       return signalPassFailure();
     }
-    HostPacking packing;
-    if (cpu)
-      packing = planHostPacking(module, target);
     auto kernels = freshModule<ModuleOp>(module, kHostKernelsModule, [&](OpBuilder &b) {
       return ModuleOp::create(b, module.getLoc(), StringRef(kHostKernelsModule));
     });
@@ -205,15 +136,14 @@ struct LowerToCPUKernels
     KernelPlace place{&b, KernelWrapper::Host, module.getLoc()};
     std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
-      auto key = kernelKey(op, &packing);
+      auto key = kernelKey(op, cpu);
       if (auto it = built.find(key); it != built.end()) {
         recordLaunch(op, it->second);
         ++numShared;
         continue;
       }
       KernelIR &k = built[key];
-      std::string error;
-      bool built = cpu && generateHostKernel(op, name, target, packing, place, k, error);
+      bool built = cpu && generateHostKernel(op, name, target, place, k, error);
       if (!built && error.empty()) {
         if (auto form = restrictedForm(op)) {
           std::string reason;
@@ -270,7 +200,7 @@ struct LowerToGPUKernels
     KernelPlace place{&b, KernelWrapper::Gpu, module.getLoc()};
     std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
-      auto key = kernelKey(op, nullptr);
+      auto key = kernelKey(op, false);
       if (auto it = built.find(key); it != built.end()) {
         recordLaunch(op, it->second);
         ++numShared;

@@ -5,13 +5,75 @@
 
 include "mlir/Pass/PassBase.td"
 
+def DLAChooseCPUTilesPass : Pass<"dla-choose-cpu-tiles", "::mlir::ModuleOp"> {
+  let summary = "Choose the tile of every CPU kernel (dla.tile)";
+  let description = [{
+    Precondition: fused IR (`dla-fuse`).
+
+    Sets `dla.tile = #dla.cpu_tile<...>` on every `dla.fused_conv` and
+    `dla.fused_deform_conv` of `@forward` that has none: the form of its
+    CPU kernel (`conv`, `conv_rows`, `conv_1x1`, `gemm`, `deform`), its
+    register tile, its blocks and its input-channel chunks, sized for the
+    CPU's SIMD shape. A tile already there (written by hand into fused IR,
+    or by an earlier run) is kept: `dla-lower-to-cpu-kernels` builds it or
+    says why it cannot. Nothing is set when `dla.target` has no host part
+    or asks for the GPU-shaped kernels (`cpu_kernels = false`). The CPU
+    comes from the module's `dla.target`; the options set it for a module
+    without one.
+
+    ```mlir
+    %y = dla.fused_conv %x, %w, %b ... {dla.tile = #dla.cpu_tile<conv, lanes = 8,
+        tile = [4, 2], block = [16, 32], chunk = 64>}
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "8",
+           "f32 lanes of a SIMD register (4, 8, 16), without dla.target">,
+    Option<"registers", "registers", "int64_t", "16",
+           "SIMD registers, without dla.target">,
+    Option<"cpuKernels", "cpu-kernels", "bool", "true",
+           "The host runs the CPU kernels (false: nothing to tile), without dla.target">
+  ];
+  let statistics = [
+    Statistic<"numChosen", "num-chosen", "Tiles chosen">,
+    Statistic<"numKept", "num-kept", "Tiles kept as given">
+  ];
+}
+
+def DLAPackWeightsPass : Pass<"dla-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Keep the folded weights the CPU kernels read in their packed layouts";
+  let description = [{
+    Precondition: fused IR with `dla.tile`s (`dla-choose-cpu-tiles`).
+
+    For each result of `@init` that is a `dla.fold_batch_norm`'s folded
+    weight and that `@forward` reads (`dla.prepared`) only as the weight of
+    CPU kernels that all read the same packed layout (their tiles say
+    which), sets that layout as the encoding of the tensor type: on the
+    folded weight, on `@init`'s result and on the `dla.prepared`. The host
+    build's fold kernel then writes the packed layout once, and the convs
+    read it in place instead of repacking their slice in every block.
+    Logical shapes do not change; other builds (CUDA) ignore the encoding.
+    The pass first removes every `#dla.host_layout`, so it can be run again
+    after tiles change.
+
+    ```mlir
+    func.func @init(...) -> (tensor<64x32x3x3xf32, #dla.host_layout<oc_block = 16>> {dla.name = "w"})
+    %w = dla.prepared "w" : tensor<64x32x3x3xf32, #dla.host_layout<oc_block = 16>>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numPacked", "num-packed", "Weights kept packed">
+  ];
+}
+
 def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleOp"> {
   let summary = "Build the host kernel of every op of @init and @forward";
   let description = [{
     Precondition: fused IR (`dla-fuse`): `@init` and `@forward` whose ops
     are kernels (`dla.fused_conv`, `dla.fused_deform_conv`,
     `dla.fold_batch_norm`, the pools and `dla.flatten` that survive
-    fusion).
+    fusion); for the CPU kernels, the tiles of `dla-choose-cpu-tiles` and
+    the weight layouts of `dla-pack-weights`.
 
     Builds one `func.func @NAME(buffers..., %begin: index, %end: index)`
     per op into a nested `module @host_kernels`, running the blocks
@@ -23,9 +85,11 @@ def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleO
     kernels how. Ops that read the same (kind, attributes, types, operand
     layouts) run one kernel, built once and named after the first of them.
 
-    The kernels are the CPU kernels (codegen/CPU/: register tiles sized for
-    the CPU's SIMD shape, staged input patches, packed weights) where an op
-    has one and `dla.target` (or the `cpu-kernels` option) asks for them,
+    The kernels are the CPU kernels (codegen/CPU/: the register tiles and
+    blocks of each op's `dla.tile`, staged input patches, weights in the
+    `#dla.host_layout` of their type) where an op has one and `dla.target`
+    (or the `cpu-kernels` option) asks for them; a tile that cannot be built
+    is an error naming the op and why,
     else the GPU-shaped kernels (codegen/GPU/) with their thread phases run
     one after another: exactly the GPU semantics, since a phase has no
     barrier inside. The CPU comes from the module's `dla.target`; the

@@ -23,6 +23,25 @@ bool mlir::dla::targetImplements(TargetAttr target, FusedForm form) {
   return !onGpu || gpuKernelsImplement(form);
 }
 
+bool mlir::dla::hostTargetOf(ModuleOp module, HostTarget fallback, bool fallbackCpuKernels,
+                             HostTarget &target, bool &cpuKernels, std::string &err) {
+  target = fallback;
+  cpuKernels = fallbackCpuKernels;
+  if (auto t = TargetAttr::of(module)) {
+    if (!t.hasHost()) {
+      err = "dla.target has no host part (cpu = \"\"): nothing to lower for the host";
+      return false;
+    }
+    target = {t.getVectorWidth(), t.getRegisters()};
+    cpuKernels = t.getCpuKernels();
+  }
+  if (target.vectorWidth != 4 && target.vectorWidth != 8 && target.vectorWidth != 16) {
+    err = "vector width " + std::to_string(target.vectorWidth) + " is not 4, 8 or 16";
+    return false;
+  }
+  return true;
+}
+
 std::optional<FusedForm> mlir::dla::restrictedForm(Operation *op) {
   auto conv = dyn_cast<FusedConvOp>(op);
   if (!conv)

@@ -41,15 +41,3 @@ void mlir::dla::kernelgen::emitPoolChannel(KernelBuilder &e, Value src, int64_t 
   }
   e.endFor();
 }
-
-Tile mlir::dla::kernelgen::chooseTile(const HostTarget &t, int64_t channels, int64_t width) {
-  Tile tile;
-  tile.vw = t.vectorWidth;
-  // Two vectors of channels when that pads no more than one would.
-  tile.v = channels > tile.vw && roundUp(channels, 2 * tile.vw) == roundUp(channels, tile.vw)
-               ? 2
-               : 1;
-  int64_t accumulators = t.registers >= 32 ? 16 : 8;
-  tile.p = std::max<int64_t>(1, std::min(accumulators / tile.v, width));
-  return tile;
-}

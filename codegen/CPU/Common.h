@@ -35,20 +35,28 @@ struct Tile {
   int64_t vw, v, p;
 };
 Tile chooseTile(const HostTarget &t, int64_t channels, int64_t width);
+/// Vectors of `lanes` for a tile's output channels: two when that pads no
+/// more than one would.
+int64_t channelVectors(int64_t channels, int64_t lanes);
+/// A 1x1 conv without stride, padding, groups, projection or tail over a
+/// multiple of `lanes` pixels: a GEMM (PointwiseConv.cpp).
+bool pointwiseEligible(FusedConvOp op, int64_t lanes);
 
-// The CPU kernels, one file each. They return false with an `error` for a
-// shape they cannot handle (a dlac bug: generateHostKernel only offers
-// them what they take).
-bool genHostPointwiseConv(FusedConvOp op, const HostTarget &target, const HostPacking &packing,
-                          const KernelPlace &place, KernelIR &k);
-bool pointwiseEligible(FusedConvOp op, const HostTarget &target);
-bool genHostFusedConv(FusedConvOp op, const HostTarget &target, const HostPacking &packing,
-                      const KernelPlace &place, KernelIR &k, std::string &error);
-bool genHostFusedDeformConv(FusedDeformConvOp op, const HostTarget &target,
-                            const HostPacking &packing, const KernelPlace &place, KernelIR &k,
-                            std::string &error);
-bool genHostFoldBatchNorm(FoldBatchNormOp op, int64_t ob, const KernelPlace &place,
-                          KernelIR &k);
+// The CPU kernels, one file each, built as the op's `dla.tile` says (which
+// the lowering has checked with checkCpuTile) and reading each weight in the
+// layout its type's #dla.host_layout names. They return false with an
+// `error` for what they cannot build.
+/// Empty if the operand `weight` of `op` is in the logical layout or the
+/// packed one its dla.tile reads, else why not.
+std::string checkWeightLayout(Operation *op, Value weight);
+bool genHostPointwiseConv(FusedConvOp op, CpuTileAttr tile, const KernelPlace &place,
+                          KernelIR &k, std::string &error);
+bool genHostFusedConv(FusedConvOp op, CpuTileAttr tile, const KernelPlace &place, KernelIR &k,
+                      std::string &error);
+bool genHostFusedDeformConv(FusedDeformConvOp op, CpuTileAttr tile, const HostTarget &target,
+                            const KernelPlace &place, KernelIR &k, std::string &error);
+bool genHostFoldBatchNorm(FoldBatchNormOp op, HostLayoutAttr layout, const KernelPlace &place,
+                          KernelIR &k, std::string &error);
 
 } // namespace mlir::dla::kernelgen
 

@@ -1,8 +1,9 @@
 //===- FoldBatchNorm.cpp - The CPU kernel of fold_batch_norm, and dispatch -===//
 //
 // @init's fold_batch_norm on the host packs the folded weight for the CPU
-// conv that reads it (the layout HostPacking chose). generateHostKernel
-// picks the CPU kernel of an op, if it has one.
+// conv that reads it (the #dla.host_layout of its new weight, which
+// dla-pack-weights set). generateHostKernel picks the CPU kernel of an op,
+// if it has one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,20 +15,32 @@ using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
-/// `ob` > 0: the conv layout [out / ob][cin * kh * kw][ob]; kPackDeform: the
+/// oc_block B: the conv layout [out / B][cin * kh * kw][B]; taps_first: the
 /// DCN layout [kh * kw][cin][out].
-bool mlir::dla::kernelgen::genHostFoldBatchNorm(FoldBatchNormOp op, int64_t ob,
-                                                const KernelPlace &place, KernelIR &k) {
+bool mlir::dla::kernelgen::genHostFoldBatchNorm(FoldBatchNormOp op, HostLayoutAttr layout,
+                                                const KernelPlace &place, KernelIR &k,
+                                                std::string &error) {
   MLIRContext *ctx = op->getContext();
   auto w = op.getWeight().getType().getShape();
+  if (w.size() != 4) {
+    error = "a packed weight must have rank 4";
+    return false;
+  }
   int64_t out = w[0], per = w[1] * w[2] * w[3], perBlock = 16;
+  bool tapsFirst = layout.getTapsFirst();
+  int64_t ob = layout.getOcBlock();
+  if (!tapsFirst && out % ob != 0) {
+    error = "oc_block " + std::to_string(ob) + " does not divide the " + std::to_string(out) +
+            " output channels";
+    return false;
+  }
   k.grid = {ceilDiv(out, perBlock), 1, 1};
   k.threads = 1;
   FoldBatchNormArgs args(op, k);
   // Both weights flat: [out][per] in, packed out.
   int64_t taps = w[2] * w[3];
   k.argTypes[args.weight] = memrefType(ctx, {out, per});
-  k.argTypes[args.newWeight] = ob == kPackDeform ? memrefType(ctx, {taps, w[1], out})
+  k.argTypes[args.newWeight] = tapsFirst ? memrefType(ctx, {taps, w[1], out})
                                                  : memrefType(ctx, {out / ob, per, ob});
 
   KernelBuilder e(place, k);
@@ -38,7 +51,7 @@ bool mlir::dla::kernelgen::genHostFoldBatchNorm(FoldBatchNormOp op, int64_t ob,
   Value scale = args.foldChannel(e, o);
   Value j = e.beginFor(0, per);
   Value nw = e.mulf(e.load(e.arg(args.weight), {o, j}), scale);
-  if (ob == kPackDeform)
+  if (tapsFirst)
     e.store(nw, e.arg(args.newWeight), {e.rem(j, taps), e.div(j, taps), o});
   else
     e.store(nw, e.arg(args.newWeight), {e.div(o, ob), j, e.rem(o, ob)});
@@ -48,35 +61,30 @@ bool mlir::dla::kernelgen::genHostFoldBatchNorm(FoldBatchNormOp op, int64_t ob,
   return true;
 }
 
-int64_t mlir::dla::hostDeformPack(Operation *fusedDeformConv, const HostTarget &target) {
-  auto op = cast<FusedDeformConvOp>(fusedDeformConv);
-  auto out = op.getType().getShape();
-  int64_t c = op.getWeight().getType().getDimSize(1);
-  Tile tile = chooseTile(target, out[1], out[3]);
-  return c % tile.vw == 0 && out[1] % (tile.v * tile.vw) == 0 ? kPackDeform : 0;
-}
-
-int64_t mlir::dla::hostConvPackBlock(Operation *fusedConv, const HostTarget &target) {
-  auto op = cast<FusedConvOp>(fusedConv);
-  auto out = op.getType().getShape();
-  int64_t og = op.getWeight().getType().getDimSize(0) / op.getGroups();
-  Tile tile = chooseTile(target, og, out[3]);
-  int64_t ob = tile.v * tile.vw;
-  return og % ob == 0 ? ob : 0;
-}
-
 bool mlir::dla::generateHostKernel(Operation *op, const std::string &name,
-                                   const HostTarget &target, const HostPacking &packing,
-                                   const KernelPlace &place, KernelIR &kernel,
-                                   std::string &error) {
+                                   const HostTarget &target, const KernelPlace &place,
+                                   KernelIR &kernel, std::string &error) {
   kernel = KernelIR();
   kernel.name = name;
+  if (auto fold = dyn_cast<FoldBatchNormOp>(op)) {
+    if (auto layout = hostLayoutOf(fold.getNewWeight()))
+      return genHostFoldBatchNorm(fold, layout, place, kernel, error);
+    return false;
+  }
+  if (!isa<FusedConvOp, FusedDeformConvOp>(op))
+    return false;
+  auto tile = op->getAttrOfType<CpuTileAttr>(CpuTileAttr::kAttrName);
+  if (!tile) {
+    error = "no dla.tile (run dla-choose-cpu-tiles first)";
+    return false;
+  }
+  if (std::string why = checkCpuTile(op, tile, target); !why.empty()) {
+    llvm::raw_string_ostream os(error);
+    os << "dla.tile " << tile << ": " << why;
+    return false;
+  }
   if (auto conv = dyn_cast<FusedConvOp>(op))
-    return genHostFusedConv(conv, target, packing, place, kernel, error);
-  if (auto fold = dyn_cast<FoldBatchNormOp>(op))
-    if (int64_t ob = packing.packed.lookup(fold->getResult(0)))
-      return genHostFoldBatchNorm(fold, ob, place, kernel);
-  if (auto dcn = dyn_cast<FusedDeformConvOp>(op))
-    return genHostFusedDeformConv(dcn, target, packing, place, kernel, error);
-  return false;
+    return genHostFusedConv(conv, tile, place, kernel, error);
+  return genHostFusedDeformConv(cast<FusedDeformConvOp>(op), tile, target, place, kernel,
+                                error);
 }

@@ -122,12 +122,29 @@ void stagePatch(KernelBuilder &e, FusedConvOp op, Value xs, Value img, Value oy0
 
 } // namespace
 
-bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, const HostTarget &target,
-                                            const HostPacking &packing,
+/// Empty if the operand `weight` of `op` is kept in the logical layout or
+/// in the packed one its tile reads, else why not (a tile changed after
+/// dla-pack-weights ran).
+std::string mlir::dla::kernelgen::checkWeightLayout(Operation *op, Value weight) {
+  HostLayoutAttr layout = hostLayoutOf(weight);
+  if (!layout || layout == hostLayoutFor(op, weight))
+    return "";
+  std::string why;
+  llvm::raw_string_ostream os(why);
+  os << "operand #" << llvm::find(op->getOperands(), weight) - op->operand_begin()
+     << " is packed " << layout << ", which its dla.tile does not read (run "
+     << "dla-pack-weights after changing tiles)";
+  return why;
+}
+
+bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, CpuTileAttr tile,
                                             const KernelPlace &place, KernelIR &k,
                                             std::string &error) {
-  if (pointwiseEligible(op, target))
-    return genHostPointwiseConv(op, target, packing, place, k);
+  for (Value w : {op.getWeight(), op.getResidualWeight()})
+    if (w && !(error = checkWeightLayout(op, w)).empty())
+      return false;
+  if (tile.getForm() == CpuKernel::gemm)
+    return genHostPointwiseConv(op, tile, place, k, error);
   MLIRContext *ctx = op->getContext();
   auto out = op.getType().getShape();
   auto w = op.getWeight().getType().getShape();
@@ -139,18 +156,25 @@ bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, const HostTarget &ta
     error = "non-square stride/padding/dilation";
     return false;
   }
-  Tile tile = chooseTile(target, og, wo);
-  int64_t VW = tile.vw, V = tile.v, P = tile.p, OB = V * VW;
+  // The tile (codegen/CPU/Tiles.cpp): a register tile of P pixels x V
+  // vectors of VW channels (OB = V * VW channels a block), or for the row
+  // tile (conv_rows: few output channels, the stem and level 0) RR channels
+  // x VR vectors of pixels along a row (VR contiguous loads from the patch
+  // and RR broadcast weights for RR * VR FMAs); blocks of TR rows x TC
+  // columns; CK input channels staged at a time.
+  bool rowTile = tile.getForm() == CpuKernel::conv_rows;
+  // 1x1 without padding (projections, Root convs): the inputs are read in
+  // place, all channels in one pass, no patch is staged.
+  bool direct = tile.getForm() == CpuKernel::conv_1x1;
+  int64_t VW = tile.getLanes();
+  int64_t RR = rowTile ? tile.getTile()[0] : 0, VR = rowTile ? tile.getTile()[1] : 0;
+  int64_t P = rowTile ? 1 : tile.getTile()[0], V = rowTile ? 1 : tile.getTile()[1];
+  int64_t OB = V * VW;
   int64_t ocBlocks = ceilDiv(og, OB);
+  int64_t TR = tile.getBlock()[0], TC = tile.getBlock()[1], CK = tile.getChunk();
   // Weights packed by @init ([oc / OB][cg][kh][kw][OB]) are read in place;
   // otherwise each block repacks its slice into scratch.
-  bool packed = packing.packed.lookup(op.getWeight()) == OB;
-  int64_t TC = P * std::min(ceilDiv(wo, P), std::max<int64_t>(1, 64 / P));
-  // Few output channels (one vector or less: the stem, level 0) with stride
-  // 1: the register tile is RR channels x VR vectors of pixels along a row
-  // instead (VR contiguous loads from the patch and RR broadcast weights for
-  // RR * VR FMAs, against P broadcasts for P FMAs).
-  int64_t RR = 4, VR = 4;
+  bool packed = static_cast<bool>(hostLayoutOf(op.getWeight()));
   // A projected residual (`project`): after the conv's input channels, each
   // register tile goes on over the residual's channels at its pixels (read
   // in place, or from the copy a first wave max-pooled into the workspace)
@@ -164,26 +188,7 @@ bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, const HostTarget &ta
   bool tail = static_cast<bool>(op.getTailWeight());
   int64_t T = tail ? op.getTailWeight().getType().getDimSize(0) : 0;
   int64_t gridOcBlocks = tail ? 1 : ocBlocks;
-  // Only for a group of at most one block of OB channels: its scratch and
-  // its packed weights hold OB channels, and the row loop runs over them all.
-  bool rowTile = !project && !tail && target.registers >= 32 && s == 1 && V == 1 &&
-                 og <= OB && og % RR == 0 && wo % (VR * VW) == 0 &&
-                 !(kh == 1 && kw == 1 && pad == 0);
-  if (rowTile)
-    TC = VR * VW;
-  int64_t colTiles = ceilDiv(wo, TC);
-  // ~512 output pixels a block; strided convs fewer, so their patch (s^2
-  // times the input area) stays near L1.
-  int64_t TR = std::min(ho, std::max<int64_t>(1, 512 / TC / s));
-  // Enough blocks to keep a few threads busy, if the map allows.
-  while (TR > 1 && n * groups * gridOcBlocks * ceilDiv(ho, TR) * colTiles < 8)
-    TR = ceilDiv(TR, 2);
-  int64_t rowTiles = ceilDiv(ho, TR);
-  // 1x1 without padding (projections, Root convs): the inputs are read in
-  // place, all channels in one pass, no patch is staged.
-  bool direct = kh == 1 && kw == 1 && pad == 0 && groups == 1 &&
-                llvm::all_of(op.getPool(), [](int64_t p) { return p == 1; });
-  int64_t chunks = direct ? 1 : ceilDiv(cg, 64), CK = ceilDiv(cg, chunks);
+  int64_t colTiles = ceilDiv(wo, TC), rowTiles = ceilDiv(ho, TR);
   int64_t IH = (TR - 1) * s + (kh - 1) * dil + 1, IW = (TC - 1) * s + (kw - 1) * dil + 1;
   if (direct)
     IH = IW = 1;
@@ -214,7 +219,7 @@ bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, const HostTarget &ta
   int64_t biasI = op.getBias() ? next++ : -1;
   int64_t residualI = op.getResidual() ? next++ : -1;
   int64_t projWI = -1, projBI = -1;
-  bool projPacked = project && packing.packed.lookup(op.getResidualWeight()) == OB;
+  bool projPacked = project && hostLayoutOf(op.getResidualWeight());
   if (project) {
     if (projPacked)
       k.argTypes[next] = memrefType(ctx, {oc / OB, cr, 1, 1, OB});

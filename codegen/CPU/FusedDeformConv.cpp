@@ -36,34 +36,31 @@ using namespace mlir::dla::kernelgen;
 ///     then samples x weights in a P x V register tile, bias and ReLU.
 /// The DCN weights are read packed [k][channel][out] when @init packed them,
 /// else repacked per block; the offset/mask weights are repacked per block.
-bool mlir::dla::kernelgen::genHostFusedDeformConv(FusedDeformConvOp op,
+bool mlir::dla::kernelgen::genHostFusedDeformConv(FusedDeformConvOp op, CpuTileAttr tile,
                                                   const HostTarget &target,
-                                                  const HostPacking &packing,
                                                   const KernelPlace &place, KernelIR &k,
                                                   std::string &error) {
+  if (!(error = checkWeightLayout(op, op.getWeight())).empty())
+    return false;
   MLIRContext *ctx = op->getContext();
   auto out = op.getType().getShape();
   int64_t n = out[0], oc = out[1], h = out[2], w = out[3];
   int64_t c = op.getWeight().getType().getDimSize(1);
-  Tile tile = chooseTile(target, oc, w);
-  int64_t VW = tile.vw, V = tile.v, P = tile.p, OB = V * VW;
+  // The tile (codegen/CPU/Tiles.cpp): P pixels x V vectors of VW output
+  // channels, blocks of TR output rows.
+  int64_t VW = tile.getLanes(), P = tile.getTile()[0], V = tile.getTile()[1], OB = V * VW;
   int64_t CP = roundUp(c, VW), OMV = ceilDiv(32, VW), OM = OMV * VW;
   int64_t OCP = roundUp(oc, OB);
-  bool packed = packing.packed.lookup(op.getWeight()) == kPackDeform;
+  bool packed = static_cast<bool>(hostLayoutOf(op.getWeight()));
   int64_t accumulators = target.registers >= 32 ? 16 : 8;
   int64_t POM = 1;
   for (int64_t d = 1; d <= P; ++d)
     if (P % d == 0 && d * OMV <= accumulators)
       POM = d;
   int64_t XWP = roundUp(w, P), XW = XWP + 2, XH = h + 2;
-  // Wave 1: rows of x; wave 2: TR output rows, at least ~64 pixels a block
-  // (each block repacks the offset weights).
+  // Wave 1: rows of x; wave 2: TR output rows a block.
   int64_t xRows = ceilDiv(XH, 8), xBlocks = ceilDiv(XH, xRows);
-  int64_t TR = std::clamp<int64_t>(std::max(ceilDiv(h, 8), ceilDiv(64, w)), 1, 16);
-  TR = std::min(TR, h);
-  // Small maps: at least 4 blocks, so that more than one thread works.
-  while (TR > 1 && n * ceilDiv(h, TR) < 4)
-    TR = ceilDiv(TR, 2);
+  int64_t TR = tile.getBlock()[0];
   int64_t rowTiles = ceilDiv(h, TR);
   int64_t wave1 = n * xBlocks, wave2 = n * rowTiles;
   k.grid = {wave1 + wave2, 1, 1};

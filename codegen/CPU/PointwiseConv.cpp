@@ -26,40 +26,19 @@ using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
-bool mlir::dla::kernelgen::pointwiseEligible(FusedConvOp op, const HostTarget &target) {
-  auto w = op.getWeight().getType().getShape();
-  auto out = op.getType().getShape();
-  return !op.getResidualWeight() && !op.getTailWeight() && w[2] == 1 && w[3] == 1 &&
-         op.getGroups() == 1 && op.getPadding()[0] == 0 && op.getPadding()[1] == 0 &&
-         op.getStride()[0] == 1 && op.getStride()[1] == 1 &&
-         (out[2] * out[3]) % target.vectorWidth == 0;
-}
-
-bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, const HostTarget &target,
-                                                const HostPacking &packing,
-                                                const KernelPlace &place, KernelIR &k) {
+bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, CpuTileAttr tileAttr,
+                                                const KernelPlace &place, KernelIR &k,
+                                                std::string &error) {
   MLIRContext *ctx = op->getContext();
   auto out = op.getType().getShape();
   int64_t n = out[0], oc = out[1], ho = out[2], wo = out[3], hw = ho * wo;
   int64_t cin = op.getWeight().getType().getDimSize(1);
-  // AVX-512 (32 registers): 6 x 4 = 24 accumulators, 4 x vectors and a
-  // broadcast; 16 registers: 4 x 2. A chunk's x (KC x VP vectors) takes 8 KB.
-  int64_t VW = target.vectorWidth;
-  int64_t R = target.registers >= 32 ? 6 : 4, VP = target.registers >= 32 ? 4 : 2;
+  // The tile (codegen/CPU/Tiles.cpp): R channels x VP vectors of VW pixels,
+  // blocks of OCB channels x PXB pixels, KC input channels a chunk.
+  int64_t VW = tileAttr.getLanes();
+  int64_t R = tileAttr.getTile()[0], VP = tileAttr.getTile()[1];
   int64_t tile = VP * VW;
-  int64_t KC = std::max<int64_t>(16, 8192 / (4 * tile));
-  // Blocks: up to ~64 output channels (a block reads its pixels' x once per
-  // chunk), a multiple of R, in equal parts; pixels are split first to keep
-  // threads busy.
-  int64_t OCB = roundUp(ceilDiv(oc, ceilDiv(oc, 64)), R);
-  int64_t PXB = roundUp(std::min<int64_t>(hw, 1024), tile);
-  auto blocks = [&] { return n * ceilDiv(oc, OCB) * ceilDiv(hw, PXB); };
-  while (blocks() < 8 && (PXB > tile || OCB > 16)) {
-    if (PXB > tile)
-      PXB = roundUp(PXB / 2, tile);
-    else
-      OCB = roundUp(OCB / 2, R);
-  }
+  int64_t OCB = tileAttr.getBlock()[0], PXB = tileAttr.getBlock()[1], KC = tileAttr.getChunk();
   int64_t ocBlocks = ceilDiv(oc, OCB), pxBlocks = ceilDiv(hw, PXB);
   int64_t tailV = (hw % tile) / VW; // vectors of the last block's last tile
 
@@ -81,7 +60,8 @@ bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, const HostTarget
       pooledChannels += llvm::cast<ShapedType>(v.getType()).getDimSize(1);
     }
   }
-  int64_t ob = packing.packed.lookup(op.getWeight());
+  HostLayoutAttr layout = hostLayoutOf(op.getWeight());
+  int64_t ob = layout ? layout.getOcBlock() : 0;
   k.argTypes.push_back(ob > 0 ? memrefType(ctx, {oc / ob, cin, ob}) : memrefType(ctx, {oc, cin}));
   int64_t next = numInputs + 1;
   int64_t biasArg = -1, residualArg = -1;

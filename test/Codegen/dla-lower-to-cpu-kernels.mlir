@@ -1,16 +1,17 @@
-// RUN: dla-opt %s --split-input-file --dla-lower-to-cpu-kernels --verify-diagnostics | FileCheck %s
-// RUN: dla-opt %s --split-input-file --dla-lower-to-cpu-kernels="vector-width=16 registers=32" --verify-diagnostics | FileCheck %s --check-prefix=AVX512
-// RUN: dla-opt %s --split-input-file --dla-lower-to-cpu-kernels="cpu-kernels=0" --verify-diagnostics | FileCheck %s --check-prefix=GPUSHAPED
+// RUN: dla-opt %s --split-input-file --dla-choose-cpu-tiles --dla-pack-weights --dla-lower-to-cpu-kernels --verify-diagnostics | FileCheck %s
+// RUN: dla-opt %s --split-input-file --dla-choose-cpu-tiles="vector-width=16 registers=32" --dla-pack-weights --dla-lower-to-cpu-kernels="vector-width=16 registers=32" --verify-diagnostics | FileCheck %s --check-prefix=AVX512
+// RUN: dla-opt %s --split-input-file --dla-choose-cpu-tiles="cpu-kernels=0" --dla-pack-weights --dla-lower-to-cpu-kernels="cpu-kernels=0" --verify-diagnostics | FileCheck %s --check-prefix=GPUSHAPED
 
 // A folded BatchNorm in @init and the conv reading it in @forward. The op
 // stays and names its kernel; the kernel, in the nested module
 // @host_kernels, loops over its blocks [%begin, %end) and carries its
 // launch. The CPU kernels for 8 lanes (the options, as no dla.target says
-// otherwise): the register tile is 2 vectors of output channels, and @init
-// packs the folded weight [oc / 16][cin * 9][16] for it.
+// otherwise): the tile (dla-choose-cpu-tiles) is 4 pixels x 2 vectors of
+// output channels, and @init packs the folded weight [oc / 16][cin * 9][16]
+// for it (dla-pack-weights).
 // CHECK-LABEL: module @conv
-// CHECK: dla.fold_batch_norm {{.*}} {dla.kernel = "init_conv_fold_bn"}
-// CHECK: dla.fused_conv({{.*}} {dla.kernel = "conv"}
+// CHECK: dla.fold_batch_norm {{.*}} {dla.kernel = "init_conv_fold_bn"} : {{.*}} -> tensor<16x8x3x3xf32, #dla.host_layout<oc_block = 16>>
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "conv", dla.tile = #dla.cpu_tile<conv, lanes = 8, tile = [4, 2], block = [1, 8], chunk = 8>}
 // CHECK: module @host_kernels {
 // CHECK: func.func @init_conv_fold_bn(%{{.*}}: memref<16x72xf32>, {{.*}}, %{{.*}}: memref<1x72x16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: index, %{{.*}}: index) attributes {dla.grid = array<i64: 1, 1, 1>, dla.threads = 1 : i64}
 // CHECK: func.func @conv(%{{.*}}: memref<1x8x8x8xf32>, %{{.*}}: memref<1x8x3x3x16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<1x16x8x8xf32>, %{{.*}}: index, %{{.*}}: index) attributes {dla.grid = array<i64: 8, 1, 1>, dla.shared_bytes = 2048 : i64, dla.threads = 1 : i64}
@@ -76,9 +77,9 @@ module @cuda_only attributes {dla.target = #dla.target<chips = ["sm_90"]>} {
 // kernel, built once and named after the first; a different stride is
 // another kernel.
 // CHECK-LABEL: module @shared
-// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
-// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
-// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv_3"}
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv", dla.tile =
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv", dla.tile =
+// CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv_3", dla.tile =
 // CHECK: module @host_kernels
 // CHECK-COUNT-2: func.func
 // CHECK-NOT: func.func

@@ -418,8 +418,13 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   wantGpu = wantGpu && !fused.lookupSymbol(mlir::dla::kGpuKernelsModule);
   if ((wantHost || wantGpu) &&
       failed(runPasses(fused, "kernel lowering", [&](PassManager &pm) {
-        if (wantHost)
+        if (wantHost) {
+          // The CPU kernels' tiles and weight layouts, in IR (tiles already
+          // in resumed fused IR are kept), then the kernels they describe.
+          pm.addPass(mlir::dla::createDLAChooseCPUTilesPass());
+          pm.addPass(mlir::dla::createDLAPackWeightsPass());
           pm.addPass(mlir::dla::createDLALowerToCPUKernelsPass());
+        }
         if (wantGpu)
           pm.addPass(mlir::dla::createDLALowerToGPUKernelsPass());
       })))

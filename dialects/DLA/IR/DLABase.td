@@ -103,6 +103,95 @@ def DLA_TargetAttr : AttrDef<DLA_Dialect, "Target"> {
   }];
 }
 
+// The CPU kernel forms (codegen/CPU/), named by a kernel's tile.
+def DLA_CpuKernel : I32EnumAttr<"CpuKernel", "form of a CPU kernel", [
+    I32EnumAttrCase<"conv", 0>, I32EnumAttrCase<"conv_rows", 1>,
+    I32EnumAttrCase<"conv_1x1", 2>, I32EnumAttrCase<"gemm", 3>,
+    I32EnumAttrCase<"deform", 4>]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::dla";
+}
+
+// The tile of one CPU kernel, set on its op by dla-choose-cpu-tiles and
+// read by dla-pack-weights and dla-lower-to-cpu-kernels.
+def DLA_CpuTileAttr : AttrDef<DLA_Dialect, "CpuTile"> {
+  let mnemonic = "cpu_tile";
+  let summary = "How the CPU kernel of an op is tiled";
+  let description = [{
+    Set on each `dla.fused_conv` and `dla.fused_deform_conv` as `dla.tile`
+    by `dla-choose-cpu-tiles` (which keeps a tile already there, e.g. one
+    written by hand into fused IR), then read by `dla-pack-weights` (the
+    packed weight layouts follow the register tiles) and by
+    `dla-lower-to-cpu-kernels`, which builds exactly this tile or reports
+    why it cannot. `lanes` is the f32 lanes of a vector (the target's
+    `vector_width`); the other fields depend on the form:
+
+    | form | `tile` (register tile) | `block` (a kernel block) | `chunk` |
+    | --- | --- | --- | --- |
+    | `conv` | [pixels P, vectors V of output channels] | [rows, columns] | input channels staged at a time |
+    | `conv_rows` | [channels, vectors of a row's pixels] | [rows, columns] | input channels staged at a time |
+    | `conv_1x1` | [pixels P, vectors V of output channels] | [rows, columns] | all input channels (no staging) |
+    | `gemm` | [channels, vectors of pixels] | [output channels, pixels] | input channels a pass over the block's pixels |
+    | `deform` | [pixels P, vectors V of output channels] | [output rows] | 0 |
+
+    A `conv`/`conv_1x1` tile's weight block (its packed layout) is V x lanes
+    output channels; `conv_rows` and `deform` read one vector of output
+    channels a step, `gemm` broadcasts single weights.
+
+    ```mlir
+    %y = dla.fused_conv %x, %w, %b {..., dla.tile = #dla.cpu_tile<conv, lanes = 16,
+        tile = [8, 2], block = [8, 64], chunk = 64>}
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<DLA_CpuKernel>:$form,
+    "int64_t":$lanes,
+    ArrayRefParameter<"int64_t", "register tile">:$tile,
+    ArrayRefParameter<"int64_t", "block">:$block,
+    DefaultValuedParameter<"int64_t", "0", "channels a chunk">:$chunk
+  );
+  let assemblyFormat = [{
+    `<` $form `,` `lanes` `=` $lanes `,` `tile` `=` `[` $tile `]` `,`
+        `block` `=` `[` $block `]` (`,` `chunk` `=` $chunk^)? `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    static constexpr ::llvm::StringLiteral kAttrName = "dla.tile";
+  }];
+}
+
+// The layout the host build keeps a prepared weight in: an encoding of its
+// tensor type, set by dla-pack-weights.
+def DLA_HostLayoutAttr : AttrDef<DLA_Dialect, "HostLayout"> {
+  let mnemonic = "host_layout";
+  let summary = "The memory layout of a packed weight in the host build";
+  let description = [{
+    The encoding of a weight's tensor type when the host build keeps it
+    packed for the CPU kernels that read it. The tensor keeps its logical
+    shape (out, in, kh, kw): ops and verifiers see the same weight; the
+    host build's `@init` (`dla.fold_batch_norm`) writes, and the CPU
+    kernels read, the layout this names. Set by `dla-pack-weights` on the
+    folded weight in `@init`, `@init`'s result and the `dla.prepared` that
+    reads it in `@forward`. Other builds (CUDA) keep the logical layout.
+
+    * `oc_block = B`: [out / B][in][kh][kw][B], B output channels
+      contiguous (a register tile's weight vectors);
+    * `taps_first`: [kh * kw][in][out] (the deformable conv's samples x
+      weights).
+
+    ```mlir
+    %w = dla.prepared "dla_up.ida_0.proj_1.conv.weight"
+        : tensor<64x128x3x3xf32, #dla.host_layout<oc_block = 16>>
+    ```
+  }];
+  let parameters = (ins
+    DefaultValuedParameter<"int64_t", "0", "output channels a block">:$oc_block,
+    DefaultValuedParameter<"bool", "false", "taps, then in, then out">:$taps_first
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 class DLA_Op<string mnemonic, list<Trait> traits = []>
     : Op<DLA_Dialect, mnemonic, traits>;
 

@@ -20,6 +20,36 @@ TargetAttr TargetAttr::of(Operation *op) {
   return {};
 }
 
+LogicalResult CpuTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  CpuKernel form, int64_t lanes, ArrayRef<int64_t> tile,
+                                  ArrayRef<int64_t> block, int64_t chunk) {
+  if (lanes != 4 && lanes != 8 && lanes != 16)
+    return emitError() << "cpu_tile lanes must be 4, 8 or 16, got " << lanes;
+  size_t blockSize = form == CpuKernel::deform ? 1 : 2;
+  if (tile.size() != 2 || block.size() != blockSize)
+    return emitError() << "cpu_tile " << stringifyCpuKernel(form)
+                       << " needs a tile of 2 and a block of " << blockSize << " sizes";
+  for (int64_t v : llvm::concat<const int64_t>(tile, block))
+    if (v < 1 || v > (1 << 20))
+      return emitError() << "cpu_tile sizes must be in [1, 2^20], got " << v;
+  if (tile[0] * tile[1] > 64)
+    return emitError() << "cpu_tile register tile " << tile[0] << "x" << tile[1]
+                       << " has more than 64 accumulator vectors";
+  if (chunk < 0 || chunk > (1 << 20) || (form == CpuKernel::deform) != (chunk == 0))
+    return emitError() << "cpu_tile chunk must be "
+                       << (form == CpuKernel::deform ? "0 (absent) for deform"
+                                                     : "in [1, 2^20]")
+                       << ", got " << chunk;
+  return success();
+}
+
+LogicalResult HostLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     int64_t ocBlock, bool tapsFirst) {
+  if ((ocBlock > 0) == tapsFirst || ocBlock < 0)
+    return emitError() << "host_layout needs either oc_block > 0 or taps_first";
+  return success();
+}
+
 void DLADialect::initialize() {
   addOperations<
 #define GET_OP_LIST

@@ -35,8 +35,11 @@ LogicalResult FoldBatchNormOp::verify() {
       return emitOpError("per-channel operands must have ")
              << out << " elements (the weight's output channels), got "
              << v.getType();
-  if (getNewWeight().getType() != getWeight().getType())
-    return emitOpError("new weight must have the weight's type ")
+  // The new weight may carry a #dla.host_layout encoding (dla-pack-weights):
+  // the same logical tensor, kept packed by the host build.
+  if (getNewWeight().getType().getShape() != getWeight().getType().getShape() ||
+      getNewWeight().getType().getElementType() != getWeight().getType().getElementType())
+    return emitOpError("new weight must have the weight's shape and element type ")
            << getWeight().getType();
   if (getNewBias().getType().getDimSize(0) != out)
     return emitOpError("new bias must have ") << out << " elements";
