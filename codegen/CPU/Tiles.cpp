@@ -246,3 +246,18 @@ HostLayoutAttr mlir::dla::hostLayoutFor(Operation *op, Value weight) {
   }
   return {};
 }
+
+/// Empty if the operand `weight` of `op` is kept in the logical layout or
+/// in the packed one its tile reads, else why not (a tile changed after
+/// dla-pack-weights ran).
+std::string mlir::dla::kernelgen::checkWeightLayout(Operation *op, Value weight) {
+  HostLayoutAttr layout = hostLayoutOf(weight);
+  if (!layout || layout == hostLayoutFor(op, weight))
+    return "";
+  std::string why;
+  llvm::raw_string_ostream os(why);
+  os << "operand #" << llvm::find(op->getOperands(), weight) - op->operand_begin()
+     << " is packed " << layout << ", which its dla.tile does not read (run "
+     << "dla-pack-weights after changing tiles)";
+  return why;
+}

@@ -4,14 +4,17 @@
 // dlac model.json --run-reference --weights W.safetensors --input I.safetensors
 //      -o outputs.safetensors
 //
+// The driver: reads the JSON model or IR of any stage, records the targets,
+// runs the front passes and fusion as far as --emit asks, or the reference
+// executor; code generation is Generate.cpp, the command line Options.cpp.
+//
 //===----------------------------------------------------------------------===//
 
+#include "tools/dlac/Driver.h"
+
 #include "dialects/DLA/IR/DLAOps.h"
-#include "codegen/Bundle.h"
-#include "codegen/BundleDir.h"
 #include "codegen/Codegen.h"
 #include "codegen/CudaToolchain.h"
-#include "codegen/Report.h"
 #include "codegen/Target.h"
 #include "codegen/Dot.h"
 #include "codegen/KernelInfo.h"
@@ -23,7 +26,6 @@
 #include "reference/RunModel.h"
 
 #include "dlart/Safetensors.h"
-#include "dlart/Sha256.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -43,7 +45,6 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -66,119 +67,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace ref = ::dla::ref;
 
-namespace {
-enum class Emit { Spec, DLA, Prim, Fused, Dot, Params, Kernel, Gpu, LLVM, PTX, Bundle };
-enum class Target { Host, Cuda, All };
-enum class Stage { Prim, Fused };
-/// How far an IR input has come, in pipeline order.
-enum class InputStage { DLA, Prim, Fused, Lowered };
-
-cl::OptionCategory dlacCategory("dlac options");
-
-cl::opt<std::string> inputFile(cl::Positional,
-                               cl::desc("<model.json, or IR.mlir of any stage dlac emits>"),
-                               cl::Required, cl::cat(dlacCategory));
-cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
-                                cl::value_desc("file"), cl::init("-"),
-                                cl::cat(dlacCategory));
-cl::opt<Emit> emit(
-    "emit", cl::desc("Stage to print"), cl::init(Emit::Prim),
-    cl::values(
-        clEnumValN(Emit::Spec, "spec",
-                   "the resolved model description: presets expanded, "
-                   "defaults filled in, sizes derived"),
-        clEnumValN(Emit::DLA, "dla", "structural dla IR, one op per JSON construct"),
-        clEnumValN(Emit::Prim, "prim",
-                   "primitive dla IR after dla-expand and clean-up (default)"),
-        clEnumValN(Emit::Fused, "fused",
-                   "fused dla IR: one op per kernel, with @init for the "
-                   "parameter-only work (the dla-fuse pipeline)"),
-        clEnumValN(Emit::Dot, "dot",
-                   "Graphviz graph of the fused network: one box per kernel "
-                   "with its name and GFLOP (render with `dot -Tsvg`)"),
-        clEnumValN(Emit::Kernel, "kernel",
-                   "the fused IR with its host kernels (dla-lower-to-cpu-kernels): "
-                   "each op names its kernel, a func on memrefs in @host_kernels"),
-        clEnumValN(Emit::Gpu, "gpu",
-                   "the fused IR with its CUDA kernels (dla-lower-to-gpu-kernels): "
-                   "gpu.func with workgroup memory in gpu.module @kernels"),
-        clEnumValN(Emit::LLVM, "llvm", "host kernels lowered to the LLVM dialect"),
-        clEnumValN(Emit::PTX, "ptx", "PTX of the CUDA kernels (first --arch)"),
-        clEnumValN(Emit::Bundle, "bundle",
-                   "the bundle directory -o DIR (default when -o ends in .dlab)"),
-        clEnumValN(Emit::Params, "params",
-                   "every parameter a checkpoint may hold: 'key [shape]' per "
-                   "line, as PyTorch's state_dict (without num_batches_tracked)")),
-    cl::cat(dlacCategory));
-cl::opt<bool> runReference(
-    "run-reference",
-    cl::desc("Run the model with the reference executor (plain loops, the "
-             "oracle): needs --weights and --input; writes the outputs to -o "
-             "as safetensors"),
-    cl::cat(dlacCategory));
-cl::opt<Stage> referenceStage(
-    "reference-stage",
-    cl::desc("IR the reference executor runs (--run-reference)"),
-    cl::init(Stage::Prim),
-    cl::values(clEnumValN(Stage::Prim, "prim",
-                          "primitive ops: the oracle, as PyTorch computes"),
-               clEnumValN(Stage::Fused, "fused",
-                          "fused ops and @init: checks the fusion passes")),
-    cl::cat(dlacCategory));
-cl::opt<Target> target(
-    "target", cl::desc("What the bundle holds"), cl::init(Target::All),
-    cl::values(clEnumValN(Target::Host, "host",
-                          "kernels.so for this CPU (with the CPU kernels, also the "
-                          "fusions only they implement: dla-fuse-residual-projection, "
-                          "dla-fuse-conv-tail)"),
-               clEnumValN(Target::Cuda, "cuda", "kernels.cubin/.fatbin + kernels.ptx"),
-               clEnumValN(Target::All, "all", "both (default)")),
-    cl::cat(dlacCategory));
-cl::list<std::string> archs("arch", cl::desc("CUDA architectures (default sm_90)"),
-                            cl::CommaSeparated, cl::value_desc("sm_XX,..."),
-                            cl::cat(dlacCategory));
-cl::opt<std::string> hostCpu("host-cpu",
-                             cl::desc("CPU the host kernels are compiled for, an LLVM "
-                                      "CPU name (default native: this machine's); "
-                                      "sets the SIMD width of the CPU kernels. The "
-                                      "bundle records the CPU's features and the "
-                                      "runtime refuses it on a machine without them: "
-                                      "to deploy elsewhere, name a level every target "
-                                      "has (x86-64-v3: AVX2, x86-64-v4: AVX-512)"),
-                             cl::value_desc("name"), cl::cat(dlacCategory));
-enum class HostKernels { Cpu, Gpu };
-cl::opt<HostKernels> hostKernels(
-    "host-kernels", cl::desc("Which kernels the host build runs"),
-    cl::init(HostKernels::Cpu),
-    cl::values(clEnumValN(HostKernels::Cpu, "cpu",
-                          "kernels blocked and vectorised for the CPU (default)"),
-               clEnumValN(HostKernels::Gpu, "gpu",
-                          "the CUDA kernels' bodies run block by block: checks "
-                          "their arithmetic and indexing without a GPU (slow)")),
-    cl::cat(dlacCategory));
-cl::opt<std::string> cudaToolkit(
-    "cuda-toolkit", cl::desc("CUDA toolkit holding ptxas (default $CUDA_HOME or /usr/local/cuda)"),
-    cl::value_desc("dir"), cl::cat(dlacCategory));
-cl::opt<bool> allowNonfinite(
-    "allow-nonfinite",
-    cl::desc("--run-reference: accept NaN/Inf in the weights and the input (and "
-             "negative BatchNorm variances) instead of refusing them"),
-    cl::cat(dlacCategory));
-cl::opt<bool> report(
-    "report",
-    cl::desc("After compiling, print per kernel: launch shape, FLOPs, bytes "
-             "read/written, shared memory, and (--target cuda) registers and "
-             "spill bytes from ptxas -v; then totals"),
-    cl::cat(dlacCategory));
-cl::opt<std::string> weightsFile("weights",
-                                 cl::desc("Checkpoint (safetensors, PyTorch "
-                                          "state-dict keys)"),
-                                 cl::value_desc("file"), cl::cat(dlacCategory));
-cl::opt<std::string> inputTensors(
-    "input",
-    cl::desc("Input tensor (safetensors holding 'input', or a single tensor)"),
-    cl::value_desc("file"), cl::cat(dlacCategory));
-
+namespace dlac {
 int fail(const std::string &message) {
   llvm::errs() << "dlac: error: " << message << "\n";
   return 1;
@@ -235,47 +124,6 @@ mlir::dla::CudaToolchain cudaToolchain() {
 std::string toolkitDir() { return cudaToolchain().dir(); }
 std::vector<std::string> archList() { return cudaToolchain().archs(); }
 using mlir::dla::writeFile;
-
-/// The directory the bundle's files are written into: a fresh, hidden folder
-/// beside -o (".NAME.tmp-XXXXXX"), renamed into place by commitBundle only
-/// once every file is written, so that a failed or killed compile leaves
-/// the previous bundle exactly as it was (or none), never a partial or mixed
-/// one, and no file of an earlier compile survives into the new bundle.
-std::string bundleDir;
-
-/// -o checked, the staging directory created and committed: codegen/BundleDir.h.
-bool checkBundleTarget(std::string &err) {
-  return mlir::dla::checkBundleDestination(outputFile, err);
-}
-bool createStagingDir(std::string &err) {
-  return mlir::dla::createStagingDir(outputFile, bundleDir, err);
-}
-bool commitBundle(std::string &err) {
-  return mlir::dla::commitStagingDir(bundleDir, outputFile, err);
-}
-
-/// --weights with a bundle: the checkpoint must hold the model's parameters
-/// (checked before code generation).
-bool checkEmbeddedWeights(ModuleOp fused, std::string &err) {
-  auto file = dlart::SafetensorsFile::open(weightsFile, err);
-  if (!file)
-    return false;
-  std::vector<dlart::ParamSpec> specs;
-  for (const auto &p : mlir::dla::collectParams(fused))
-    specs.push_back({p.name, p.shape});
-  std::vector<std::string> warnings;
-  return dlart::checkParameters(*file, specs, err, warnings);
-}
-
-/// Copies the checked checkpoint into the bundle as weights.safetensors,
-/// which the runtime loads when given no other weights.
-bool embedWeights(std::string &err) {
-  if (auto ec = llvm::sys::fs::copy_file(weightsFile, bundleDir + "/weights.safetensors")) {
-    err = outputFile + "/weights.safetensors: " + ec.message();
-    return false;
-  }
-  return true;
-}
 
 /// Records `dla.target` on `module`: the host CPU (--host-cpu resolved), its
 /// SIMD shape and features, --host-kernels, and the CUDA chips (--arch),
@@ -396,193 +244,9 @@ bool adoptTarget(ModuleOp module, std::string &err) {
   return true;
 }
 
-/// Kernel generation, lowering and the bundle (--emit=kernel|gpu|llvm|ptx|bundle).
-int generateCode(ModuleOp fused, ModuleOp expanded,
-                 const std::function<int(const std::function<void(llvm::raw_ostream &)> &)>
-                     &print) {
-  std::string err;
-  auto buildTarget = mlir::dla::TargetAttr::of(fused);
-  std::string cpu = buildTarget.getCpu().str();
-  std::vector<std::string> cpuFeatures;
-  if (buildTarget.getFeatures())
-    for (Attribute f : buildTarget.getFeatures())
-      cpuFeatures.push_back(llvm::cast<StringAttr>(f).str());
-  // The kernel lowerings this output needs, as passes (--mlir-timing and
-  // --mlir-print-ir-* cover them).
-  bool wantHost = emit == Emit::Kernel || emit == Emit::LLVM ||
-                  (emit == Emit::Bundle && target != Target::Cuda);
-  bool wantGpu = emit == Emit::Gpu || emit == Emit::PTX ||
-                 (emit == Emit::Bundle && target != Target::Host);
-  // Lowered IR given to dlac keeps its kernels.
-  wantHost = wantHost && !fused.lookupSymbol(mlir::dla::kHostKernelsModule);
-  wantGpu = wantGpu && !fused.lookupSymbol(mlir::dla::kGpuKernelsModule);
-  if ((wantHost || wantGpu) &&
-      failed(runPasses(fused, "kernel lowering", [&](PassManager &pm) {
-        if (wantHost) {
-          // The CPU kernels' tiles and weight layouts, in IR (tiles already
-          // in resumed fused IR are kept), then the kernels they describe.
-          pm.addPass(mlir::dla::createDLAChooseCPUTilesPass());
-          pm.addPass(mlir::dla::createDLAPackWeightsPass());
-          pm.addPass(mlir::dla::createDLALowerToCPUKernelsPass());
-        }
-        if (wantGpu)
-          pm.addPass(mlir::dla::createDLALowerToGPUKernelsPass());
-      })))
-    return 1;
-  mlir::dla::KernelSet set;
-  if (!mlir::dla::collectKernels(fused, set, err))
-    return fail(err);
-  // The lowered module: the fused ops naming their kernels, and the kernels
-  // (what dlac can resume from).
-  if (emit == Emit::Kernel || emit == Emit::Gpu)
-    return print([&](llvm::raw_ostream &os) { fused.print(os); });
+} // namespace dlac
 
-  // The host kernels are lowered once (collectKernels gave them their own
-  // module); the CUDA kernels twice (PTX, then cubin), each from a copy.
-  auto lowerHost = [&]() -> OwningOpRef<ModuleOp> {
-    OwningOpRef<ModuleOp> host = std::move(set.hostModule);
-    if (failed(mlir::dla::lowerHostKernels(*host, set, timing))) {
-      err = "lowering the host kernels failed";
-      return nullptr;
-    }
-    return host;
-  };
-  auto lowerGpu = [&](const std::string &format) -> OwningOpRef<ModuleOp> {
-    OwningOpRef<ModuleOp> gpu = set.gpuModule->clone();
-    if (failed(mlir::dla::lowerGpuKernels(*gpu, format, toolkitDir(), timing))) {
-      err = "lowering the CUDA kernels failed (format " + format + ")";
-      return nullptr;
-    }
-    return gpu;
-  };
-  if (emit == Emit::LLVM) {
-    auto host = lowerHost();
-    if (!host)
-      return fail(err);
-    return print([&](llvm::raw_ostream &os) { host->print(os); });
-  }
-  if (emit == Emit::PTX) {
-    auto gpu = lowerGpu("isa");
-    if (!gpu)
-      return fail(err);
-    return print([&](llvm::raw_ostream &os) {
-      os << mlir::dla::gpuObjects(*gpu).front().second;
-    });
-  }
-
-  // The bundle.
-  if (outputFile == "-")
-    return fail("--emit=bundle needs -o DIR (e.g. -o model.dlab)");
-  if (!checkBundleTarget(err) || !createStagingDir(err))
-    return fail(err);
-  // Whatever fails below, the staging directory goes and -o is untouched.
-  struct RemoveStaging {
-    ~RemoveStaging() {
-      if (!bundleDir.empty())
-        llvm::sys::fs::remove_directories(bundleDir);
-    }
-  } removeStaging;
-  mlir::dla::BundleTargets targets;
-  targets.host = target != Target::Cuda;
-  targets.hostCpu = cpu;
-  targets.hostFeatures = cpuFeatures;
-  targets.cuda = target != Target::Host;
-  llvm::StringSet<> used;
-  for (const auto &p : mlir::dla::collectParams(fused))
-    used.insert(p.name);
-  for (const auto &p : mlir::dla::collectParams(expanded))
-    if (!used.contains(p.name))
-      targets.ignoredParameters.push_back(p.name);
-  if (targets.host) {
-    auto host = lowerHost();
-    if (!host)
-      return fail(err);
-    if (!mlir::dla::emitSharedLibrary(*host, bundleDir + "/kernels.so", cpu, err, timing))
-      return fail(err);
-  }
-  if (targets.cuda) {
-    if (!llvm::sys::fs::exists(toolkitDir() + "/bin/ptxas"))
-      return fail("--target cuda needs the CUDA toolkit's ptxas, not found in " +
-                  toolkitDir() + "/bin (set --cuda-toolkit or CUDA_HOME, or use "
-                  "--target host)");
-    targets.archs = archList();
-    auto ptx = lowerGpu("isa");
-    if (!ptx)
-      return fail(err);
-    // kernels.ptx holds the PTX of the newest --arch (JIT fallback).
-    if (!writeFile(bundleDir + "/kernels.ptx", mlir::dla::gpuObjects(*ptx).back().second,
-                   err))
-      return fail(err);
-    auto bin = lowerGpu("bin");
-    if (!bin)
-      return fail(err);
-    auto objects = mlir::dla::gpuObjects(*bin);
-    if (objects.size() == 1) {
-      targets.cudaBinary = "kernels.cubin";
-      if (!writeFile(bundleDir + "/kernels.cubin", objects.front().second, err))
-        return fail(err);
-    } else {
-      TimingScope t = timing.nest("fatbinary");
-      if (!cudaToolchain().writeFatbin(bundleDir, objects, mlir::dla::gpuObjects(*ptx), err))
-        return fail(err);
-      targets.cudaBinary = "kernels.fatbin";
-    }
-  }
-  // The launch of each step: the GPU kernel's grid and block; a host-only
-  // bundle's are its host blocks (and block [1, 1, 1]).
-  std::map<Operation *, mlir::dla::KernelLaunch> launches;
-  for (Operation *op : set.ops) {
-    const auto &k = set.kernels.at(op);
-    const auto &h = set.hostKernels.at(op);
-    int64_t hostBlocks = h.grid[0] * h.grid[1] * h.grid[2];
-    launches[op] = {k.name,
-                    set.stepNames.at(op),
-                    k.hostOnly ? std::array<int64_t, 3>{hostBlocks, 1, 1} : k.grid,
-                    {k.threads, 1, 1},
-                    0,
-                    hostBlocks,
-                    h.hostWorkspaceBytes,
-                    h.hostWaves};
-  }
-  if (!weightsFile.empty() && !embedWeights(err))
-    return fail(err);
-  TimingScope manifestTiming = timing.nest("digests and manifest.json");
-  // The digest of every file, so that the runtime refuses a mixed bundle.
-  {
-    std::error_code ec;
-    for (llvm::sys::fs::directory_iterator it(bundleDir, ec), end; it != end && !ec;
-         it.increment(ec)) {
-      std::string name = llvm::sys::path::filename(it->path()).str();
-      if (name.empty() || name[0] == '.')
-        continue;
-      mlir::dla::BundleFile f{name, 0, ""};
-      if (!dlart::sha256File(it->path(), f.sha256, f.bytes, err))
-        return fail(err);
-      targets.files.push_back(std::move(f));
-    }
-    if (ec)
-      return fail(bundleDir + ": " + ec.message());
-    llvm::sort(targets.files, [](const auto &a, const auto &b) { return a.name < b.name; });
-  }
-  if (failed(mlir::dla::writeManifest(fused, launches, targets, bundleDir, err)))
-    return fail(err);
-  if (!commitBundle(err))
-    return fail(err);
-  if (report)
-    mlir::dla::printKernelReport(
-        set,
-        targets.cuda ? cudaToolchain().resourceUsage(outputFile + "/kernels.ptx")
-                     : std::map<std::string, mlir::dla::PtxasInfo>(),
-        archList().back(), llvm::outs());
-  std::set<std::string> distinct;
-  for (Operation *op : set.ops)
-    distinct.insert(set.kernels.at(op).hostOnly ? set.hostKernels.at(op).name
-                                                : set.kernels.at(op).name);
-  llvm::errs() << "dlac: wrote " << outputFile << " (" << set.ops.size() << " steps, "
-               << distinct.size() << " kernels)\n";
-  return 0;
-}
-} // namespace
+using namespace dlac;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
