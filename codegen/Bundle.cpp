@@ -225,7 +225,7 @@ bool narrow(int64_t v, int64_t lo, int64_t hi, uint32_t &out) {
 LogicalResult
 mlir::dla::renderManifest(ModuleOp module,
                           const std::map<Operation *, KernelLaunch> &launches,
-                          const BundleTargets &targets, std::string &text,
+                          const dlart::Manifest &targets, std::string &text,
                           std::string &error) {
   auto fail = [&](const std::string &msg) {
     error = msg;
@@ -234,15 +234,15 @@ mlir::dla::renderManifest(ModuleOp module,
   MemoryPlan plan = planMemory(module);
   if (!plan.error.empty())
     return fail(plan.error);
-  if (!targets.host && !targets.cuda)
+  if (!targets.hasHost && !targets.hasCuda)
     return fail("the bundle has no target (host or cuda)");
-  if (targets.cuda && (targets.archs.empty() || targets.cudaBinary.empty()))
+  if (targets.hasCuda && (targets.cudaArchs.empty() || targets.cudaBinary.empty()))
     return fail("the cuda target needs architectures and a binary name");
 
   auto forward = module.lookupSymbol<func::FuncOp>(kForwardFunction);
   auto init = module.lookupSymbol<func::FuncOp>(kInitFunction);
 
-  dlart::Manifest m;
+  dlart::Manifest m = targets;
   llvm::DenseMap<Value, uint32_t> bufferOf;
   auto addBuffer = [&](dlart::BufferKind kind, int64_t bytes,
                        int64_t offset = 0) {
@@ -420,14 +420,14 @@ mlir::dla::renderManifest(ModuleOp module,
         step.args.push_back(bufferOf.lookup(v)); // every kernel result has one
       if (step.args.empty())
         return fail("kernel '" + l.name + "' reads and writes no buffer");
-      if (targets.host && l.hostBlocks > 0 &&
+      if (targets.hasHost && l.hostBlocks > 0 &&
           l.hostBlocks != l.grid[0] * l.grid[1] * l.grid[2]) {
         if (!narrow(l.hostBlocks, 1, 0x7fffffff, step.hostBlocks))
           return fail("kernel '" + l.name + "' has too many host blocks");
       }
-      if (targets.host && l.hostWorkspaceBytes > 0)
+      if (targets.hasHost && l.hostWorkspaceBytes > 0)
         step.hostWorkspaceBytes = static_cast<uint64_t>(l.hostWorkspaceBytes);
-      if (targets.host && l.hostWaves.size() > 1)
+      if (targets.hasHost && l.hostWaves.size() > 1)
         for (int64_t blocks : l.hostWaves) {
           uint32_t wave = 0;
           if (!narrow(blocks, 1, 0x7fffffff, wave))
@@ -448,22 +448,12 @@ mlir::dla::renderManifest(ModuleOp module,
   std::optional<StringRef> model = module.getSymName();
   m.model = model && !model->empty() ? model->str() : "model";
   m.producer = "dlac 0.1.0";
-  m.hasHost = targets.host;
-  if (targets.host) {
+  if (m.hasHost)
     m.hostLibrary = "kernels.so";
-    m.hostCpu = targets.hostCpu;
-    if (!targets.hostCpu.empty())
-      m.hostFeatures = targets.hostFeatures;
-  }
-  m.hasCuda = targets.cuda;
-  if (targets.cuda) {
-    m.cudaArchs = targets.archs;
-    m.cudaBinary = targets.cudaBinary;
+  if (!m.hasHost || m.hostCpu.empty())
+    m.hostFeatures.clear();
+  if (m.hasCuda)
     m.cudaPtx = "kernels.ptx";
-  }
-  for (const BundleFile &f : targets.files)
-    m.files[f.name] = {f.bytes, f.sha256};
-  m.ignoredParameters = targets.ignoredParameters;
   m.arenaBytes = static_cast<uint64_t>(plan.arenaBytes);
   m.preparedBytes = static_cast<uint64_t>(plan.preparedBytes);
   m.activationBytesTotal = static_cast<uint64_t>(plan.activationBytesTotal);
@@ -473,7 +463,7 @@ mlir::dla::renderManifest(ModuleOp module,
 LogicalResult
 mlir::dla::writeManifest(ModuleOp module,
                          const std::map<Operation *, KernelLaunch> &launches,
-                         const BundleTargets &targets, llvm::StringRef dir,
+                         const dlart::Manifest &targets, llvm::StringRef dir,
                          std::string &error) {
   std::string text;
   if (failed(renderManifest(module, launches, targets, text, error)))

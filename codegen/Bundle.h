@@ -13,6 +13,8 @@
 #ifndef DLA_CODEGEN_BUNDLE_H
 #define DLA_CODEGEN_BUNDLE_H
 
+#include "runtime/schema/Manifest.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
@@ -40,28 +42,6 @@ struct KernelLaunch {
   /// Host workspace and waves (KernelIR); written when non-empty.
   int64_t hostWorkspaceBytes = 0;
   std::vector<int64_t> hostWaves;
-};
-
-/// One file of the bundle and its digest (manifest.json "files").
-struct BundleFile {
-  std::string name;
-  uint64_t bytes = 0;
-  std::string sha256;
-};
-
-/// The targets a bundle holds kernels for, and what the driver knows about
-/// its files and parameters.
-struct BundleTargets {
-  /// Checkpoint keys the model accepts but does not read (the dead outer
-  /// `project` of deep trees): the runtime does not warn about them.
-  std::vector<std::string> ignoredParameters;
-  std::vector<BundleFile> files;  // every file but manifest.json (by name)
-  bool host = false;              // kernels.so
-  std::string hostCpu;            // the CPU kernels.so was compiled for
-  std::vector<std::string> hostFeatures; // what it needs (dlart/HostFeatures.h)
-  bool cuda = false;              // cudaBinary + kernels.ptx
-  std::vector<std::string> archs; // "sm_90", ...
-  std::string cudaBinary;         // "kernels.cubin" or "kernels.fatbin"
 };
 
 /// Alignment of every offset in the arena and the prepared buffer.
@@ -114,15 +94,18 @@ MemoryPlan planMemory(ModuleOp module);
 /// across @init and @forward), the prepared tensors (@init results, read in
 /// @forward through dla.prepared by name), then one per activation. Step args
 /// are the kernel op's operands in operand order, then its results.
+/// `targets` is the part of the manifest the driver knows (the schema's own
+/// fields: hasHost, hostCpu, hostFeatures, hasCuda, cudaArchs, cudaBinary,
+/// files, ignoredParameters); the rest comes from the module.
 LogicalResult writeManifest(ModuleOp module,
                             const std::map<Operation *, KernelLaunch> &launches,
-                            const BundleTargets &targets, llvm::StringRef dir,
+                            const dlart::Manifest &targets, llvm::StringRef dir,
                             std::string &error);
 
 /// The manifest as text (what writeManifest writes), for tools and tests.
 LogicalResult renderManifest(ModuleOp module,
                              const std::map<Operation *, KernelLaunch> &launches,
-                             const BundleTargets &targets, std::string &text,
+                             const dlart::Manifest &targets, std::string &text,
                              std::string &error);
 
 } // namespace mlir::dla

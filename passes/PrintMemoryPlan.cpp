@@ -106,8 +106,8 @@ struct DLAPrintMemoryPlanPass
     os << "conflicts " << conflicts << " misaligned " << misaligned << "\n";
 
     if (!manifestDir.empty()) {
-      BundleTargets targets;
-      targets.host = true;
+      dlart::Manifest targets;
+      targets.hasHost = true;
       std::string error;
       if (failed(writeManifest(module, launches, targets, manifestDir, error))) {
         module.emitError("dla-print-memory-plan: ") << error;

@@ -164,30 +164,30 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
         llvm::sys::fs::remove_directories(bundleDir);
     }
   } removeStaging;
-  mlir::dla::BundleTargets targets;
-  targets.host = target != Target::Cuda;
+  dlart::Manifest targets; // the targets part; writeManifest adds the rest
+  targets.hasHost = target != Target::Cuda;
   targets.hostCpu = cpu;
   targets.hostFeatures = cpuFeatures;
-  targets.cuda = target != Target::Host;
+  targets.hasCuda = target != Target::Host;
   llvm::StringSet<> used;
   for (const auto &p : mlir::dla::collectParams(fused))
     used.insert(p.name);
   for (const auto &p : mlir::dla::collectParams(expanded))
     if (!used.contains(p.name))
       targets.ignoredParameters.push_back(p.name);
-  if (targets.host) {
+  if (targets.hasHost) {
     auto host = lowerHost();
     if (!host)
       return fail(err);
     if (!mlir::dla::emitSharedLibrary(*host, bundleDir + "/kernels.so", cpu, err, timing))
       return fail(err);
   }
-  if (targets.cuda) {
+  if (targets.hasCuda) {
     if (!llvm::sys::fs::exists(toolkitDir() + "/bin/ptxas"))
       return fail("--target cuda needs the CUDA toolkit's ptxas, not found in " +
                   toolkitDir() + "/bin (set --cuda-toolkit or CUDA_HOME, or use "
                   "--target host)");
-    targets.archs = archList();
+    targets.cudaArchs = archList();
     auto ptx = lowerGpu("isa");
     if (!ptx)
       return fail(err);
@@ -237,14 +237,12 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
       std::string name = llvm::sys::path::filename(it->path()).str();
       if (name.empty() || name[0] == '.')
         continue;
-      mlir::dla::BundleFile f{name, 0, ""};
+      dlart::Manifest::FileDigest &f = targets.files[name];
       if (!dlart::sha256File(it->path(), f.sha256, f.bytes, err))
         return fail(err);
-      targets.files.push_back(std::move(f));
     }
     if (ec)
       return fail(bundleDir + ": " + ec.message());
-    llvm::sort(targets.files, [](const auto &a, const auto &b) { return a.name < b.name; });
   }
   if (failed(mlir::dla::writeManifest(fused, launches, targets, bundleDir, err)))
     return fail(err);
@@ -253,7 +251,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   if (report)
     mlir::dla::printKernelReport(
         set,
-        targets.cuda ? cudaToolchain().resourceUsage(outputFile + "/kernels.ptx")
+        targets.hasCuda ? cudaToolchain().resourceUsage(outputFile + "/kernels.ptx")
                      : std::map<std::string, mlir::dla::PtxasInfo>(),
         archList().back(), llvm::outs());
   std::set<std::string> distinct;
