@@ -71,10 +71,14 @@ public:
   }
 
 private:
-  /// Each structural op is located at the JSON construct it comes from.
+  /// Each structural op is located at the JSON construct it comes from:
+  /// its path, and where the file wrote it.
   Location at(const std::string &what) {
+    auto it = spec.sourceLocations.find(what);
+    auto [line, column] =
+        it != spec.sourceLocations.end() ? it->second : std::pair<unsigned, unsigned>(1, 1);
     return NameLoc::get(StringAttr::get(ctx, what),
-                        FileLineColLoc::get(ctx, filename, 1, 1));
+                        FileLineColLoc::get(ctx, filename, line, column));
   }
 
   RankedTensorType nchw(int64_t c, int64_t h, int64_t w) {

@@ -173,6 +173,20 @@ std::optional<ModelSpec> parseModelSpec(const std::string &text,
   // Cross-field checks would only repeat the consequences of a bad field.
   if (!spec || !resolve(*spec, blames, reporter))
     return std::nullopt;
+  auto locate = [&](const std::string &what, const json::Loc &loc) {
+    spec->sourceLocations[what] = lines.lineColumn(loc.offset);
+  };
+  locate("backbone.base", blames.baseOut);
+  for (std::size_t i = 0; i < blames.stages.size(); ++i)
+    locate("backbone.stages[" + std::to_string(i) + "]", blames.stages[i].out);
+  if (spec->neck)
+    locate("neck", blames.neck);
+  if (spec->classifier)
+    locate("heads.classifier", blames.heads);
+  if (spec->centerNet)
+    for (std::size_t i = 0; i < spec->centerNet->outputs.size() && i < blames.headOutputs.size();
+         ++i)
+      locate("heads.outputs." + spec->centerNet->outputs[i].name, blames.headOutputs[i]);
   return spec;
 }
 

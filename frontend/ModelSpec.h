@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -169,6 +170,12 @@ struct ModelSpec {
   /// (DLASeg stores the DLA as `self.base`), "" for a classifier or a bare
   /// backbone, which are DLA modules themselves (as in the DLA checkpoints).
   std::string paramPrefix;
+  /// Where the constructs the IR's ops stand for were written (line,
+  /// column), by their JSON path as the importer names them:
+  /// "backbone.base", "backbone.stages[i]", "neck", "heads.classifier",
+  /// "heads.outputs.NAME". A construct a preset supplies is located at the
+  /// preset's key. Absent (a spec not parsed from a file): 1:1.
+  std::map<std::string, std::pair<unsigned, unsigned>> sourceLocations;
 
   /// Product of the six stage strides (32 for every preset).
   int64_t totalStride() const;
