@@ -124,11 +124,9 @@ struct LowerToCPUKernels
     ModuleOp module = getOperation();
     HostTarget target;
     bool cpu = false;
-    std::string error;
-    if (!hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu, error)) {
-      module.emitError(error);
+    if (failed(hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu)))
       return signalPassFailure();
-    }
+    std::string error;
     auto kernels = freshModule<ModuleOp>(module, kHostKernelsModule, [&](OpBuilder &b) {
       return ModuleOp::create(b, module.getLoc(), StringRef(kHostKernelsModule));
     });

@@ -38,11 +38,8 @@ struct ChooseCPUTiles
     ModuleOp module = getOperation();
     HostTarget target;
     bool cpu = false;
-    std::string error;
-    if (!hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu, error)) {
-      module.emitError(error);
+    if (failed(hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu)))
       return signalPassFailure();
-    }
     if (!cpu)
       return;
     auto func = module.lookupSymbol<func::FuncOp>(kForwardFunction);

@@ -23,23 +23,21 @@ bool mlir::dla::targetImplements(TargetAttr target, FusedForm form) {
   return !onGpu || gpuKernelsImplement(form);
 }
 
-bool mlir::dla::hostTargetOf(ModuleOp module, HostTarget fallback, bool fallbackCpuKernels,
-                             HostTarget &target, bool &cpuKernels, std::string &err) {
+LogicalResult mlir::dla::hostTargetOf(ModuleOp module, HostTarget fallback,
+                                      bool fallbackCpuKernels, HostTarget &target,
+                                      bool &cpuKernels) {
   target = fallback;
   cpuKernels = fallbackCpuKernels;
   if (auto t = TargetAttr::of(module)) {
-    if (!t.hasHost()) {
-      err = "dla.target has no host part (cpu = \"\"): nothing to lower for the host";
-      return false;
-    }
+    if (!t.hasHost())
+      return module.emitError(
+          "dla.target has no host part (cpu = \"\"): nothing to lower for the host");
     target = {t.getVectorWidth(), t.getRegisters()};
     cpuKernels = t.getCpuKernels();
   }
-  if (target.vectorWidth != 4 && target.vectorWidth != 8 && target.vectorWidth != 16) {
-    err = "vector width " + std::to_string(target.vectorWidth) + " is not 4, 8 or 16";
-    return false;
-  }
-  return true;
+  if (target.vectorWidth != 4 && target.vectorWidth != 8 && target.vectorWidth != 16)
+    return module.emitError("vector width ") << target.vectorWidth << " is not 4, 8 or 16";
+  return success();
 }
 
 std::optional<FusedForm> mlir::dla::restrictedForm(Operation *op) {

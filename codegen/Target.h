@@ -46,11 +46,12 @@ bool targetImplements(TargetAttr target, FusedForm form);
 bool makeTarget(MLIRContext *ctx, bool host, const std::string &hostCpu, bool cpuKernels,
                 const std::vector<std::string> &chips, TargetAttr &target, std::string &err);
 
-/// The host CPU a pass builds for: the module's `dla.target` (failing with
-/// `err` when it has no host part), else `fallback` and `fallbackCpuKernels`
-/// (the pass's options); `cpuKernels`: the host runs the CPU kernels.
-bool hostTargetOf(ModuleOp module, HostTarget fallback, bool fallbackCpuKernels,
-                  HostTarget &target, bool &cpuKernels, std::string &err);
+/// The host CPU a pass builds for: the module's `dla.target` (an error on
+/// the module when it has no host part), else `fallback` and
+/// `fallbackCpuKernels` (the pass's options); `cpuKernels`: the host runs
+/// the CPU kernels.
+LogicalResult hostTargetOf(ModuleOp module, HostTarget fallback, bool fallbackCpuKernels,
+                           HostTarget &target, bool &cpuKernels);
 
 /// The fused form of `op` that not every target implements, if any.
 std::optional<FusedForm> restrictedForm(Operation *op);
