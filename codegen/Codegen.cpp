@@ -97,20 +97,22 @@ bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
   return true;
 }
 
+std::string mlir::dla::hostLoweringPipeline() {
+  return "scf-forall-to-for, canonicalize, cse, "
+         "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
+         "convert-vector-to-llvm, convert-math-to-llvm, finalize-memref-to-llvm, "
+         "convert-arith-to-llvm, "
+         "convert-index-to-llvm, "
+         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}, "
+         "convert-cf-to-llvm, reconcile-unrealized-casts";
+}
+
 LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set,
                                           TimingScope &timing) {
   PassManager pm(module->getContext());
   TimingScope scope = timing.nest("lower host kernels to LLVM dialect");
   pm.enableTiming(scope);
-  if (failed(parsePassPipeline(
-          "scf-forall-to-for, canonicalize, cse, "
-          "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
-          "convert-vector-to-llvm, convert-math-to-llvm, finalize-memref-to-llvm, "
-          "convert-arith-to-llvm, "
-          "convert-index-to-llvm, "
-          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}, "
-          "convert-cf-to-llvm, reconcile-unrealized-casts",
-          pm)))
+  if (failed(parsePassPipeline(hostLoweringPipeline(), pm)))
     return failure();
   // Each kernel once (ops of the same shape share one).
   std::vector<const KernelIR *> kernels;
@@ -236,7 +238,7 @@ bool mlir::dla::emitSharedLibrary(ModuleOp llvmModule, const std::string &path,
 /// becomes the body of the thread whose id is the induction variable, followed
 /// by a barrier (the phases are barrier-free inside, so this is all the
 /// synchronisation they need). The host runs the same foralls as loops.
-static LogicalResult mapPhasesToThreads(ModuleOp module) {
+LogicalResult mlir::dla::mapPhasesToThreads(ModuleOp module) {
   SmallVector<scf::ForallOp> phases;
   module.walk([&](scf::ForallOp forall) {
     if (auto mapping = forall.getMapping())

@@ -74,6 +74,19 @@ bool emitSharedLibrary(ModuleOp llvmModule, const std::string &path, const std::
 /// CUDA kernel module → gpu.binary; `format` is "isa" (PTX) or "bin".
 LogicalResult lowerGpuKernels(ModuleOp module, const std::string &format,
                               const std::string &toolkit, TimingScope &timing);
+/// CUDA kernel module (a copy of KernelSet::gpuModule) → the same kernels
+/// for the host with GPU semantics (cuda-emu, codegen/CudaEmu.cpp), in the
+/// LLVM dialect: entry points
+/// `void NAME(void *const *args, void *shared, const int64_t *ids)`.
+LogicalResult lowerGpuKernelsForEmulation(ModuleOp module, TimingScope &timing);
+
+/// The GPU mapping of a block's phases: each `scf.forall` over the threads
+/// becomes the code of thread `gpu.thread_id x`, followed by `gpu.barrier`.
+LogicalResult mapPhasesToThreads(ModuleOp module);
+/// The upstream passes that lower host kernel IR (scf, vector, memref,
+/// func with bare pointers) to the LLVM dialect.
+std::string hostLoweringPipeline();
+
 /// The objects of the gpu.binary of a lowered CUDA module, one per arch.
 std::vector<std::pair<std::string, std::string>> gpuObjects(ModuleOp module);
 

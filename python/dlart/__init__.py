@@ -29,7 +29,7 @@ __all__ = ["Model", "Error", "TensorInfo", "library_path"]
 
 _STATUS = {0: "ok", 1: "invalid argument", 2: "bundle", 3: "weights", 4: "device",
            5: "state", 6: "internal"}
-_DEVICES = {"host": 0, "cuda": 1}
+_DEVICES = {"host": 0, "cuda": 1, "cuda-emu": 2}
 
 
 class Error(RuntimeError):
@@ -125,7 +125,7 @@ class Model:
 
     bundle   the .dlab directory written by dlac
     weights  a safetensors checkpoint (None: the bundle's weights.safetensors)
-    device   "host" or "cuda"
+    device   "host", "cuda" or "cuda-emu" (the CUDA kernels on this CPU)
     threads  host threads (None: DLART_THREADS, else one per core)
     allow_nonfinite  accept NaN/Inf parameters instead of refusing them
     """

@@ -62,6 +62,9 @@ public:
 
 std::unique_ptr<Backend> createHostBackend(unsigned threads);
 std::unique_ptr<Backend> createCudaBackend();
+/// cuda-emu: the bundle's CUDA kernels for the host, each GPU thread a
+/// fiber (EmuBackend.cpp).
+std::unique_ptr<Backend> createEmuBackend(unsigned threads);
 
 /// Checks that a cubin (ELF) or fatbin file is complete, without a driver, so
 /// a truncated file gets a clear message on any machine. `path` is used in

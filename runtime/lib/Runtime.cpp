@@ -226,6 +226,7 @@ const char *dlart_device_name(dlart_device device) {
   switch (device) {
   case DLART_DEVICE_HOST: return "host";
   case DLART_DEVICE_CUDA: return "cuda";
+  case DLART_DEVICE_CUDA_EMU: return "cuda-emu";
   }
   return nullptr;
 }
@@ -303,8 +304,9 @@ dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
         !checkHostLibrary(model->manifest.path(model->manifest.hostLibrary),
                           err))
       return fail(DLART_ERROR_BUNDLE, err);
-    std::unique_ptr<Backend> b = device == DLART_DEVICE_HOST
-                                     ? createHostBackend(model->threads)
+    std::unique_ptr<Backend> b = device == DLART_DEVICE_HOST ? createHostBackend(model->threads)
+                                 : device == DLART_DEVICE_CUDA_EMU
+                                     ? createEmuBackend(model->threads)
                                      : createCudaBackend();
     b->setGraph(model->graph);
     if (dlart_status s = b->load(model->manifest, model->layout, err))

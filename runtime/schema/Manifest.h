@@ -100,6 +100,9 @@ struct Manifest {
   std::vector<std::string> cudaArchs;
   std::string cudaBinary;   ///< File name inside the bundle.
   std::string cudaPtx;      ///< "" if the bundle has no PTX.
+  /// The CUDA kernels built for the host with GPU semantics (the cuda-emu
+  /// device, docs/runtime.md); "" if the bundle has none.
+  std::string cudaEmulator;
   std::vector<TensorDesc> inputs, outputs, parameters;
   /// Checkpoint keys the model accepts without reading them (no warning).
   std::vector<std::string> ignoredParameters;

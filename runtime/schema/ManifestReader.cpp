@@ -172,7 +172,8 @@ bool Parser::parseFiles(const json &root) {
   }
   for (auto [name, key] : {std::pair<const std::string *, const char *>{&m_.hostLibrary, "host.library"},
                            {&m_.cudaBinary, "cuda.binary"},
-                           {&m_.cudaPtx, "cuda.ptx"}})
+                           {&m_.cudaPtx, "cuda.ptx"},
+                           {&m_.cudaEmulator, "cuda.emulator"}})
     if (!name->empty() && !m_.files.count(*name))
       return fail("files", "does not list '" + *name + "', which " + key +
                                " names (every file of the bundle has its digest)");
@@ -216,7 +217,7 @@ bool Parser::parseTargets(const json &root) {
   if (root.contains("cuda")) {
     const json &c = root["cuda"];
     if (!getObject(c, "cuda") ||
-        !checkKeys(c, "cuda", {"archs", "binary", "ptx"}, {"archs", "binary"}) ||
+        !checkKeys(c, "cuda", {"archs", "binary", "ptx", "emulator"}, {"archs", "binary"}) ||
         !getArray(c["archs"], "cuda.archs"))
       return false;
     const json &archs = c["archs"];
@@ -244,6 +245,10 @@ bool Parser::parseTargets(const json &root) {
     if (c.contains("ptx") &&
         (!getFileName(c["ptx"], "cuda.ptx", m_.cudaPtx) ||
          !requireFile(m_.cudaPtx, "cuda.ptx")))
+      return false;
+    if (c.contains("emulator") &&
+        (!getFileName(c["emulator"], "cuda.emulator", m_.cudaEmulator) ||
+         !requireFile(m_.cudaEmulator, "cuda.emulator")))
       return false;
     m_.hasCuda = true;
   }

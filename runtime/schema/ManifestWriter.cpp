@@ -175,6 +175,8 @@ json Writer::manifest(const Manifest &m) {
                  {"binary", str(m.cudaBinary, "cuda.binary")}};
     if (!m.cudaPtx.empty())
       cuda["ptx"] = str(m.cudaPtx, "cuda.ptx");
+    if (!m.cudaEmulator.empty())
+      cuda["emulator"] = str(m.cudaEmulator, "cuda.emulator");
     root["cuda"] = cuda;
   }
   if (!m.files.empty()) {

@@ -41,7 +41,7 @@ bool operator==(const Manifest &a, const Manifest &b) {
   auto fields = [](const Manifest &m) {
     return std::tie(m.dir, m.model, m.producer, m.hasHost, m.hostLibrary,
                     m.hostCpu, m.hostFeatures, m.hasCuda, m.cudaArchs,
-                    m.cudaBinary, m.cudaPtx, m.inputs, m.outputs, m.parameters,
+                    m.cudaBinary, m.cudaPtx, m.cudaEmulator, m.inputs, m.outputs, m.parameters,
                     m.ignoredParameters, m.buffers, m.arenaBytes,
                     m.preparedBytes, m.activationBytesTotal, m.init, m.forward,
                     m.files);
@@ -120,7 +120,9 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
   m.cudaArchs = {"sm_80", "sm_90a"};
   m.cudaBinary = "kernels.fatbin";
   m.cudaPtx = "kernels.ptx";
+  m.cudaEmulator = "kernels-emu.so";
   addFile(m, "kernels.so", "host kernels");
+  addFile(m, "kernels-emu.so", "emulated gpu kernels");
   addFile(m, "kernels.fatbin", "gpu kernels");
   addFile(m, "kernels.ptx", "ptx");
   addFile(m, "weights.safetensors", "weights");

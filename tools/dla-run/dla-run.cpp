@@ -42,7 +42,9 @@ const char *kUsage =
     "                      in [-1, 1), the same for the same --seed\n"
     "  --seed N            seed of the random inputs (default 0)\n"
     "  --output FILE       write the outputs to FILE (safetensors, F32)\n"
-    "  --device host|cuda  where to run (default host)\n"
+    "  --device host|cuda|cuda-emu\n"
+    "                      where to run (default host); cuda-emu runs the CUDA\n"
+    "                      kernels on this CPU with GPU semantics (a checker)\n"
     "  --threads N         host threads (default: DLART_THREADS, else one per core)\n"
     "  --check FILE        compare every output with the tensor of the same\n"
     "                      name in FILE: |a - e| <= atol + rtol * |e|\n"
@@ -158,9 +160,9 @@ int parseArgs(int argc, char **argv, Options &o) {
     else if (name == "--check")
       o.check = value;
     else if (name == "--device") {
-      if (value != "host" && value != "cuda")
-        return usageError("--device: expected 'host' or 'cuda', got '" + value +
-                          "'");
+      if (value != "host" && value != "cuda" && value != "cuda-emu")
+        return usageError("--device: expected 'host', 'cuda' or 'cuda-emu', got '" +
+                          value + "'");
       o.device = value;
     } else if (name == "--threads") {
       if (!parseInt(value, 1, 4096, n))
@@ -281,9 +283,9 @@ int run(const Options &o) {
   if ((o.threads && dlart_set_threads(model, o.threads) != DLART_OK) ||
       dlart_set_cuda_graph(model, o.graph) != DLART_OK ||
       dlart_set_allow_nonfinite(model, o.allowNonfinite) != DLART_OK ||
-      dlart_set_device(model, o.device == "cuda" ? DLART_DEVICE_CUDA
-                                                 : DLART_DEVICE_HOST) !=
-          DLART_OK)
+      dlart_set_device(model, o.device == "cuda"       ? DLART_DEVICE_CUDA
+                              : o.device == "cuda-emu" ? DLART_DEVICE_CUDA_EMU
+                                                       : DLART_DEVICE_HOST) != DLART_OK)
     return error(dlart_last_error());
   const char *name = dlart_model_name(model);
   std::printf("model: %s (%zu input%s, %zu output%s, %zu forward steps)\n",

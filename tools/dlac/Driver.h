@@ -24,7 +24,7 @@
 
 namespace dlac {
 
-enum class Emit { Spec, DLA, Prim, Fused, Dot, Params, Kernel, Gpu, LLVM, PTX, Bundle };
+enum class Emit { Spec, DLA, Prim, Fused, Dot, Params, Kernel, Gpu, LLVM, PTX, Emu, Bundle };
 enum class Target { Host, Cuda, All };
 enum class Stage { Prim, Fused };
 /// How far an IR input has come, in pipeline order.

@@ -93,7 +93,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
   // --mlir-print-ir-* cover them).
   bool wantHost = emit == Emit::Kernel || emit == Emit::LLVM ||
                   (emit == Emit::Bundle && target != Target::Cuda);
-  bool wantGpu = emit == Emit::Gpu || emit == Emit::PTX ||
+  bool wantGpu = emit == Emit::Gpu || emit == Emit::PTX || emit == Emit::Emu ||
                  (emit == Emit::Bundle && target != Target::Host);
   // Lowered IR given to dlac keeps its kernels.
   wantHost = wantHost && !fused.lookupSymbol(mlir::dla::kHostKernelsModule);
@@ -142,6 +142,21 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
     if (!host)
       return fail(err);
     return print([&](llvm::raw_ostream &os) { host->print(os); });
+  }
+  // The CUDA kernels for the host with GPU semantics (the cuda-emu device).
+  auto lowerEmu = [&]() -> OwningOpRef<ModuleOp> {
+    OwningOpRef<ModuleOp> emu = set.gpuModule->clone();
+    if (failed(mlir::dla::lowerGpuKernelsForEmulation(*emu, timing))) {
+      err = "lowering the CUDA kernels for cuda-emu failed";
+      return nullptr;
+    }
+    return emu;
+  };
+  if (emit == Emit::Emu) {
+    auto emu = lowerEmu();
+    if (!emu)
+      return fail(err);
+    return print([&](llvm::raw_ostream &os) { emu->print(os); });
   }
   if (emit == Emit::PTX) {
     auto gpu = lowerGpu("isa");
@@ -209,6 +224,14 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
         return fail(err);
       targets.cudaBinary = "kernels.fatbin";
     }
+    // kernels-emu.so: for the baseline of this machine's architecture, so
+    // that any machine like it runs the cuda-emu device.
+    auto emu = lowerEmu();
+    if (!emu)
+      return fail(err);
+    if (!mlir::dla::emitSharedLibrary(*emu, bundleDir + "/kernels-emu.so", "", err, timing))
+      return fail(err);
+    targets.cudaEmulator = "kernels-emu.so";
   }
   // The launch of each step: the GPU kernel's grid and block; a host-only
   // bundle's are its host blocks (and block [1, 1, 1]).

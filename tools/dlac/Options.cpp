@@ -37,6 +37,9 @@ cl::opt<Emit> emit(
                    "gpu.func with workgroup memory in gpu.module @kernels"),
         clEnumValN(Emit::LLVM, "llvm", "host kernels lowered to the LLVM dialect"),
         clEnumValN(Emit::PTX, "ptx", "PTX of the CUDA kernels (first --arch)"),
+        clEnumValN(Emit::Emu, "emu",
+                   "the CUDA kernels lowered for the host with GPU semantics "
+                   "(the cuda-emu device's kernels-emu.so), in the LLVM dialect"),
         clEnumValN(Emit::Bundle, "bundle",
                    "the bundle directory -o DIR (default when -o ends in .dlab)"),
         clEnumValN(Emit::Params, "params",

@@ -148,8 +148,9 @@ bool checkEmitTarget(std::string &err) {
           "--emit=ptx, or --target host or all)";
     return false;
   }
-  if (target == Target::Host && (emit == Emit::Gpu || emit == Emit::PTX)) {
-    err = std::string("--emit=") + (emit == Emit::Gpu ? "gpu" : "ptx") +
+  if (target == Target::Host && (emit == Emit::Gpu || emit == Emit::PTX || emit == Emit::Emu)) {
+    err = std::string("--emit=") +
+          (emit == Emit::Gpu ? "gpu" : emit == Emit::PTX ? "ptx" : "emu") +
           " shows the CUDA kernels, and --target host builds none (use --emit=kernel or "
           "--emit=llvm, or --target cuda or all)";
     return false;

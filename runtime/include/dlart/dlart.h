@@ -48,7 +48,10 @@ typedef enum dlart_status {
 
 typedef enum dlart_device {
   DLART_DEVICE_HOST = 0, /* kernels.so on CPU threads */
-  DLART_DEVICE_CUDA = 1  /* kernels.cubin/.fatbin/.ptx through libcuda.so.1 */
+  DLART_DEVICE_CUDA = 1, /* kernels.cubin/.fatbin/.ptx through libcuda.so.1 */
+  DLART_DEVICE_CUDA_EMU = 2 /* the CUDA kernels on the host with GPU semantics
+                               (kernels-emu.so, each GPU thread a fiber): a
+                               checker for machines without a GPU */
 } dlart_device;
 
 /* An opened bundle and, once a device is set, its memory and kernels. */

@@ -1,0 +1,244 @@
+//===- CudaEmu.cpp - The CUDA kernels for the host, with GPU semantics -----===//
+//
+// cuda-emu: the very gpu.func bodies that go to NVVM, lowered for the host
+// CPU so that the runtime can run each GPU thread of a block as a fiber
+// (docs/runtime.md). After the phases are mapped to threads (as for NVVM),
+// each `gpu.func @K(buffers...) workgroup(scratch...)` becomes
+//
+//   func.func @K_impl(buffers..., %shared: memref<Sxi8>, %ids: memref<12xindex>)
+//
+// where the workgroup scratch is a view into the block's shared memory,
+// `gpu.thread_id`/`block_id`/`block_dim`/`grid_dim` read %ids (thread x y z,
+// block x y z, block size x y z, grid size x y z), and `gpu.barrier` calls
+// `__dla_emu_barrier`, which switches to the block's next fiber until all
+// have arrived. The upstream host passes lower the rest; the C entry point is
+//
+//   void K(void *const *args, void *shared, const int64_t *ids);
+//
+// and `int64_t dla_emu_signature_K[2] = {buffers, shared bytes}` is exported
+// beside it. `__dla_emu_barrier` calls through the library's global
+// `__dla_emu_barrier_fn`, which the runtime sets when it loads the library.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Codegen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+using namespace mlir::dla;
+
+namespace {
+
+constexpr llvm::StringLiteral kBarrier = "__dla_emu_barrier";
+constexpr llvm::StringLiteral kBarrierFn = "__dla_emu_barrier_fn";
+/// Shared memory views start at multiples of this (what vector loads like).
+constexpr int64_t kSharedAlign = 16;
+
+/// `type` in the default memory space (host memory has one).
+Type withoutMemorySpace(Type type) {
+  auto memref = llvm::dyn_cast<MemRefType>(type);
+  if (!memref || !memref.getMemorySpace())
+    return type;
+  return MemRefType::get(memref.getShape(), memref.getElementType(), memref.getLayout());
+}
+
+int64_t bytesOf(MemRefType type) {
+  return type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+}
+
+struct EmuKernel {
+  std::string name;
+  int64_t buffers = 0;
+  int64_t sharedBytes = 0;
+};
+
+/// Rewrites one gpu.func into a func.func @NAME_impl at `b`.
+FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp barrier) {
+  MLIRContext *ctx = f.getContext();
+  Location loc = f.getLoc();
+  EmuKernel k;
+  k.name = f.getName().str();
+  k.buffers = f.getNumArguments();
+  SmallVector<int64_t> offsets;
+  for (BlockArgument a : f.getWorkgroupAttributions()) {
+    k.sharedBytes = (k.sharedBytes + kSharedAlign - 1) / kSharedAlign * kSharedAlign;
+    offsets.push_back(k.sharedBytes);
+    k.sharedBytes += bytesOf(llvm::cast<MemRefType>(a.getType()));
+  }
+  unsigned workgroup = f.getNumWorkgroupAttributions();
+  unsigned privates = f.getNumPrivateAttributions();
+  int64_t sharedAlloc = std::max<int64_t>(k.sharedBytes, kSharedAlign);
+  SmallVector<Type> types;
+  for (Type t : f.getArgumentTypes())
+    types.push_back(withoutMemorySpace(t));
+  auto sharedType = MemRefType::get({sharedAlloc}, b.getI8Type());
+  auto idsType = MemRefType::get({12}, b.getIndexType());
+  types.push_back(sharedType);
+  types.push_back(idsType);
+  auto fn = func::FuncOp::create(b, loc, k.name + "_impl", FunctionType::get(ctx, types, {}));
+  fn.getBody().takeBody(f.getBody());
+  Block &entry = fn.getBody().front();
+  Value shared = entry.addArgument(sharedType, loc);
+  Value ids = entry.addArgument(idsType, loc);
+  OpBuilder eb = OpBuilder::atBlockBegin(&entry);
+  for (unsigned i = 0; i < workgroup; ++i) {
+    BlockArgument a = entry.getArgument(k.buffers + i);
+    Value offset = arith::ConstantIndexOp::create(eb, loc, offsets[i]);
+    Value view = memref::ViewOp::create(eb, loc, withoutMemorySpace(a.getType()), shared,
+                                        offset, ValueRange{});
+    a.replaceAllUsesWith(view);
+  }
+  for (unsigned i = 0; i < privates; ++i) {
+    BlockArgument a = entry.getArgument(k.buffers + workgroup + i);
+    Value local = memref::AllocaOp::create(
+        eb, loc, llvm::cast<MemRefType>(withoutMemorySpace(a.getType())));
+    a.replaceAllUsesWith(local);
+  }
+  for (unsigned i = workgroup + privates; i > 0; --i)
+    entry.eraseArgument(k.buffers + i - 1);
+  for (unsigned i = 0; i < k.buffers; ++i)
+    entry.getArgument(i).setType(types[i]);
+
+  // Host memory has no address spaces; the ids and the barrier replace the
+  // GPU's special registers and bar.sync.
+  LogicalResult result = success();
+  auto id = [&](OpBuilder &ob, Location l, int64_t base, gpu::Dimension d) {
+    Value index = arith::ConstantIndexOp::create(ob, l, base + static_cast<int64_t>(d));
+    return memref::LoadOp::create(ob, l, ids, ValueRange{index}).getResult();
+  };
+  fn.walk([&](Operation *op) {
+    for (OpResult r : op->getResults())
+      r.setType(withoutMemorySpace(r.getType()));
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument a : block.getArguments())
+          a.setType(withoutMemorySpace(a.getType()));
+  });
+  fn.walk([&](Operation *op) {
+    if (!op->getDialect() || op->getDialect()->getNamespace() != "gpu")
+      return WalkResult::advance();
+    OpBuilder ob(op);
+    Value replacement;
+    if (auto t = dyn_cast<gpu::ThreadIdOp>(op))
+      replacement = id(ob, op->getLoc(), 0, t.getDimension());
+    else if (auto bid = dyn_cast<gpu::BlockIdOp>(op))
+      replacement = id(ob, op->getLoc(), 3, bid.getDimension());
+    else if (auto bdim = dyn_cast<gpu::BlockDimOp>(op))
+      replacement = id(ob, op->getLoc(), 6, bdim.getDimension());
+    else if (auto gdim = dyn_cast<gpu::GridDimOp>(op))
+      replacement = id(ob, op->getLoc(), 9, gdim.getDimension());
+    if (replacement) {
+      op->getResult(0).replaceAllUsesWith(replacement);
+      op->erase();
+      return WalkResult::skip();
+    }
+    if (isa<gpu::BarrierOp>(op)) {
+      func::CallOp::create(ob, op->getLoc(), barrier, ValueRange{});
+      op->erase();
+      return WalkResult::skip();
+    }
+    if (isa<gpu::ReturnOp>(op)) {
+      func::ReturnOp::create(ob, op->getLoc());
+      op->erase();
+      return WalkResult::skip();
+    }
+    result = op->emitError("cuda-emu: '") << op->getName() << "' is not emulated";
+    return WalkResult::interrupt();
+  });
+  if (failed(result))
+    return failure();
+  return k;
+}
+
+} // namespace
+
+LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScope &timing) {
+  TimingScope scope = timing.nest("lower CUDA kernels for cuda-emu");
+  if (failed(mapPhasesToThreads(module)))
+    return failure();
+  MLIRContext *ctx = module.getContext();
+  Location loc = module.getLoc();
+  SmallVector<gpu::GPUModuleOp> gpuModules(module.getOps<gpu::GPUModuleOp>());
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto barrier = func::FuncOp::create(b, loc, kBarrier, FunctionType::get(ctx, {}, {}));
+  barrier.setPrivate();
+  std::vector<EmuKernel> kernels;
+  for (gpu::GPUModuleOp gm : gpuModules) {
+    for (auto f : llvm::make_early_inc_range(gm.getOps<gpu::GPUFuncOp>())) {
+      FailureOr<EmuKernel> k = convertKernel(f, b, barrier);
+      if (failed(k))
+        return failure();
+      kernels.push_back(*k);
+    }
+    gm.erase();
+  }
+  module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  if (failed(verify(module)))
+    return module.emitError("cuda-emu: the converted kernels do not verify (a dlac bug)");
+
+  PassManager pm(ctx);
+  pm.enableTiming(scope);
+  if (failed(parsePassPipeline(hostLoweringPipeline(), pm)) || failed(pm.run(module)))
+    return failure();
+
+  // __dla_emu_barrier() { (*__dla_emu_barrier_fn)(); }
+  b.setInsertionPointToEnd(module.getBody());
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  Type i64 = b.getI64Type();
+  auto voidFn = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {});
+  auto fnPtr = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
+                                      LLVM::Linkage::External, kBarrierFn,
+                                      LLVM::ZeroAttr::get(ctx));
+  auto barrierDecl = module.lookupSymbol<LLVM::LLVMFuncOp>(kBarrier);
+  if (!barrierDecl)
+    return module.emitError("cuda-emu: the barrier declaration is missing (a dlac bug)");
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *body = barrierDecl.addEntryBlock(b);
+    b.setInsertionPointToStart(body);
+    Value address = LLVM::AddressOfOp::create(b, loc, fnPtr);
+    Value target = LLVM::LoadOp::create(b, loc, ptr, address);
+    LLVM::CallOp::create(b, loc, voidFn, ValueRange{target});
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+  }
+  barrierDecl.setLinkage(LLVM::Linkage::Internal);
+
+  // The entry points and their signatures.
+  auto entryType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr, ptr});
+  auto arrayType = LLVM::LLVMArrayType::get(i64, 2);
+  for (const EmuKernel &k : kernels) {
+    auto entry = LLVM::LLVMFuncOp::create(b, loc, k.name, entryType);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Block *body = entry.addEntryBlock(b);
+      b.setInsertionPointToStart(body);
+      SmallVector<Value> operands;
+      for (int64_t i = 0; i < k.buffers; ++i) {
+        Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                         ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+        operands.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+      }
+      operands.push_back(body->getArgument(1));
+      operands.push_back(body->getArgument(2));
+      auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(k.name + "_impl");
+      LLVM::CallOp::create(b, loc, impl, operands);
+      LLVM::ReturnOp::create(b, loc, ValueRange{});
+    }
+    int64_t signature[2] = {k.buffers, k.sharedBytes};
+    auto value = DenseElementsAttr::get(RankedTensorType::get({2}, i64),
+                                        ArrayRef<int64_t>(signature));
+    LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true, LLVM::Linkage::External,
+                           "dla_emu_signature_" + k.name, value);
+  }
+  if (failed(verify(module)))
+    return module.emitError("cuda-emu: the lowered kernels do not verify (a dlac bug)");
+  return success();
+}

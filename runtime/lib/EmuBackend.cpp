@@ -1,0 +1,328 @@
+//===- EmuBackend.cpp - cuda-emu: the CUDA kernels on the host ------------===//
+//
+// Part of libdlart. Runs a bundle's CUDA kernels, compiled for the host
+// with GPU semantics (cuda.emulator, docs/bundle-format.md), on any
+// machine:
+//  * every GPU thread of a block is a fiber (ucontext: its own stack and
+//    registers), so values live across barriers as they do on the GPU;
+//  * `__syncthreads()` (the library's __dla_emu_barrier) switches to the
+//    block's next fiber; once every thread still running has arrived, all
+//    go on (threads that have returned count as arrived, as on sm_70+);
+//  * a block's shared memory is one buffer, filled with 0xff bytes (NaN as
+//    f32) before the block starts, so that a read of memory no thread wrote
+//    shows in the result instead of reading a neighbour's leftovers;
+//  * blocks run in turn on the host threads, each with its own fibers.
+// It is a checker, not a fast path (docs/runtime.md has its cost). Launches
+// the real device would refuse (more than 1024 threads a block, or more
+// shared memory than a Hopper block has) are refused at load.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Backend.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <thread>
+#include <ucontext.h>
+#include <unistd.h>
+
+namespace dlart {
+namespace {
+
+using EmuKernelFn = void (*)(void *const *args, void *shared, const int64_t *ids);
+
+/// What a CUDA block may have on the chips dlac targets (sm_90: 1024
+/// threads, 227 KB of shared memory with the opt-in carve-out).
+constexpr uint32_t kMaxThreadsPerBlock = 1024;
+constexpr uint64_t kMaxSharedBytes = 227 * 1024;
+/// A fiber's stack; the kernels' per-thread code keeps little on it.
+constexpr size_t kFiberStack = 64 * 1024;
+
+struct EmuStep {
+  EmuKernelFn fn = nullptr;
+  std::string name;
+  std::vector<void *> args;
+  std::array<uint32_t, 3> grid{}, block{};
+  uint64_t sharedBytes = 0;
+};
+
+/// The fibers of one host thread: the block it runs now, one fiber per GPU
+/// thread, and the scheduler context they return to.
+struct Fibers {
+  struct Fiber {
+    ucontext_t context;
+    int64_t ids[12];
+    bool waiting = false, done = false;
+  };
+  std::vector<Fiber> fibers;
+  void *stacks = nullptr;
+  size_t stacksBytes = 0;
+  ucontext_t scheduler;
+  size_t current = 0;
+  const EmuStep *step = nullptr;
+  void *shared = nullptr;
+
+  ~Fibers() {
+    if (stacks)
+      ::munmap(stacks, stacksBytes);
+    std::free(shared);
+  }
+  /// Stacks for `threads` fibers, each below a guard page (an overflow is a
+  /// fault, not a neighbour's stack overwritten).
+  bool reserve(size_t threads, uint64_t sharedBytes) {
+    if (fibers.size() < threads) {
+      if (stacks)
+        ::munmap(stacks, stacksBytes);
+      size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+      stacksBytes = threads * (kFiberStack + page);
+      stacks = ::mmap(nullptr, stacksBytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (stacks == MAP_FAILED) {
+        stacks = nullptr;
+        return false;
+      }
+      for (size_t i = 0; i < threads; ++i)
+        ::mprotect(static_cast<char *>(stacks) + i * (kFiberStack + page), page, PROT_NONE);
+      fibers.resize(threads);
+    }
+    std::free(shared);
+    shared = std::malloc(std::max<uint64_t>(sharedBytes, 16));
+    return shared != nullptr;
+  }
+  char *stackOf(size_t i) const {
+    size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    return static_cast<char *>(stacks) + i * (kFiberStack + page) + page;
+  }
+};
+
+thread_local Fibers *currentFibers = nullptr;
+
+/// The entry of every fiber: its thread of the current block.
+void fiberMain() {
+  Fibers &f = *currentFibers;
+  Fibers::Fiber &me = f.fibers[f.current];
+  f.step->fn(f.step->args.data(), f.shared, me.ids);
+  me.done = true;
+  // uc_link returns to the scheduler.
+}
+
+/// __syncthreads(): back to the scheduler until the block has arrived.
+void barrier() {
+  Fibers &f = *currentFibers;
+  Fibers::Fiber &me = f.fibers[f.current];
+  me.waiting = true;
+  ::swapcontext(&me.context, &f.scheduler);
+}
+
+/// Runs block (bx, by, bz) of `s` on this host thread's fibers.
+void runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz) {
+  size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
+  std::memset(f.shared, 0xff, std::max<uint64_t>(s.sharedBytes, 16));
+  f.step = &s;
+  for (size_t t = 0; t < threads; ++t) {
+    Fibers::Fiber &fib = f.fibers[t];
+    int64_t tx = t % s.block[0], ty = (t / s.block[0]) % s.block[1],
+            tz = t / (size_t(s.block[0]) * s.block[1]);
+    int64_t ids[12] = {tx, ty, tz, bx, by, bz, s.block[0], s.block[1], s.block[2],
+                       s.grid[0], s.grid[1], s.grid[2]};
+    std::memcpy(fib.ids, ids, sizeof(ids));
+    fib.waiting = fib.done = false;
+    ::getcontext(&fib.context);
+    fib.context.uc_stack.ss_sp = f.stackOf(t);
+    fib.context.uc_stack.ss_size = kFiberStack;
+    fib.context.uc_link = &f.scheduler;
+    ::makecontext(&fib.context, fiberMain, 0);
+  }
+  size_t running = threads;
+  while (running > 0) {
+    // Every thread runs to its next barrier (or its end).
+    for (size_t t = 0; t < threads; ++t) {
+      Fibers::Fiber &fib = f.fibers[t];
+      if (fib.done || fib.waiting)
+        continue;
+      f.current = t;
+      ::swapcontext(&f.scheduler, &fib.context);
+      if (fib.done)
+        --running;
+    }
+    // All have arrived: the barrier opens.
+    for (size_t t = 0; t < threads; ++t)
+      f.fibers[t].waiting = false;
+  }
+}
+
+class EmuBackend : public Backend {
+public:
+  explicit EmuBackend(unsigned threads) : threads_(threads ? threads : 1) {}
+  ~EmuBackend() override {
+    std::free(block_);
+    if (library_)
+      ::dlclose(library_);
+  }
+
+  dlart_status load(const Manifest &m, const Layout &layout, std::string &err) override {
+    if (!m.hasCuda || m.cudaEmulator.empty()) {
+      err = m.dir + (m.hasCuda ? ": the bundle has no emulated CUDA kernels (manifest.json "
+                                 "'cuda' has no 'emulator'; a bundle from an older dlac): "
+                                 "compile it again to run it on cuda-emu"
+                               : ": the bundle was not compiled for CUDA (manifest.json has "
+                                 "no 'cuda' section); compile it with --target cuda or all "
+                                 "to run it on cuda-emu");
+      return DLART_ERROR_BUNDLE;
+    }
+    lib_ = m.path(m.cudaEmulator);
+    if (!checkHostLibrary(lib_, err))
+      return DLART_ERROR_BUNDLE;
+    library_ = ::dlopen(lib_.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library_) {
+      const char *why = ::dlerror();
+      err = lib_ + ": cannot load the emulated CUDA kernels: " +
+            (why ? why : "unknown dlopen error");
+      return DLART_ERROR_BUNDLE;
+    }
+    auto *barrierFn = static_cast<void (**)()>(::dlsym(library_, "__dla_emu_barrier_fn"));
+    if (!barrierFn) {
+      err = lib_ + ": not a cuda-emu kernel library (no __dla_emu_barrier_fn)";
+      return DLART_ERROR_BUNDLE;
+    }
+    *barrierFn = barrier;
+    if (::posix_memalign(&block_, Layout::kAlign, layout.totalBytes ? layout.totalBytes : 1)) {
+      block_ = nullptr;
+      err = m.dir + ": cannot allocate " + std::to_string(layout.totalBytes) +
+            " bytes of host memory for the bundle's buffers";
+      return DLART_ERROR_INTERNAL;
+    }
+    std::memset(block_, 0, layout.totalBytes);
+    if (!resolve(layout, "init", m.init, init_, err) ||
+        !resolve(layout, "forward", m.forward, forward_, err))
+      return DLART_ERROR_BUNDLE;
+    return DLART_OK;
+  }
+
+  bool upload(uint64_t offset, const void *src, size_t bytes, std::string &) override {
+    std::memcpy(static_cast<char *>(block_) + offset, src, bytes);
+    return true;
+  }
+  bool download(uint64_t offset, void *dst, size_t bytes, std::string &) override {
+    std::memcpy(dst, static_cast<const char *>(block_) + offset, bytes);
+    return true;
+  }
+  bool run(Phase phase, std::string &err) override {
+    for (const EmuStep &s : phase == Phase::Init ? init_ : forward_)
+      if (!runStep(s, err))
+        return false;
+    return true;
+  }
+  bool profile(std::vector<double> &stepMs, std::string &err) override {
+    stepMs.clear();
+    for (const EmuStep &s : forward_) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (!runStep(s, err))
+        return false;
+      std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
+      stepMs.push_back(dt.count());
+    }
+    return true;
+  }
+  std::string describe() const override {
+    return "cuda-emu, " + std::to_string(threads_) +
+           (threads_ == 1 ? " thread, " : " threads, ") + "kernels-emu.so";
+  }
+  void setThreads(unsigned threads) override { threads_ = threads ? threads : 1; }
+
+private:
+  bool resolve(const Layout &layout, const char *phase, const std::vector<StepDesc> &steps,
+               std::vector<EmuStep> &out, std::string &err) {
+    char *base = static_cast<char *>(block_);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const StepDesc &s = steps[i];
+      std::string where = "'" + s.stepName() + "' (" + phase + "[" + std::to_string(i) + "])";
+      EmuStep e;
+      e.name = s.stepName();
+      e.fn = reinterpret_cast<EmuKernelFn>(::dlsym(library_, s.kernel.c_str()));
+      auto *sig = static_cast<const int64_t *>(
+          ::dlsym(library_, ("dla_emu_signature_" + s.kernel).c_str()));
+      if (!e.fn || !sig) {
+        err = lib_ + ": kernel '" + s.kernel + "' of step " + where +
+              " is not defined in the library";
+        return false;
+      }
+      if (sig[0] != static_cast<int64_t>(s.args.size())) {
+        err = lib_ + ": kernel '" + s.kernel + "' of step " + where + " takes " +
+              std::to_string(sig[0]) + " buffers, the manifest gives it " +
+              std::to_string(s.args.size()) + ": the manifest does not belong to this library";
+        return false;
+      }
+      uint64_t threads = uint64_t(s.block[0]) * s.block[1] * s.block[2];
+      if (threads == 0 || threads > kMaxThreadsPerBlock) {
+        err = "step " + where + ": a block of " + std::to_string(threads) +
+              " threads; a CUDA block has 1 to " + std::to_string(kMaxThreadsPerBlock);
+        return false;
+      }
+      e.sharedBytes = std::max<uint64_t>(s.sharedBytes, static_cast<uint64_t>(sig[1]));
+      if (e.sharedBytes > kMaxSharedBytes) {
+        err = "step " + where + ": " + std::to_string(e.sharedBytes) +
+              " bytes of shared memory a block, more than the " +
+              std::to_string(kMaxSharedBytes) + " a CUDA block can have";
+        return false;
+      }
+      for (uint32_t id : s.args)
+        e.args.push_back(base + layout.offset[id]);
+      e.grid = s.grid;
+      e.block = s.block;
+      out.push_back(std::move(e));
+    }
+    return true;
+  }
+
+  bool runStep(const EmuStep &s, std::string &err) {
+    uint64_t blocks = uint64_t(s.grid[0]) * s.grid[1] * s.grid[2];
+    size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
+    unsigned workers = static_cast<unsigned>(std::min<uint64_t>(threads_, blocks));
+    std::atomic<uint64_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&] {
+      Fibers fibers;
+      if (!fibers.reserve(threads, s.sharedBytes)) {
+        failed = true;
+        return;
+      }
+      currentFibers = &fibers;
+      for (uint64_t b; (b = next.fetch_add(1)) < blocks;)
+        runBlock(fibers, s, b % s.grid[0], (b / s.grid[0]) % s.grid[1],
+                 b / (uint64_t(s.grid[0]) * s.grid[1]));
+      currentFibers = nullptr;
+    };
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < workers; ++i)
+      pool.emplace_back(work);
+    work();
+    for (std::thread &t : pool)
+      t.join();
+    if (failed) {
+      err = "step '" + s.name + "': cannot allocate the fibers of a block of " +
+            std::to_string(threads) + " threads";
+      return false;
+    }
+    return true;
+  }
+
+  unsigned threads_;
+  std::string lib_;
+  void *library_ = nullptr;
+  void *block_ = nullptr;
+  std::vector<EmuStep> init_, forward_;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> createEmuBackend(unsigned threads) {
+  return std::make_unique<EmuBackend>(threads);
+}
+
+} // namespace dlart
