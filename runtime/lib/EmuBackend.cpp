@@ -31,6 +31,20 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+// AddressSanitizer must be told when a thread switches stacks (the
+// sanitizer run of the test suite runs cuda-emu too).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DLART_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define DLART_ASAN 1
+#endif
+#ifdef DLART_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace dlart {
 namespace {
 
@@ -58,6 +72,7 @@ struct Fibers {
     ucontext_t context;
     int64_t ids[12];
     bool waiting = false, done = false;
+    void *fakeStack = nullptr; ///< AddressSanitizer's, while switched out
   };
   std::vector<Fiber> fibers;
   void *stacks = nullptr;
@@ -102,12 +117,50 @@ struct Fibers {
 
 thread_local Fibers *currentFibers = nullptr;
 
+// Stack switches, announced to AddressSanitizer when it is on: the
+// scheduler's stack (learnt when a fiber first runs) and the fibers'.
+#ifdef DLART_ASAN
+thread_local const void *schedulerStack = nullptr;
+thread_local size_t schedulerStackSize = 0;
+#endif
+void enterFiber(Fibers &f, size_t t, void **fake) {
+#ifdef DLART_ASAN
+  __sanitizer_start_switch_fiber(fake, f.stackOf(t), kFiberStack);
+#else
+  (void)f, (void)t, (void)fake;
+#endif
+}
+void enteredScheduler(void *fake) {
+#ifdef DLART_ASAN
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+  (void)fake;
+#endif
+}
+void enteredFiber(void *fake) {
+#ifdef DLART_ASAN
+  __sanitizer_finish_switch_fiber(fake, &schedulerStack, &schedulerStackSize);
+#else
+  (void)fake;
+#endif
+}
+/// `fake`: where to keep the fiber's fake stack; null when it ends.
+void leaveFiber(void **fake) {
+#ifdef DLART_ASAN
+  __sanitizer_start_switch_fiber(fake, schedulerStack, schedulerStackSize);
+#else
+  (void)fake;
+#endif
+}
+
 /// The entry of every fiber: its thread of the current block.
 void fiberMain() {
+  enteredFiber(nullptr);
   Fibers &f = *currentFibers;
   Fibers::Fiber &me = f.fibers[f.current];
   f.step->fn(f.step->args.data(), f.shared, me.ids);
   me.done = true;
+  leaveFiber(nullptr);
   // uc_link returns to the scheduler.
 }
 
@@ -116,7 +169,9 @@ void barrier() {
   Fibers &f = *currentFibers;
   Fibers::Fiber &me = f.fibers[f.current];
   me.waiting = true;
+  leaveFiber(&me.fakeStack);
   ::swapcontext(&me.context, &f.scheduler);
+  enteredFiber(me.fakeStack);
 }
 
 /// Runs block (bx, by, bz) of `s` on this host thread's fibers.
@@ -146,7 +201,10 @@ void runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
       if (fib.done || fib.waiting)
         continue;
       f.current = t;
+      void *fake = nullptr;
+      enterFiber(f, t, &fake);
       ::swapcontext(&f.scheduler, &fib.context);
+      enteredScheduler(fake);
       if (fib.done)
         --running;
     }
