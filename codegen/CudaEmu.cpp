@@ -123,7 +123,12 @@ FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp 
           a.setType(withoutMemorySpace(a.getType()));
   });
   fn.walk([&](Operation *op) {
-    if (!op->getDialect() || op->getDialect()->getNamespace() != "gpu")
+    StringRef dialect = op->getName().getDialectNamespace();
+    if (dialect == "nvvm" || dialect == "nvgpu") {
+      result = op->emitError("cuda-emu: '") << op->getName() << "' is not emulated";
+      return WalkResult::interrupt();
+    }
+    if (dialect != "gpu")
       return WalkResult::advance();
     OpBuilder ob(op);
     Value replacement;
