@@ -1,11 +1,13 @@
 //===- dla-run.cpp - run a dlac bundle on the host or a GPU ---------------===//
 //
-// Loads a bundle, its weights and inputs (safetensors, or seeded random
-// values), runs it through libdlart's C API, and writes, checks or
-// benchmarks the outputs. Links only libdlart: it can be copied with
+// Loads a bundle, its weights and inputs (safetensors or .npy, or seeded
+// random values), runs it through libdlart's C API, and writes, checks or
+// benchmarks the outputs (TensorFiles.h: the tensor files). Links only libdlart: it can be copied with
 // libdlart.so to a GPU machine that has no LLVM/MLIR and no CUDA toolkit.
 //
 //===----------------------------------------------------------------------===//
+
+#include "TensorFiles.h"
 
 #include "dlart/Safetensors.h"
 #include "dlart/dlart.h"
@@ -38,14 +40,17 @@ const char *kUsage =
     "\n"
     "  --weights FILE      parameters (safetensors, PyTorch state-dict names);\n"
     "                      default: MODEL.dlab/weights.safetensors\n"
-    "  --input FILE        inputs by name (safetensors); default: random values\n"
-    "                      in [-1, 1), the same for the same --seed\n"
+    "  --input FILE|DIR    inputs by name: a safetensors file, X.npy (a model\n"
+    "                      with one input), or a directory of NAME.npy;\n"
+    "                      default: random values in [-1, 1), the same for\n"
+    "                      the same --seed\n"
     "  --seed N            seed of the random inputs (default 0)\n"
-    "  --output FILE       write the outputs to FILE (safetensors, F32)\n"
+    "  --output FILE|DIR   write the outputs (F32): safetensors, Y.npy (a model\n"
+    "                      with one output), or DIR/ (a directory of NAME.npy)\n"
     "  --device host|cuda  where to run (default host)\n"
     "  --threads N         host threads (default: DLART_THREADS, else one per core)\n"
-    "  --check FILE        compare every output with the tensor of the same\n"
-    "                      name in FILE: |a - e| <= atol + rtol * |e|\n"
+    "  --check FILE|DIR    compare every output with the tensor of the same\n"
+    "                      name in FILE (as --input): |a - e| <= atol + rtol * |e|\n"
     "  --rtol R            relative tolerance of --check (default 1e-3)\n"
     "  --atol A            absolute tolerance of --check (default 1e-4)\n"
     "  --bench N           time N forward passes (inputs already on the\n"
@@ -209,6 +214,13 @@ std::vector<int64_t> shapeOf(const dlart_tensor_info &t) {
   return std::vector<int64_t>(t.shape, t.shape + t.rank);
 }
 
+std::vector<std::string> namesOf(const std::vector<dlart_tensor_info> &ts) {
+  std::vector<std::string> names;
+  for (const dlart_tensor_info &t : ts)
+    names.push_back(t.name);
+  return names;
+}
+
 // Uniform values in [-1, 1) from splitmix64: the same on every platform,
 // unlike the distributions of <random>.
 void fillRandom(float *out, int64_t n, uint64_t seed) {
@@ -264,6 +276,39 @@ double percentile(std::vector<double> sorted, double p) {
   return sorted[std::min(sorted.size(), std::max<size_t>(k, 1)) - 1];
 }
 
+// Before anything runs: --output Y.npy needs a model with one output, and
+// no file --output writes may be one the run reads.
+int checkOutputPath(const Options &o, const std::vector<dlart_tensor_info> &ins,
+                    const std::vector<dlart_tensor_info> &outs) {
+  if (o.output.empty())
+    return 0;
+  if (dlarun::outputKind(o.output) == dlarun::OutputKind::NpyFile && outs.size() != 1) {
+    std::string list;
+    for (const dlart_tensor_info &t : outs)
+      list += (list.empty() ? "'" : ", '") + std::string(t.name) + "'";
+    return error("--output " + o.output + ": one .npy file holds one array, the model has " +
+                 std::to_string(outs.size()) + " outputs (" + list +
+                 "); give a directory (--output DIR/) for NAME.npy each, or a "
+                 "safetensors file");
+  }
+  std::vector<std::pair<std::string, std::string>> read = {
+      {"--weights", o.weights}, {"--input", o.input}, {"--check", o.check}};
+  for (const dlart_tensor_info &t : ins)
+    if (!o.input.empty())
+      read.push_back({"--input", o.input + "/" + t.name + ".npy"});
+  for (const dlart_tensor_info &t : outs)
+    if (!o.check.empty())
+      read.push_back({"--check", o.check + "/" + t.name + ".npy"});
+  for (const dlart_tensor_info &t : outs) {
+    std::string file = dlarun::outputFile(o.output, t.name);
+    for (const auto &[flag, path] : read)
+      if (!path.empty() && dlart::sameFile(file, path))
+        return usageError("--output " + o.output + " would overwrite " + path +
+                          ", a file of " + flag + "; refusing");
+  }
+  return 0;
+}
+
 int run(const Options &o) {
   dlart_model *model = nullptr;
   if (dlart_open(o.bundle.c_str(), &model) != DLART_OK)
@@ -277,6 +322,8 @@ int run(const Options &o) {
     dlart_input_info(model, i, &ins[i]);
   for (size_t i = 0; i < nOut; ++i)
     dlart_output_info(model, i, &outs[i]);
+  if (int status = checkOutputPath(o, ins, outs))
+    return status;
 
   if ((o.threads && dlart_set_threads(model, o.threads) != DLART_OK) ||
       dlart_set_cuda_graph(model, o.graph) != DLART_OK ||
@@ -302,23 +349,23 @@ int run(const Options &o) {
   // Inputs go into the runtime's own buffers.
   if (!o.input.empty()) {
     std::string err;
-    auto file = dlart::SafetensorsFile::open(o.input, err);
+    auto file = dlarun::TensorSource::open(o.input, namesOf(ins), "input", err);
     if (!file)
       return error(err);
     std::vector<float> values;
     for (const dlart_tensor_info &t : ins) {
-      const dlart::TensorInfo *found = file->find(t.name);
-      if (!found)
-        return error(o.input + ": no tensor '" + t.name +
-                     "' for the model input of that name");
-      if (found->shape != shapeOf(t))
-        return error(o.input + ": input '" + t.name + "' is " +
-                     dlart::formatShape(found->shape) +
+      std::vector<int64_t> shape;
+      if (!file->find(t.name, shape, err))
+        return error(!err.empty() ? err
+                                  : file->missing(t.name, "for the model input of that name"));
+      if (shape != shapeOf(t))
+        return error(file->file(t.name) + ": input '" + t.name + "' is " +
+                     dlart::formatShape(shape) +
                      ", the model expects " + dlart::formatShape(shapeOf(t)));
       if (!file->readAsF32(t.name, values, err))
         return error(err);
       if (!o.allowNonfinite &&
-          !dlart::checkFinite(o.input, t.name, shapeOf(t), values.data(),
+          !dlart::checkFinite(file->file(t.name), t.name, shapeOf(t), values.data(),
                               values.size(), err))
         return error(err + "; inputs must be finite (--allow-nonfinite "
                            "accepts them)");
@@ -347,33 +394,35 @@ int run(const Options &o) {
 
   int status = 0;
   if (!o.output.empty()) {
-    std::vector<dlart::TensorData> tensors;
-    for (size_t i = 0; i < nOut; ++i)
-      tensors.push_back({outs[i].name, dlart::DType::F32, shapeOf(outs[i]),
-                         dlart_output_buffer(model, i),
-                         static_cast<size_t>(outs[i].bytes)});
+    std::vector<std::vector<int64_t>> shapes;
+    std::vector<const float *> data;
+    for (size_t i = 0; i < nOut; ++i) {
+      shapes.push_back(shapeOf(outs[i]));
+      data.push_back(dlart_output_buffer(model, i));
+    }
     std::string err;
-    if (!dlart::writeSafetensors(o.output, tensors, {}, err))
+    if (!dlarun::writeTensors(o.output, namesOf(outs), shapes, data, err))
       return error(err);
     std::printf("output: %s\n", o.output.c_str());
   }
 
   if (!o.check.empty()) {
     std::string err;
-    auto file = dlart::SafetensorsFile::open(o.check, err);
+    auto file = dlarun::TensorSource::open(o.check, namesOf(outs), "output", err);
     if (!file)
       return error(err);
     std::vector<float> expected;
     size_t mismatches = 0;
     for (size_t i = 0; i < nOut; ++i) {
       const dlart_tensor_info &t = outs[i];
-      const dlart::TensorInfo *found = file->find(t.name);
-      if (!found)
-        return error(o.check + ": no tensor '" + t.name +
-                     "' to check the model output of that name against");
-      if (found->shape != shapeOf(t))
-        return error(o.check + ": '" + t.name + "' is " +
-                     dlart::formatShape(found->shape) + ", the model output is " +
+      std::vector<int64_t> shape;
+      if (!file->find(t.name, shape, err))
+        return error(!err.empty() ? err
+                                  : file->missing(t.name, "to check the model output "
+                                                          "of that name against"));
+      if (shape != shapeOf(t))
+        return error(file->file(t.name) + ": '" + t.name + "' is " +
+                     dlart::formatShape(shape) + ", the model output is " +
                      dlart::formatShape(shapeOf(t)));
       if (!file->readAsF32(t.name, expected, err))
         return error(err);
