@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Report.h"
 #include "TensorFiles.h"
 
 #include "dlart/Safetensors.h"
@@ -57,6 +58,9 @@ const char *kUsage =
     "                      device); print min/median/p90 ms and images/s\n"
     "  --warmup K          untimed passes before --bench (default 3)\n"
     "  --profile           time each forward step (CUDA events on cuda)\n"
+    "  --json FILE         with --bench and/or --profile: also write every\n"
+    "                      iteration's time, percentiles, mean, throughput\n"
+    "                      and each step's time to FILE (JSON)\n"
     "  --graph             cuda: capture the forward pass once as a CUDA\n"
     "                      graph and replay it\n"
     "  --allow-nonfinite   accept weights and inputs holding NaN or Inf\n"
@@ -68,7 +72,7 @@ const char *kUsage =
     "Exit status: 0 success, 1 error, 2 usage error, 3 --check mismatch.\n";
 
 struct Options {
-  std::string bundle, weights, input, output, check;
+  std::string bundle, weights, input, output, check, json;
   std::string device = "host";
   uint64_t seed = 0;
   int threads = 0; // 0: the runtime's default
@@ -143,7 +147,7 @@ int parseArgs(int argc, char **argv, Options &o) {
     }
     static const char *withValue[] = {
         "--weights", "--input", "--output", "--device", "--threads", "--check",
-        "--rtol",    "--atol",  "--bench",  "--warmup", "--seed"};
+        "--rtol",    "--atol",  "--bench",  "--warmup", "--seed",   "--json"};
     if (std::find_if(std::begin(withValue), std::end(withValue),
                      [&](const char *n) { return name == n; }) ==
         std::end(withValue))
@@ -162,6 +166,8 @@ int parseArgs(int argc, char **argv, Options &o) {
       o.output = value;
     else if (name == "--check")
       o.check = value;
+    else if (name == "--json")
+      o.json = value;
     else if (name == "--device") {
       if (value != "host" && value != "cuda")
         return usageError("--device: expected 'host' or 'cuda', got '" + value +
@@ -195,6 +201,13 @@ int parseArgs(int argc, char **argv, Options &o) {
     return usageError("one bundle expected, got '" + positional[0] +
                       "' and '" + positional[1] + "'");
   o.bundle = positional[0];
+  if (!o.json.empty() && o.bench == 0 && !o.profile)
+    return usageError("--json needs --bench N or --profile (it reports their times)");
+  if (!o.json.empty())
+    for (const std::string *path : {&o.check, &o.weights, &o.input, &o.output})
+      if (!path->empty() && dlart::sameFile(o.json, *path))
+        return usageError("--json " + o.json + " is a file this run reads or writes (" +
+                          *path + "); refusing to overwrite it");
   // --output must not destroy a file this run reads (and a --check against
   // the file just written would pass trivially).
   if (!o.output.empty())
@@ -269,11 +282,6 @@ bool checkOutput(const dlart_tensor_info &t, const float *actual,
                 bad, t.num_elements, o.atol, o.rtol, dlart::formatIndex(static_cast<uint64_t>(worst), shapeOf(t)).c_str(),
                 actual[worst], expected[worst]);
   return bad == 0;
-}
-
-double percentile(std::vector<double> sorted, double p) {
-  size_t k = static_cast<size_t>(std::ceil(p * sorted.size()));
-  return sorted[std::min(sorted.size(), std::max<size_t>(k, 1)) - 1];
 }
 
 // Before anything runs: --output Y.npy needs a model with one output, and
@@ -451,6 +459,11 @@ int run(const Options &o) {
     }
   }
 
+  dlarun::Report report;
+  report.model = *name ? name : o.bundle;
+  report.bundle = o.bundle;
+  report.device = dlart_device_info(model);
+  report.batch = ins.empty() || ins[0].rank == 0 ? 1 : ins[0].shape[0];
   if (o.bench > 0) {
     using Clock = std::chrono::steady_clock;
     for (long i = 0; i < o.warmup; ++i)
@@ -464,12 +477,15 @@ int run(const Options &o) {
       ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0)
                        .count());
     }
+    report.haveBench = true;
+    report.warmup = o.warmup;
+    report.iterationMs = ms;
     std::sort(ms.begin(), ms.end());
-    double median = percentile(ms, 0.5);
+    double median = dlarun::percentile(ms, 0.5);
     int64_t batch = ins[0].rank > 0 ? ins[0].shape[0] : 1;
     std::printf("bench: %ld runs after %ld warm-up: min %.3f ms, median %.3f "
                 "ms, p90 %.3f ms, %.1f images/s (batch %" PRId64 ")\n",
-                o.bench, o.warmup, ms.front(), median, percentile(ms, 0.9),
+                o.bench, o.warmup, ms.front(), median, dlarun::percentile(ms, 0.9),
                 batch * 1000.0 / median, batch);
   }
 
@@ -487,6 +503,17 @@ int run(const Options &o) {
       std::printf("  %4zu  %-48s %10.3f ms %6.1f%%\n", i,
                   dlart_forward_step_name(model, i), stepMs[i],
                   total > 0 ? 100.0 * stepMs[i] / total : 0.0);
+    report.haveProfile = true;
+    report.clock = o.device == "cuda" ? "CUDA events" : "host clock";
+    for (size_t i = 0; i < n; ++i)
+      report.steps.push_back({dlart_forward_step_name(model, i),
+                              dlart_forward_step_kernel(model, i), stepMs[i]});
+  }
+  if (!o.json.empty()) {
+    std::string err;
+    if (!dlarun::writeReport(o.json, report, err))
+      return error(err);
+    std::printf("json: %s\n", o.json.c_str());
   }
   return status;
 }
