@@ -47,6 +47,15 @@ try:
 except Exception:
     pass
 
+# numpy in that interpreter, for the Python runtime's tests (python/dlart)
+# that need no torch.
+try:
+    subprocess.run([python, "-c", "import numpy"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    config.available_features.add("numpy")
+except Exception:
+    pass
+
 # A real GPU (driver + device) is needed only by tests marked REQUIRES: cuda-gpu.
 if shutil.which("nvidia-smi"):
     try:

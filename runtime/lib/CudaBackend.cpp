@@ -10,10 +10,11 @@
 // values are those of cuda.h, which is ABI-stable) and resolved by
 // CudaDriver.cpp; checkCudaBinary is CudaBinaryCheck.cpp.
 //
-// Memory: one cuMemAlloc holds every buffer (Layout). Kernels: the bundle's
-// cubin/fatbin, with its PTX JIT-compiled by the driver when no SASS fits
-// the device. forward: one cuLaunchKernel per step on one stream, optionally
-// captured once into a CUDA graph and replayed.
+// Memory: one cuMemAlloc holds the shared region and the default context's
+// (Layout); each further execution context allocates its own region.
+// Kernels: the bundle's cubin/fatbin, with its PTX JIT-compiled by the driver
+// when no SASS fits the device. forward: one cuLaunchKernel per step on the
+// context's stream, optionally captured once into a CUDA graph and replayed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,13 +49,58 @@ bool readFile(const std::string &path, std::vector<char> &out,
   return true;
 }
 
-struct CudaStep {
+/// A resolved kernel of one step, not yet bound to a context's memory.
+struct StepPlan {
   CUfunction fn = nullptr;
   std::array<uint32_t, 3> grid{}, block{};
   uint32_t sharedBytes = 0;
+  std::vector<uint32_t> args; ///< Buffer ids.
+  std::string where;          ///< "forward[3] kernel 'x'", for messages.
+};
+
+/// A step bound to one context: device pointers into its memory.
+struct CudaStep {
+  const StepPlan *plan = nullptr;
   std::vector<CUdeviceptr> ptrs;
   std::vector<void *> params; ///< &ptrs[i], as cuLaunchKernel wants.
-  std::string where;          ///< "forward[3] kernel 'x'", for messages.
+};
+
+class CudaBackend;
+
+/// One execution context: its region (inputs, outputs, arena), its stream,
+/// its profiling events and its CUDA graph (kernel arguments are the
+/// context's own addresses, so each context captures its own).
+class CudaContext : public BackendContext {
+public:
+  CudaContext(const CudaBackend &b, CUdeviceptr base, bool ownsBase, bool graph)
+      : b_(b), base_(base), ownsBase_(ownsBase), useGraph_(graph) {}
+  ~CudaContext() override;
+  /// Creates the stream and binds the steps; false and `err` on failure.
+  bool start(std::string &err);
+
+  bool upload(uint64_t offset, const void *src, size_t bytes,
+              std::string &err) override;
+  bool download(uint64_t offset, void *dst, size_t bytes,
+                std::string &err) override;
+  bool run(Phase phase, std::string &err) override;
+  bool profile(std::vector<double> &stepMs, std::string &err) override;
+  std::string describe() const override;
+  void setGraph(bool enable) override { useGraph_ = enable; }
+
+private:
+  bool check(CUresult r, const std::string &what, std::string &err) const;
+  bool launch(CudaStep &s, std::string &err);
+  bool capture(std::string &err);
+
+  const CudaBackend &b_;
+  CUdeviceptr base_;
+  bool ownsBase_;
+  bool useGraph_;
+  CUstream stream_ = nullptr;
+  std::vector<CudaStep> init_, forward_;
+  std::vector<CUevent> events_;
+  CUgraph graph_ = nullptr;
+  CUgraphExec graphExec_ = nullptr;
 };
 
 class CudaBackend : public Backend {
@@ -64,14 +110,6 @@ public:
       return;
     if (ctx_)
       d_->cuCtxSetCurrent(ctx_);
-    if (graphExec_)
-      d_->cuGraphExecDestroy(graphExec_);
-    if (graph_)
-      d_->cuGraphDestroy(graph_);
-    for (CUevent e : events_)
-      d_->cuEventDestroy(e);
-    if (stream_)
-      d_->cuStreamDestroy(stream_);
     if (block_)
       d_->cuMemFree(block_);
     if (module_)
@@ -136,86 +174,64 @@ public:
     if (!loadModule(m, binPath, binary, ptx, sm, major, minor, err))
       return DLART_ERROR_DEVICE;
     binName_ = m.cudaBinary;
+    layout_ = layout;
+    dir_ = m.dir;
     if (!resolve(m, layout, binPath, err))
-      return DLART_ERROR_DEVICE;
-    if (!check(d_->cuStreamCreate(&stream_, 0), "cuStreamCreate", err))
       return DLART_ERROR_DEVICE;
     return DLART_OK;
   }
 
-  bool upload(uint64_t offset, const void *src, size_t bytes,
-              std::string &err) override {
-    return check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err) &&
-           check(d_->cuMemcpyHtoD(block_ + offset, src, bytes),
-                 "cuMemcpyHtoD", err);
+  bool uploadShared(uint64_t offset, const void *src, size_t bytes,
+                    std::string &err) override {
+    if (!check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err) ||
+        !check(d_->cuMemcpyHtoD(block_ + offset, src, bytes), "cuMemcpyHtoD",
+               err))
+      return false;
+    // From pageable memory the copy may still be in flight on the legacy
+    // stream, which the contexts' non-blocking streams do not wait for.
+    return !d_->cuMemcpyHtoDAsync ||
+           check(d_->cuStreamSynchronize(nullptr), "cuStreamSynchronize", err);
   }
-  bool download(uint64_t offset, void *dst, size_t bytes,
-                std::string &err) override {
+  bool downloadShared(uint64_t offset, void *dst, size_t bytes,
+                      std::string &err) override {
     return check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err) &&
-           check(d_->cuStreamSynchronize(stream_), "cuStreamSynchronize",
-                 err) &&
            check(d_->cuMemcpyDtoH(dst, block_ + offset, bytes),
                  "cuMemcpyDtoH", err);
   }
 
-  bool run(Phase phase, std::string &err) override {
+  std::unique_ptr<BackendContext> createContext(bool primary, unsigned,
+                                                bool graph, dlart_status &status,
+                                                std::string &err) override {
+    status = DLART_ERROR_DEVICE;
     if (!check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err))
-      return false;
-    const char *what = phase == Phase::Init ? "init" : "forward";
-    if (phase == Phase::Forward && useGraph_) {
-      if (!graphExec_ && !capture(err))
-        return false;
-      if (!check(d_->cuGraphLaunch(graphExec_, stream_), "cuGraphLaunch", err))
-        return false;
-    } else {
-      for (CudaStep &s : phase == Phase::Init ? init_ : forward_)
-        if (!launch(s, err))
-          return false;
+      return nullptr;
+    CUdeviceptr base = block_ + layout_.sharedBytes;
+    if (!primary) {
+      uint64_t bytes = layout_.contextBytes ? layout_.contextBytes : 1;
+      CUresult r = d_->cuMemAlloc(&base, bytes);
+      if (r != CUDA_SUCCESS) {
+        err = r == CUDA_ERROR_OUT_OF_MEMORY
+                  ? outOfMemory(dir_ + ": out of GPU memory: an execution "
+                                       "context needs " +
+                                    size(layout_.contextBytes) +
+                                    " (inputs, outputs and the activation arena)",
+                                r)
+                  : "cuda: cuMemAlloc of " + std::to_string(bytes) +
+                        " bytes for an execution context failed: " +
+                        d_->describe(r);
+        return nullptr;
+      }
     }
-    // Kernel faults surface here, not at launch.
-    return check(d_->cuStreamSynchronize(stream_),
-                 std::string("the ") + what + " pass (cuStreamSynchronize)",
-                 err);
+    auto c = std::make_unique<CudaContext>(*this, base, !primary, graph);
+    if (!primary &&
+        !check(d_->cuMemsetD8(base, 0, layout_.contextBytes), "cuMemsetD8", err))
+      return nullptr;
+    if (!c->start(err))
+      return nullptr;
+    status = DLART_OK;
+    return c;
   }
 
-  bool profile(std::vector<double> &stepMs, std::string &err) override {
-    if (!check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent", err))
-      return false;
-    while (events_.size() < forward_.size() + 1) {
-      CUevent e = nullptr;
-      if (!check(d_->cuEventCreate(&e, 0), "cuEventCreate", err))
-        return false;
-      events_.push_back(e);
-    }
-    for (size_t i = 0; i < forward_.size(); ++i)
-      if (!check(d_->cuEventRecord(events_[i], stream_), "cuEventRecord",
-                 err) ||
-          !launch(forward_[i], err))
-        return false;
-    if (!check(d_->cuEventRecord(events_[forward_.size()], stream_),
-               "cuEventRecord", err) ||
-        !check(d_->cuEventSynchronize(events_[forward_.size()]),
-               "the profiled forward pass (cuEventSynchronize)", err))
-      return false;
-    stepMs.clear();
-    for (size_t i = 0; i < forward_.size(); ++i) {
-      float ms = 0;
-      if (!check(d_->cuEventElapsedTime(&ms, events_[i], events_[i + 1]),
-                 "cuEventElapsedTime", err))
-        return false;
-      stepMs.push_back(ms);
-    }
-    return true;
-  }
-
-  void setGraph(bool enable) override { useGraph_ = enable; }
-
-  std::string describe() const override {
-    return "cuda, " + deviceText_ + ", " +
-           (jitFrom_.empty() ? binName_ : "PTX JIT-compiled from " + jitFrom_);
-  }
-
-private:
   bool check(CUresult r, const std::string &what, std::string &err) const {
     if (r == CUDA_SUCCESS)
       return true;
@@ -223,6 +239,28 @@ private:
     return false;
   }
 
+  /// The steps of `phase` bound to a context's region.
+  std::vector<CudaStep> bind(Phase phase, CUdeviceptr base) const {
+    std::vector<CudaStep> out;
+    for (const StepPlan &p : phase == Phase::Init ? init_ : forward_) {
+      CudaStep &c = out.emplace_back();
+      c.plan = &p;
+      for (uint32_t id : p.args)
+        c.ptrs.push_back((layout_.region[id] == Layout::Region::Shared ? block_ : base) +
+                         layout_.offset[id]);
+    }
+    for (CudaStep &c : out) // After the vector stopped moving.
+      for (CUdeviceptr &ptr : c.ptrs)
+        c.params.push_back(&ptr);
+    return out;
+  }
+
+  const Driver *d_ = nullptr;
+  CUcontext ctx_ = nullptr;
+  std::string deviceText_; ///< "NVIDIA H200 (sm_90)"
+  std::string binName_, jitFrom_;
+
+private:
   // cubin/fatbin first; its PTX when the driver finds no SASS for the device.
   bool loadModule(const Manifest &m, const std::string &binPath,
                   const std::vector<char> &binary, const std::vector<char> &ptx,
@@ -284,29 +322,35 @@ private:
 
   bool resolve(const Manifest &m, const Layout &layout,
                const std::string &binPath, std::string &err) {
-    CUresult r = d_->cuMemAlloc(&block_, layout.totalBytes ? layout.totalBytes : 1);
+    uint64_t total = layout.totalBytes();
+    CUresult r = d_->cuMemAlloc(&block_, total ? total : 1);
     if (r != CUDA_SUCCESS) {
       block_ = 0;
       if (r == CUDA_ERROR_OUT_OF_MEMORY) {
-        err = outOfMemory(m, layout, r);
+        err = outOfMemory(m.dir + ": out of GPU memory: the model needs " +
+                              size(total) + " in one block (" +
+                              size(m.preparedBytes) + " prepared, " +
+                              size(m.arenaBytes) +
+                              " activation arena, the rest parameters, inputs "
+                              "and outputs)",
+                          r);
         return false;
       }
-      return check(r, "cuMemAlloc of " + std::to_string(layout.totalBytes) +
-                          " bytes", err);
+      return check(r, "cuMemAlloc of " + std::to_string(total) + " bytes", err);
     }
-    if (!check(d_->cuMemsetD8(block_, 0, layout.totalBytes), "cuMemsetD8", err))
+    if (!check(d_->cuMemsetD8(block_, 0, total), "cuMemsetD8", err))
       return false;
     int optin = 0;
     d_->cuDeviceGetAttribute(
         &optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device_);
     for (auto [phase, steps, out] :
          {std::tuple<const char *, const std::vector<StepDesc> *,
-                     std::vector<CudaStep> *>{"init", &m.init, &init_},
+                     std::vector<StepPlan> *>{"init", &m.init, &init_},
           {"forward", &m.forward, &forward_}}) {
       out->resize(steps->size());
       for (size_t i = 0; i < steps->size(); ++i) {
         const StepDesc &s = (*steps)[i];
-        CudaStep &c = (*out)[i];
+        StepPlan &c = (*out)[i];
         c.where = std::string(phase) + "[" + std::to_string(i) + "] kernel '" +
                   s.kernel + "'";
         CUresult r = d_->cuModuleGetFunction(&c.fn, module_, s.kernel.c_str());
@@ -333,38 +377,31 @@ private:
         c.grid = s.grid;
         c.block = s.block;
         c.sharedBytes = s.sharedBytes;
-        for (uint32_t id : s.args)
-          c.ptrs.push_back(block_ + layout.offset[id]);
-        for (CUdeviceptr &p : c.ptrs)
-          c.params.push_back(&p);
+        c.args.assign(s.args.begin(), s.args.end());
       }
     }
     return true;
   }
 
-  // "m.dlab: out of GPU memory: the model needs N bytes (1.5 GiB) ...".
-  std::string outOfMemory(const Manifest &m, const Layout &layout,
-                          CUresult r) const {
-    auto size = [](uint64_t bytes) {
-      std::string text = std::to_string(bytes) + " bytes";
-      if (bytes < 1024)
-        return text;
-      char buf[32];
-      double v = bytes >= (uint64_t(1) << 30)   ? bytes / 1073741824.0
-                 : bytes >= (uint64_t(1) << 20) ? bytes / 1048576.0
-                                                : bytes / 1024.0;
-      const char *unit = bytes >= (uint64_t(1) << 30)   ? "GiB"
-                         : bytes >= (uint64_t(1) << 20) ? "MiB"
-                                                        : "KiB";
-      std::snprintf(buf, sizeof(buf), " (%.1f %s)", v, unit);
-      return text + buf;
-    };
-    std::string text = m.dir + ": out of GPU memory: the model needs " +
-                       size(layout.totalBytes) + " in one block (" +
-                       size(m.preparedBytes) + " prepared, " +
-                       size(m.arenaBytes) +
-                       " activation arena, the rest parameters, inputs and "
-                       "outputs)";
+  /// "1280 bytes (1.2 KiB)".
+  static std::string size(uint64_t bytes) {
+    std::string text = std::to_string(bytes) + " bytes";
+    if (bytes < 1024)
+      return text;
+    char buf[32];
+    double v = bytes >= (uint64_t(1) << 30)   ? bytes / 1073741824.0
+               : bytes >= (uint64_t(1) << 20) ? bytes / 1048576.0
+                                              : bytes / 1024.0;
+    const char *unit = bytes >= (uint64_t(1) << 30)   ? "GiB"
+                       : bytes >= (uint64_t(1) << 20) ? "MiB"
+                                                      : "KiB";
+    std::snprintf(buf, sizeof(buf), " (%.1f %s)", v, unit);
+    return text + buf;
+  }
+
+  // `what` + "; the device 'NAME' has F bytes free of T bytes (cuMemAlloc:
+  // ...); free GPU memory or use --device host".
+  std::string outOfMemory(std::string text, CUresult r) const {
     size_t freeBytes = 0, totalBytes = 0;
     if (d_->cuMemGetInfo &&
         d_->cuMemGetInfo(&freeBytes, &totalBytes) == CUDA_SUCCESS)
@@ -374,50 +411,157 @@ private:
            "); free GPU memory or use --device host";
   }
 
-  bool launch(CudaStep &s, std::string &err) {
-    return check(d_->cuLaunchKernel(s.fn, s.grid[0], s.grid[1], s.grid[2],
-                                    s.block[0], s.block[1], s.block[2],
-                                    s.sharedBytes, stream_, s.params.data(),
-                                    nullptr),
-                 s.where + ": cuLaunchKernel", err);
-  }
-
-  // Records the forward launches once; kernel arguments are fixed device
-  // addresses inside the one block, so the graph stays valid for the
-  // lifetime of the model (reloading weights only changes memory contents).
-  bool capture(std::string &err) {
-    if (!check(d_->cuStreamBeginCapture(stream_,
-                                        CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-               "cuStreamBeginCapture", err))
-      return false;
-    bool ok = true;
-    for (CudaStep &s : forward_)
-      if (!(ok = launch(s, err)))
-        break;
-    // End the capture even after a failed launch, so the stream is usable.
-    CUresult r = d_->cuStreamEndCapture(stream_, &graph_);
-    if (!ok)
-      return false;
-    return check(r, "cuStreamEndCapture", err) &&
-           check(d_->cuGraphInstantiateWithFlags(&graphExec_, graph_, 0),
-                 "cuGraphInstantiate", err);
-  }
-
-  const Driver *d_ = nullptr;
   CUdevice device_ = 0;
-  CUcontext ctx_ = nullptr;
   CUmodule module_ = nullptr;
-  CUstream stream_ = nullptr;
-  CUdeviceptr block_ = 0;
-  std::vector<CudaStep> init_, forward_;
-  std::vector<CUevent> events_;
-  CUgraph graph_ = nullptr;
-  CUgraphExec graphExec_ = nullptr;
-  bool useGraph_ = false;
+  CUdeviceptr block_ = 0; ///< The shared region, then the default context's.
+  Layout layout_;
+  std::string dir_;
+  std::vector<StepPlan> init_, forward_;
   std::string deviceName_; ///< "NVIDIA H200"
-  std::string deviceText_; ///< "NVIDIA H200 (sm_90)"
-  std::string binName_, jitFrom_;
 };
+
+CudaContext::~CudaContext() {
+  const Driver *d = b_.d_;
+  d->cuCtxSetCurrent(b_.ctx_);
+  if (stream_)
+    d->cuStreamSynchronize(stream_);
+  if (graphExec_)
+    d->cuGraphExecDestroy(graphExec_);
+  if (graph_)
+    d->cuGraphDestroy(graph_);
+  for (CUevent e : events_)
+    d->cuEventDestroy(e);
+  if (stream_)
+    d->cuStreamDestroy(stream_);
+  if (ownsBase_ && base_)
+    d->cuMemFree(base_);
+}
+
+bool CudaContext::check(CUresult r, const std::string &what,
+                        std::string &err) const {
+  return b_.check(r, what, err);
+}
+
+bool CudaContext::start(std::string &err) {
+  // Non-blocking when the copies can go on the stream too: then nothing of
+  // this context waits for the legacy stream, nor for other contexts.
+  unsigned flags = b_.d_->cuMemcpyHtoDAsync ? CU_STREAM_NON_BLOCKING : 0;
+  if (!check(b_.d_->cuStreamCreate(&stream_, flags), "cuStreamCreate", err))
+    return false;
+  init_ = b_.bind(Phase::Init, base_);
+  forward_ = b_.bind(Phase::Forward, base_);
+  return true;
+}
+
+bool CudaContext::upload(uint64_t offset, const void *src, size_t bytes,
+                         std::string &err) {
+  const Driver *d = b_.d_;
+  if (!check(d->cuCtxSetCurrent(b_.ctx_), "cuCtxSetCurrent", err))
+    return false;
+  if (d->cuMemcpyHtoDAsync) // Pageable memory: staged before it returns.
+    return check(d->cuMemcpyHtoDAsync(base_ + offset, src, bytes, stream_),
+                 "cuMemcpyHtoDAsync", err);
+  return check(d->cuMemcpyHtoD(base_ + offset, src, bytes), "cuMemcpyHtoD", err);
+}
+
+bool CudaContext::download(uint64_t offset, void *dst, size_t bytes,
+                           std::string &err) {
+  const Driver *d = b_.d_;
+  if (!check(d->cuCtxSetCurrent(b_.ctx_), "cuCtxSetCurrent", err))
+    return false;
+  if (d->cuMemcpyDtoHAsync)
+    return check(d->cuMemcpyDtoHAsync(dst, base_ + offset, bytes, stream_),
+                 "cuMemcpyDtoHAsync", err) &&
+           check(d->cuStreamSynchronize(stream_), "cuStreamSynchronize", err);
+  return check(d->cuStreamSynchronize(stream_), "cuStreamSynchronize", err) &&
+         check(d->cuMemcpyDtoH(dst, base_ + offset, bytes), "cuMemcpyDtoH", err);
+}
+
+bool CudaContext::run(Phase phase, std::string &err) {
+  const Driver *d = b_.d_;
+  if (!check(d->cuCtxSetCurrent(b_.ctx_), "cuCtxSetCurrent", err))
+    return false;
+  const char *what = phase == Phase::Init ? "init" : "forward";
+  if (phase == Phase::Forward && useGraph_) {
+    if (!graphExec_ && !capture(err))
+      return false;
+    if (!check(d->cuGraphLaunch(graphExec_, stream_), "cuGraphLaunch", err))
+      return false;
+  } else {
+    for (CudaStep &s : phase == Phase::Init ? init_ : forward_)
+      if (!launch(s, err))
+        return false;
+  }
+  // Kernel faults surface here, not at launch.
+  return check(d->cuStreamSynchronize(stream_),
+               std::string("the ") + what + " pass (cuStreamSynchronize)", err);
+}
+
+bool CudaContext::profile(std::vector<double> &stepMs, std::string &err) {
+  const Driver *d = b_.d_;
+  if (!check(d->cuCtxSetCurrent(b_.ctx_), "cuCtxSetCurrent", err))
+    return false;
+  while (events_.size() < forward_.size() + 1) {
+    CUevent e = nullptr;
+    if (!check(d->cuEventCreate(&e, 0), "cuEventCreate", err))
+      return false;
+    events_.push_back(e);
+  }
+  for (size_t i = 0; i < forward_.size(); ++i)
+    if (!check(d->cuEventRecord(events_[i], stream_), "cuEventRecord", err) ||
+        !launch(forward_[i], err))
+      return false;
+  if (!check(d->cuEventRecord(events_[forward_.size()], stream_),
+             "cuEventRecord", err) ||
+      !check(d->cuEventSynchronize(events_[forward_.size()]),
+             "the profiled forward pass (cuEventSynchronize)", err))
+    return false;
+  stepMs.clear();
+  for (size_t i = 0; i < forward_.size(); ++i) {
+    float ms = 0;
+    if (!check(d->cuEventElapsedTime(&ms, events_[i], events_[i + 1]),
+               "cuEventElapsedTime", err))
+      return false;
+    stepMs.push_back(ms);
+  }
+  return true;
+}
+
+std::string CudaContext::describe() const {
+  return "cuda, " + b_.deviceText_ + ", " +
+         (b_.jitFrom_.empty() ? b_.binName_ : "PTX JIT-compiled from " + b_.jitFrom_);
+}
+
+bool CudaContext::launch(CudaStep &s, std::string &err) {
+  const StepPlan &p = *s.plan;
+  return check(b_.d_->cuLaunchKernel(p.fn, p.grid[0], p.grid[1], p.grid[2],
+                                     p.block[0], p.block[1], p.block[2],
+                                     p.sharedBytes, stream_, s.params.data(),
+                                     nullptr),
+               p.where + ": cuLaunchKernel", err);
+}
+
+// Records the forward launches once; kernel arguments are fixed device
+// addresses (the shared region and this context's), so the graph stays valid
+// for the lifetime of the context (reloading weights only changes memory
+// contents).
+bool CudaContext::capture(std::string &err) {
+  const Driver *d = b_.d_;
+  if (!check(d->cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+             "cuStreamBeginCapture", err))
+    return false;
+  bool ok = true;
+  for (CudaStep &s : forward_)
+    if (!(ok = launch(s, err)))
+      break;
+  // End the capture even after a failed launch, so the stream is usable.
+  CUresult r = d->cuStreamEndCapture(stream_, &graph_);
+  if (!ok)
+    return false;
+  return check(r, "cuStreamEndCapture", err) &&
+         check(d->cuGraphInstantiateWithFlags(&graphExec_, graph_, 0),
+               "cuGraphInstantiate", err);
+}
 
 } // namespace
 

@@ -99,6 +99,12 @@ const Driver *loadDriver(std::string &err) {
       return;
     if (void *p = ::dlsym(lib, "cuMemGetInfo_v2"))
       d.cuMemGetInfo = reinterpret_cast<decltype(d.cuMemGetInfo)>(p);
+    void *htod = ::dlsym(lib, "cuMemcpyHtoDAsync_v2");
+    void *dtoh = ::dlsym(lib, "cuMemcpyDtoHAsync_v2");
+    if (htod && dtoh) {
+      d.cuMemcpyHtoDAsync = reinterpret_cast<decltype(d.cuMemcpyHtoDAsync)>(htod);
+      d.cuMemcpyDtoHAsync = reinterpret_cast<decltype(d.cuMemcpyDtoHAsync)>(dtoh);
+    }
     CUresult r = d.cuInit(0);
     if (r == CUDA_ERROR_NO_DEVICE)
       loadError = "no CUDA device: the NVIDIA driver is installed but finds no "

@@ -43,6 +43,7 @@ constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr unsigned kStaticSharedLimit = 48 * 1024; // above: opt-in needed
 
 struct Driver {
@@ -87,6 +88,13 @@ struct Driver {
   /// Optional (null if the driver lacks it): only used to explain an
   /// out-of-memory error.
   CUresult (*cuMemGetInfo)(size_t *, size_t *) = nullptr;
+  /// Optional, both or neither: with them each execution context copies on
+  /// its own non-blocking stream, so one context's copies do not wait for
+  /// another's kernels (the synchronous copies run on the legacy stream).
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t,
+                                CUstream) = nullptr;
+  CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t,
+                                CUstream) = nullptr;
 
   /// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
   std::string describe(CUresult r) const {

@@ -214,9 +214,108 @@ void runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
   }
 }
 
+void *alignedAlloc(uint64_t bytes) {
+  void *p = nullptr;
+  if (::posix_memalign(&p, Layout::kAlign, bytes ? bytes : 1) != 0)
+    return nullptr;
+  return p;
+}
+
+/// A step resolved in the library, not yet bound to a context's memory.
+struct EmuPlan {
+  EmuKernelFn fn = nullptr;
+  std::string name;
+  std::vector<uint32_t> args; ///< Buffer ids.
+  std::array<uint32_t, 3> grid{}, block{};
+  uint64_t sharedBytes = 0;
+};
+
+/// Runs the blocks of `s` on `threads` host threads, each with its own
+/// fibers.
+bool runStep(const EmuStep &s, unsigned threadsWanted, std::string &err) {
+  uint64_t blocks = uint64_t(s.grid[0]) * s.grid[1] * s.grid[2];
+  size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
+  unsigned workers = static_cast<unsigned>(std::min<uint64_t>(threadsWanted, blocks));
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    Fibers fibers;
+    if (!fibers.reserve(threads, s.sharedBytes)) {
+      failed = true;
+      return;
+    }
+    Fibers *outer = currentFibers;
+    currentFibers = &fibers;
+    for (uint64_t b; (b = next.fetch_add(1)) < blocks;)
+      runBlock(fibers, s, b % s.grid[0], (b / s.grid[0]) % s.grid[1],
+               b / (uint64_t(s.grid[0]) * s.grid[1]));
+    currentFibers = outer;
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < workers; ++i)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &t : pool)
+    t.join();
+  if (failed) {
+    err = "step '" + s.name + "': cannot allocate the fibers of a block of " +
+          std::to_string(threads) + " threads";
+    return false;
+  }
+  return true;
+}
+
+class EmuBackend;
+
+/// One execution context: the inputs, outputs and arena (`base`, the
+/// Layout's context region) and its host threads.
+class EmuContext : public BackendContext {
+public:
+  EmuContext(const EmuBackend &backend, char *base, bool ownsBase, unsigned threads);
+  ~EmuContext() override {
+    if (ownsBase_)
+      std::free(base_);
+  }
+  bool upload(uint64_t offset, const void *src, size_t bytes, std::string &) override {
+    std::memcpy(base_ + offset, src, bytes);
+    return true;
+  }
+  bool download(uint64_t offset, void *dst, size_t bytes, std::string &) override {
+    std::memcpy(dst, base_ + offset, bytes);
+    return true;
+  }
+  bool run(Phase phase, std::string &err) override {
+    for (const EmuStep &s : phase == Phase::Init ? init_ : forward_)
+      if (!runStep(s, threads_, err))
+        return false;
+    return true;
+  }
+  bool profile(std::vector<double> &stepMs, std::string &err) override {
+    stepMs.clear();
+    for (const EmuStep &s : forward_) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (!runStep(s, threads_, err))
+        return false;
+      std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
+      stepMs.push_back(dt.count());
+    }
+    return true;
+  }
+  std::string describe() const override {
+    return "cuda-emu, " + std::to_string(threads_) +
+           (threads_ == 1 ? " thread, " : " threads, ") + "kernels-emu.so";
+  }
+  void setThreads(unsigned threads) override { threads_ = threads ? threads : 1; }
+
+private:
+  char *base_;
+  bool ownsBase_;
+  unsigned threads_;
+  std::vector<EmuStep> init_, forward_;
+};
+
 class EmuBackend : public Backend {
 public:
-  explicit EmuBackend(unsigned threads) : threads_(threads ? threads : 1) {}
   ~EmuBackend() override {
     std::free(block_);
     if (library_)
@@ -233,6 +332,7 @@ public:
                                  "to run it on cuda-emu");
       return DLART_ERROR_BUNDLE;
     }
+    dir_ = m.dir;
     lib_ = m.path(m.cudaEmulator);
     if (!checkHostLibrary(lib_, err))
       return DLART_ERROR_BUNDLE;
@@ -249,58 +349,70 @@ public:
       return DLART_ERROR_BUNDLE;
     }
     *barrierFn = barrier;
-    if (::posix_memalign(&block_, Layout::kAlign, layout.totalBytes ? layout.totalBytes : 1)) {
-      block_ = nullptr;
-      err = m.dir + ": cannot allocate " + std::to_string(layout.totalBytes) +
+    layout_ = layout;
+    block_ = static_cast<char *>(alignedAlloc(layout.totalBytes()));
+    if (!block_) {
+      err = m.dir + ": cannot allocate " + std::to_string(layout.totalBytes()) +
             " bytes of host memory for the bundle's buffers";
       return DLART_ERROR_INTERNAL;
     }
-    std::memset(block_, 0, layout.totalBytes);
-    if (!resolve(layout, "init", m.init, init_, err) ||
-        !resolve(layout, "forward", m.forward, forward_, err))
+    std::memset(block_, 0, layout.totalBytes());
+    if (!resolve("init", m.init, init_, err) || !resolve("forward", m.forward, forward_, err))
       return DLART_ERROR_BUNDLE;
     return DLART_OK;
   }
 
-  bool upload(uint64_t offset, const void *src, size_t bytes, std::string &) override {
-    std::memcpy(static_cast<char *>(block_) + offset, src, bytes);
+  bool uploadShared(uint64_t offset, const void *src, size_t bytes, std::string &) override {
+    std::memcpy(block_ + offset, src, bytes);
     return true;
   }
-  bool download(uint64_t offset, void *dst, size_t bytes, std::string &) override {
-    std::memcpy(dst, static_cast<const char *>(block_) + offset, bytes);
+  bool downloadShared(uint64_t offset, void *dst, size_t bytes, std::string &) override {
+    std::memcpy(dst, block_ + offset, bytes);
     return true;
   }
-  bool run(Phase phase, std::string &err) override {
-    for (const EmuStep &s : phase == Phase::Init ? init_ : forward_)
-      if (!runStep(s, err))
-        return false;
-    return true;
-  }
-  bool profile(std::vector<double> &stepMs, std::string &err) override {
-    stepMs.clear();
-    for (const EmuStep &s : forward_) {
-      auto t0 = std::chrono::steady_clock::now();
-      if (!runStep(s, err))
-        return false;
-      std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
-      stepMs.push_back(dt.count());
+
+  std::unique_ptr<BackendContext> createContext(bool primary, unsigned threads, bool,
+                                                dlart_status &status,
+                                                std::string &err) override {
+    char *base = primary ? block_ + layout_.sharedBytes : nullptr;
+    if (!primary) {
+      base = static_cast<char *>(alignedAlloc(layout_.contextBytes));
+      if (!base) {
+        status = DLART_ERROR_INTERNAL;
+        err = dir_ + ": cannot allocate " + std::to_string(layout_.contextBytes) +
+              " bytes of host memory for an execution context";
+        return nullptr;
+      }
+      std::memset(base, 0, layout_.contextBytes);
     }
-    return true;
+    return std::make_unique<EmuContext>(*this, base, !primary, threads ? threads : 1);
   }
-  std::string describe() const override {
-    return "cuda-emu, " + std::to_string(threads_) +
-           (threads_ == 1 ? " thread, " : " threads, ") + "kernels-emu.so";
+
+  /// The steps of `phase` bound to a context's region.
+  std::vector<EmuStep> bind(Phase phase, char *base) const {
+    std::vector<EmuStep> out;
+    for (const EmuPlan &p : phase == Phase::Init ? init_ : forward_) {
+      EmuStep e;
+      e.fn = p.fn;
+      e.name = p.name;
+      for (uint32_t id : p.args)
+        e.args.push_back((layout_.region[id] == Layout::Region::Shared ? block_ : base) +
+                         layout_.offset[id]);
+      e.grid = p.grid;
+      e.block = p.block;
+      e.sharedBytes = p.sharedBytes;
+      out.push_back(std::move(e));
+    }
+    return out;
   }
-  void setThreads(unsigned threads) override { threads_ = threads ? threads : 1; }
 
 private:
-  bool resolve(const Layout &layout, const char *phase, const std::vector<StepDesc> &steps,
-               std::vector<EmuStep> &out, std::string &err) {
-    char *base = static_cast<char *>(block_);
+  bool resolve(const char *phase, const std::vector<StepDesc> &steps,
+               std::vector<EmuPlan> &out, std::string &err) {
     for (size_t i = 0; i < steps.size(); ++i) {
       const StepDesc &s = steps[i];
       std::string where = "'" + s.stepName() + "' (" + phase + "[" + std::to_string(i) + "])";
-      EmuStep e;
+      EmuPlan e;
       e.name = s.stepName();
       e.fn = reinterpret_cast<EmuKernelFn>(::dlsym(library_, s.kernel.c_str()));
       auto *sig = static_cast<const int64_t *>(
@@ -329,8 +441,7 @@ private:
               std::to_string(kMaxSharedBytes) + " a CUDA block can have";
         return false;
       }
-      for (uint32_t id : s.args)
-        e.args.push_back(base + layout.offset[id]);
+      e.args = s.args;
       e.grid = s.grid;
       e.block = s.block;
       out.push_back(std::move(e));
@@ -338,49 +449,19 @@ private:
     return true;
   }
 
-  bool runStep(const EmuStep &s, std::string &err) {
-    uint64_t blocks = uint64_t(s.grid[0]) * s.grid[1] * s.grid[2];
-    size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
-    unsigned workers = static_cast<unsigned>(std::min<uint64_t>(threads_, blocks));
-    std::atomic<uint64_t> next{0};
-    std::atomic<bool> failed{false};
-    auto work = [&] {
-      Fibers fibers;
-      if (!fibers.reserve(threads, s.sharedBytes)) {
-        failed = true;
-        return;
-      }
-      currentFibers = &fibers;
-      for (uint64_t b; (b = next.fetch_add(1)) < blocks;)
-        runBlock(fibers, s, b % s.grid[0], (b / s.grid[0]) % s.grid[1],
-                 b / (uint64_t(s.grid[0]) * s.grid[1]));
-      currentFibers = nullptr;
-    };
-    std::vector<std::thread> pool;
-    for (unsigned i = 1; i < workers; ++i)
-      pool.emplace_back(work);
-    work();
-    for (std::thread &t : pool)
-      t.join();
-    if (failed) {
-      err = "step '" + s.name + "': cannot allocate the fibers of a block of " +
-            std::to_string(threads) + " threads";
-      return false;
-    }
-    return true;
-  }
-
-  unsigned threads_;
-  std::string lib_;
+  std::string dir_, lib_;
   void *library_ = nullptr;
-  void *block_ = nullptr;
-  std::vector<EmuStep> init_, forward_;
+  char *block_ = nullptr;
+  Layout layout_;
+  std::vector<EmuPlan> init_, forward_;
 };
+
+EmuContext::EmuContext(const EmuBackend &backend, char *base, bool ownsBase, unsigned threads)
+    : base_(base), ownsBase_(ownsBase), threads_(threads),
+      init_(backend.bind(Phase::Init, base)), forward_(backend.bind(Phase::Forward, base)) {}
 
 } // namespace
 
-std::unique_ptr<Backend> createEmuBackend(unsigned threads) {
-  return std::make_unique<EmuBackend>(threads);
-}
+std::unique_ptr<Backend> createEmuBackend() { return std::make_unique<EmuBackend>(); }
 
 } // namespace dlart

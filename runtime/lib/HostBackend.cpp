@@ -4,24 +4,23 @@
 //   void NAME(void *const *args, int64_t block_begin, int64_t block_end);
 // Each step's blocks [0, host_blocks or gx*gy*gz) are handed out to the
 // threads in chunks. Blocks write disjoint outputs, so the result does not
-// depend on the thread count.
+// depend on the thread count. The backend holds the library, the resolved
+// kernels and the shared region; each HostContext binds the steps to its own
+// region and workspace and runs them on its own thread pool.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
+#include "ThreadPool.h"
 #include "dlart/HostFeatures.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <link.h>
-#include <functional>
-#include <mutex>
-#include <thread>
 
 namespace dlart {
 namespace {
@@ -29,116 +28,29 @@ namespace {
 using KernelFn = void (*)(void *const *args, int64_t blockBegin,
                           int64_t blockEnd);
 
-/// A persistent pool: a forward pass of DLA-34 has ~100 steps, so starting
-/// threads per step would cost more than small steps take.
-///
-/// Between steps the workers spin for a while (kSpin) before they sleep on
-/// a condition variable, and so does the caller waiting for the last
-/// worker: steps follow each other within microseconds, and waking a
-/// sleeping thread (a futex, an inter-processor interrupt; more on a
-/// virtual machine) costs tens of microseconds, as much as a small step.
-/// After a pass the workers go to sleep once the spin is over.
-class ThreadPool {
-public:
-  explicit ThreadPool(unsigned threads) {
-    for (unsigned i = 1; i < threads; ++i)
-      workers_.emplace_back([this, i] { loop(i); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_.store(true);
-    }
-    wake_.notify_all();
-    for (std::thread &t : workers_)
-      t.join();
-  }
-  unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
-
-  /// Calls task(i) for each i in [0, size()), task(0) on the calling thread,
-  /// and returns when all calls have returned.
-  void runOnAll(const std::function<void(unsigned)> &task) {
-    if (workers_.empty()) {
-      task(0);
-      return;
-    }
-    task_.store(&task, std::memory_order_relaxed);
-    pending_.store(workers_.size(), std::memory_order_relaxed);
-    // seq_cst: either a worker about to sleep sees the new generation, or
-    // this thread sees it counted in sleepers_ and wakes it.
-    generation_.fetch_add(1);
-    if (sleepers_.load() > 0) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      wake_.notify_all();
-    }
-    task(0);
-    if (!spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      callerSleeping_.store(true);
-      done_.wait(lock, [this] { return pending_.load() == 0; });
-      callerSleeping_.store(false);
-    }
-    task_.store(nullptr, std::memory_order_relaxed);
-  }
-
-private:
-  /// Spins (pausing the core) until done() or about kSpin has passed.
-  template <typename Done> static bool spinUntil(Done done) {
-    constexpr auto kSpin = std::chrono::microseconds(500);
-    auto start = std::chrono::steady_clock::now();
-    for (unsigned i = 1;; ++i) {
-      if (done())
-        return true;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-      if (i % 256 == 0) {
-        if (std::chrono::steady_clock::now() - start > kSpin)
-          return false;
-        std::this_thread::yield(); // more threads than cores: let them run
-      }
-    }
-  }
-
-  void loop(unsigned index) {
-    uint64_t seen = 0;
-    for (;;) {
-      if (!spinUntil([&] {
-            return stop_.load(std::memory_order_relaxed) ||
-                   generation_.load(std::memory_order_acquire) != seen;
-          })) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        sleepers_.fetch_add(1);
-        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-        sleepers_.fetch_sub(1);
-      }
-      if (stop_.load())
-        return;
-      seen = generation_.load(std::memory_order_acquire);
-      (*task_.load(std::memory_order_relaxed))(index);
-      if (pending_.fetch_sub(1) == 1 && callerSleeping_.load()) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
-      }
-    }
-  }
-
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  std::atomic<const std::function<void(unsigned)> *> task_{nullptr};
-  std::atomic<size_t> pending_{0};
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<unsigned> sleepers_{0};
-  std::atomic<bool> callerSleeping_{false}, stop_{false};
+/// A resolved step, not yet bound to a context's memory.
+struct StepPlan {
+  KernelFn fn = nullptr;
+  std::vector<uint32_t> args; ///< Buffer ids.
+  bool workspace = false;     ///< The context's workspace after the buffers.
+  int64_t blocks = 0;
+  std::vector<int64_t> waves; ///< blocks per wave; one wave when empty
 };
 
+/// A step bound to one context: argument pointers into its memory.
 struct HostStep {
   KernelFn fn = nullptr;
   std::vector<void *> args;
   int64_t blocks = 0;
-  std::vector<int64_t> waves; ///< blocks per wave; one wave when empty
+  const std::vector<int64_t> *waves = nullptr;
 };
+
+void *alignedAlloc(uint64_t bytes) {
+  void *p = nullptr;
+  if (::posix_memalign(&p, Layout::kAlign, bytes ? bytes : 1) != 0)
+    return nullptr;
+  return p;
+}
 
 /// Whether this CPU has `feature` (a name of dlart::kHostFeatures). The
 /// environment variable DLART_HOST_CPU_LACKS (comma-separated names) makes
@@ -161,13 +73,111 @@ bool cpuHasFeature(const std::string &feature) {
   return false; // not x86, or a name the manifest parser would have refused
 }
 
+class HostBackend;
+
+/// One execution context: the inputs, outputs and arena (`base`, the
+/// Layout's context region), the kernels' workspace and a thread pool, all
+/// its own.
+class HostContext : public BackendContext {
+public:
+  HostContext(const HostBackend &backend, char *base, bool ownsBase,
+              void *workspace, unsigned threads);
+  ~HostContext() override {
+    pool_.reset(); // Join the workers before the memory they use goes away.
+    if (ownsBase_)
+      std::free(base_);
+    std::free(workspace_);
+  }
+
+  bool upload(uint64_t offset, const void *src, size_t bytes,
+              std::string &) override {
+    std::memcpy(base_ + offset, src, bytes);
+    return true;
+  }
+  bool download(uint64_t offset, void *dst, size_t bytes,
+                std::string &) override {
+    std::memcpy(dst, base_ + offset, bytes);
+    return true;
+  }
+
+  bool run(Phase phase, std::string &) override {
+    for (const HostStep &s : phase == Phase::Init ? init_ : forward_)
+      runStep(s);
+    return true;
+  }
+
+  bool profile(std::vector<double> &stepMs, std::string &) override {
+    stepMs.clear();
+    for (const HostStep &s : forward_) {
+      auto t0 = std::chrono::steady_clock::now();
+      runStep(s);
+      std::chrono::duration<double, std::milli> dt =
+          std::chrono::steady_clock::now() - t0;
+      stepMs.push_back(dt.count());
+    }
+    return true;
+  }
+
+  std::string describe() const override;
+
+  void setThreads(unsigned threads) override {
+    threads_ = threads ? threads : 1;
+    if (pool_->size() != threads_)
+      pool_ = std::make_unique<ThreadPool>(threads_);
+  }
+
+private:
+  void runStep(const HostStep &s) {
+    if (s.waves->empty()) {
+      runBlocks(s, 0, s.blocks);
+      return;
+    }
+    int64_t begin = 0;
+    for (int64_t count : *s.waves) {
+      runBlocks(s, begin, begin + count);
+      begin += count;
+    }
+  }
+
+  // Runs the blocks [begin, end) of a step on the pool.
+  void runBlocks(const HostStep &s, int64_t begin, int64_t end) {
+    unsigned n = pool_->size();
+    int64_t blocks = end - begin;
+    // Fewer blocks than threads: run on the caller alone rather than wake
+    // threads with nothing to do.
+    if (n == 1 || blocks < 2) {
+      s.fn(s.args.data(), begin, end);
+      return;
+    }
+    // Threads take chunks of blocks from a shared counter until none are
+    // left: blocks differ in cost (image borders, DCN samples), so static
+    // ranges would leave threads idle. Blocks write disjoint outputs, so
+    // the result is the same whoever runs them.
+    int64_t chunk = std::max<int64_t>(1, blocks / (8 * int64_t(n)));
+    std::atomic<int64_t> next{begin};
+    pool_->runOnAll([&](unsigned) {
+      for (;;) {
+        int64_t first = next.fetch_add(chunk, std::memory_order_relaxed);
+        if (first >= end)
+          return;
+        s.fn(s.args.data(), first, std::min(first + chunk, end));
+      }
+    });
+  }
+
+  const HostBackend &backend_;
+  char *base_;
+  bool ownsBase_;
+  void *workspace_;
+  unsigned threads_;
+  std::vector<HostStep> init_, forward_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
 class HostBackend : public Backend {
 public:
-  explicit HostBackend(unsigned threads) : threads_(threads ? threads : 1) {}
   ~HostBackend() override {
-    pool_.reset(); // Join the workers before the code they run goes away.
     std::free(block_);
-    std::free(workspace_);
     if (library_)
       ::dlclose(library_);
   }
@@ -217,73 +227,85 @@ public:
     }
     libraryFile_ = self->l_name;
 
-    size_ = layout.totalBytes;
-    if (::posix_memalign(&block_, Layout::kAlign, size_ ? size_ : 1) != 0) {
-      block_ = nullptr;
-      err = m.dir + ": cannot allocate " + std::to_string(size_) +
+    layout_ = layout;
+    dir_ = m.dir;
+    block_ = static_cast<char *>(alignedAlloc(layout.totalBytes()));
+    if (!block_) {
+      err = m.dir + ": cannot allocate " + std::to_string(layout.totalBytes()) +
             " bytes of host memory for the bundle's buffers";
       return DLART_ERROR_INTERNAL;
     }
-    std::memset(block_, 0, size_);
+    std::memset(block_, 0, layout.totalBytes());
 
-    // One workspace for the steps that ask for one (they run one at a time).
-    uint64_t workspace = 0;
+    // One workspace per context for the steps that ask for one (they run
+    // one at a time).
     for (const auto *steps : {&m.init, &m.forward})
       for (const StepDesc &s : *steps)
-        workspace = std::max(workspace, s.hostWorkspaceBytes);
-    if (workspace &&
-        ::posix_memalign(&workspace_, Layout::kAlign, workspace) != 0) {
-      workspace_ = nullptr;
-      err = m.dir + ": cannot allocate " + std::to_string(workspace) +
-            " bytes of host memory for the kernels' workspace";
-      return DLART_ERROR_INTERNAL;
-    }
-    if (!resolve(layout, lib, "init", m.init, init_, err) ||
-        !resolve(layout, lib, "forward", m.forward, forward_, err))
+        workspaceBytes_ = std::max(workspaceBytes_, s.hostWorkspaceBytes);
+    if (!resolve(lib, "init", m.init, init_, err) ||
+        !resolve(lib, "forward", m.forward, forward_, err))
       return DLART_ERROR_BUNDLE;
-    pool_ = std::make_unique<ThreadPool>(threads_);
     return DLART_OK;
   }
 
-  bool upload(uint64_t offset, const void *src, size_t bytes,
-              std::string &) override {
-    std::memcpy(static_cast<char *>(block_) + offset, src, bytes);
+  bool uploadShared(uint64_t offset, const void *src, size_t bytes,
+                    std::string &) override {
+    std::memcpy(block_ + offset, src, bytes);
     return true;
   }
-  bool download(uint64_t offset, void *dst, size_t bytes,
-                std::string &) override {
-    std::memcpy(dst, static_cast<const char *>(block_) + offset, bytes);
-    return true;
-  }
-
-  bool run(Phase phase, std::string &) override {
-    for (const HostStep &s : phase == Phase::Init ? init_ : forward_)
-      runStep(s);
+  bool downloadShared(uint64_t offset, void *dst, size_t bytes,
+                      std::string &) override {
+    std::memcpy(dst, block_ + offset, bytes);
     return true;
   }
 
-  bool profile(std::vector<double> &stepMs, std::string &) override {
-    stepMs.clear();
-    for (const HostStep &s : forward_) {
-      auto t0 = std::chrono::steady_clock::now();
-      runStep(s);
-      std::chrono::duration<double, std::milli> dt =
-          std::chrono::steady_clock::now() - t0;
-      stepMs.push_back(dt.count());
+  std::unique_ptr<BackendContext> createContext(bool primary, unsigned threads,
+                                                bool, dlart_status &status,
+                                                std::string &err) override {
+    char *base = primary ? block_ + layout_.sharedBytes : nullptr;
+    if (!primary) {
+      base = static_cast<char *>(alignedAlloc(layout_.contextBytes));
+      if (!base) {
+        status = DLART_ERROR_INTERNAL;
+        err = dir_ + ": cannot allocate " + std::to_string(layout_.contextBytes) +
+              " bytes of host memory for an execution context (inputs, "
+              "outputs and the activation arena)";
+        return nullptr;
+      }
+      std::memset(base, 0, layout_.contextBytes);
     }
-    return true;
+    void *workspace = nullptr;
+    if (workspaceBytes_ && !(workspace = alignedAlloc(workspaceBytes_))) {
+      if (!primary)
+        std::free(base);
+      status = DLART_ERROR_INTERNAL;
+      err = dir_ + ": cannot allocate " + std::to_string(workspaceBytes_) +
+            " bytes of host memory for the kernels' workspace";
+      return nullptr;
+    }
+    return std::make_unique<HostContext>(*this, base, !primary, workspace,
+                                         threads);
   }
 
-  std::string describe() const override {
-    return "host, " + std::to_string(threads_) +
-           (threads_ == 1 ? " thread, " : " threads, ") + libName_;
+  /// The steps of `phase` bound to a context's region and workspace.
+  std::vector<HostStep> bind(Phase phase, char *base, void *workspace) const {
+    std::vector<HostStep> out;
+    for (const StepPlan &p : phase == Phase::Init ? init_ : forward_) {
+      HostStep h;
+      h.fn = p.fn;
+      for (uint32_t id : p.args)
+        h.args.push_back((layout_.region[id] == Layout::Region::Shared ? block_ : base) +
+                         layout_.offset[id]);
+      if (p.workspace)
+        h.args.push_back(workspace);
+      h.blocks = p.blocks;
+      h.waves = &p.waves;
+      out.push_back(std::move(h));
+    }
+    return out;
   }
 
-  void setThreads(unsigned threads) override {
-    threads_ = threads ? threads : 1;
-    if (pool_ && pool_->size() != threads_)
-      pool_ = std::make_unique<ThreadPool>(threads_);
-  }
+  const std::string &libName() const { return libName_; }
 
 private:
   /// Whether `symbol` lies in kernels.so itself; `definedBy` names the file
@@ -296,14 +318,13 @@ private:
     return libraryFile_ == info.dli_fname;
   }
 
-  // Looks up every kernel of `steps` and binds its arguments to the block.
-  bool resolve(const Layout &layout, const std::string &lib, const char *phase,
-               const std::vector<StepDesc> &steps, std::vector<HostStep> &out,
+  // Looks up every kernel of `steps` and checks it against its signature.
+  bool resolve(const std::string &lib, const char *phase,
+               const std::vector<StepDesc> &steps, std::vector<StepPlan> &out,
                std::string &err) {
-    char *base = static_cast<char *>(block_);
     for (size_t i = 0; i < steps.size(); ++i) {
       const StepDesc &s = steps[i];
-      HostStep h;
+      StepPlan h;
       h.fn = reinterpret_cast<KernelFn>(::dlsym(library_, s.kernel.c_str()));
       if (!h.fn) {
         err = lib + ": kernel '" + s.kernel + "' (" + phase + "[" +
@@ -344,10 +365,8 @@ private:
           return false;
         }
       }
-      for (uint32_t id : s.args)
-        h.args.push_back(base + layout.offset[id]);
-      if (s.hostWorkspaceBytes)
-        h.args.push_back(workspace_);
+      h.args.assign(s.args.begin(), s.args.end());
+      h.workspace = s.hostWorkspaceBytes != 0;
       h.blocks = static_cast<int64_t>(s.numHostBlocks());
       h.waves.assign(s.hostWaves.begin(), s.hostWaves.end());
       out.push_back(std::move(h));
@@ -355,59 +374,31 @@ private:
     return true;
   }
 
-  void runStep(const HostStep &s) {
-    if (s.waves.empty()) {
-      runBlocks(s, 0, s.blocks);
-      return;
-    }
-    int64_t begin = 0;
-    for (int64_t count : s.waves) {
-      runBlocks(s, begin, begin + count);
-      begin += count;
-    }
-  }
-
-  // Runs the blocks [begin, end) of a step on the pool.
-  void runBlocks(const HostStep &s, int64_t begin, int64_t end) {
-    unsigned n = pool_->size();
-    int64_t blocks = end - begin;
-    // Fewer blocks than threads: run on the caller alone rather than wake
-    // threads with nothing to do.
-    if (n == 1 || blocks < 2) {
-      s.fn(s.args.data(), begin, end);
-      return;
-    }
-    // Threads take chunks of blocks from a shared counter until none are
-    // left: blocks differ in cost (image borders, DCN samples), so static
-    // ranges would leave threads idle. Blocks write disjoint outputs, so
-    // the result is the same whoever runs them.
-    int64_t chunk = std::max<int64_t>(1, blocks / (8 * int64_t(n)));
-    std::atomic<int64_t> next{begin};
-    pool_->runOnAll([&](unsigned) {
-      for (;;) {
-        int64_t first = next.fetch_add(chunk, std::memory_order_relaxed);
-        if (first >= end)
-          return;
-        s.fn(s.args.data(), first, std::min(first + chunk, end));
-      }
-    });
-  }
-
-  unsigned threads_;
-  std::string libName_;
+  std::string libName_, dir_;
   void *library_ = nullptr;
   std::string libraryFile_; ///< The loader's name for library_ (link_map l_name).
-  void *block_ = nullptr;
-  void *workspace_ = nullptr;
-  uint64_t size_ = 0;
-  std::vector<HostStep> init_, forward_;
-  std::unique_ptr<ThreadPool> pool_;
+  Layout layout_;
+  char *block_ = nullptr; ///< The shared region, then the default context's.
+  uint64_t workspaceBytes_ = 0;
+  std::vector<StepPlan> init_, forward_;
 };
 
+HostContext::HostContext(const HostBackend &backend, char *base, bool ownsBase,
+                         void *workspace, unsigned threads)
+    : backend_(backend), base_(base), ownsBase_(ownsBase), workspace_(workspace),
+      threads_(threads ? threads : 1),
+      init_(backend.bind(Phase::Init, base, workspace)),
+      forward_(backend.bind(Phase::Forward, base, workspace)),
+      pool_(std::make_unique<ThreadPool>(threads_)) {}
+
+std::string HostContext::describe() const {
+  return "host, " + std::to_string(threads_) +
+         (threads_ == 1 ? " thread, " : " threads, ") + backend_.libName();
+}
 } // namespace
 
-std::unique_ptr<Backend> createHostBackend(unsigned threads) {
-  return std::make_unique<HostBackend>(threads);
+std::unique_ptr<Backend> createHostBackend() {
+  return std::make_unique<HostBackend>();
 }
 
 } // namespace dlart

@@ -1,14 +1,17 @@
 //===- Runtime.cpp - the C API of libdlart --------------------------------===//
 //
-// Part of libdlart. Every entry point catches everything: a C caller cannot
-// handle a C++ exception, so failures become a status code and a message in
-// a thread-local string (dlart_last_error).
+// Part of libdlart: the model's entry points (the execution contexts' are
+// in Context.cpp; the objects and the concurrency rules in RuntimeImpl.h).
+// Every entry point catches everything: a C caller cannot handle a C++
+// exception, so failures become a status code and a message in a
+// thread-local string (dlart_last_error).
 //
 //===----------------------------------------------------------------------===//
 
 #include "dlart/dlart.h"
 
 #include "Backend.h"
+#include "RuntimeImpl.h"
 #include "runtime/schema/Manifest.h"
 #include "dlart/Safetensors.h"
 
@@ -25,39 +28,6 @@ using namespace dlart;
 namespace {
 
 thread_local std::string lastError;
-
-dlart_status fail(dlart_status status, std::string message) {
-  lastError = std::move(message);
-  return status;
-}
-
-// Runs `body`, turning any escaping exception into a status.
-template <typename F> dlart_status guarded(F &&body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc &) {
-    return fail(DLART_ERROR_INTERNAL, "out of memory");
-  } catch (const std::exception &e) {
-    return fail(DLART_ERROR_INTERNAL, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(DLART_ERROR_INTERNAL, "internal error: unknown exception");
-  }
-}
-
-/// A zero-filled, 64-byte aligned host buffer.
-struct HostBuffer {
-  float *data = nullptr;
-  explicit HostBuffer(uint64_t bytes) {
-    void *p = nullptr;
-    if (::posix_memalign(&p, 64, bytes ? bytes : 1) != 0)
-      throw std::bad_alloc();
-    std::memset(p, 0, bytes);
-    data = static_cast<float *>(p);
-  }
-  ~HostBuffer() { std::free(data); }
-  HostBuffer(const HostBuffer &) = delete;
-  HostBuffer &operator=(const HostBuffer &) = delete;
-};
 
 unsigned hardwareThreads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -88,50 +58,32 @@ bool defaultThreads(unsigned &threads, std::string &err) {
 
 } // namespace
 
-struct dlart_model {
-  /// The thread inside a call on this model (none: idle). One model runs one
-  /// call at a time; a second thread is refused, not deadlocked.
-  std::atomic<std::thread::id> user{};
-  Manifest manifest;
-  Layout layout;
-  std::unique_ptr<Backend> backend;
-  std::string deviceInfo;
-  unsigned threads = 1; ///< Set by dlart_open (defaultThreads).
-  bool graph = false;
-  bool allowNonfinite = false; ///< Accept NaN/Inf in weights.
-  bool initialised = false; ///< Weights loaded and init run.
-  std::string warnings;
-  std::vector<dlart_tensor_info> inputInfo, outputInfo;
-  // The runtime's own host buffers, allocated when first asked for.
-  std::vector<std::unique_ptr<HostBuffer>> inputBufs, outputBufs;
+namespace dlart {
 
-  float *ownBuffer(bool input, size_t i) {
-    auto &bufs = input ? inputBufs : outputBufs;
-    const auto &info = input ? inputInfo : outputInfo;
-    if (bufs.empty())
-      bufs.resize(info.size());
-    if (!bufs[i])
-      bufs[i] = std::make_unique<HostBuffer>(info[i].bytes);
-    return bufs[i]->data;
-  }
+dlart_status fail(dlart_status status, std::string message) {
+  lastError = std::move(message);
+  return status;
+}
 
-  dlart_status needDevice() const {
-    if (!backend)
-      return fail(DLART_ERROR_STATE,
-                  manifest.dir + ": no device chosen: call dlart_set_device "
-                                 "first");
-    return DLART_OK;
-  }
-  dlart_status needInit() const {
-    if (dlart_status s = needDevice())
-      return s;
-    if (!initialised)
-      return fail(DLART_ERROR_STATE,
-                  manifest.dir + ": weights not loaded: call "
-                                 "dlart_load_weights first (it also runs init)");
-    return DLART_OK;
-  }
-};
+} // namespace dlart
+
+dlart_status dlart_model::needDevice() const {
+  if (!backend)
+    return fail(DLART_ERROR_STATE,
+                manifest.dir + ": no device chosen: call dlart_set_device "
+                               "first");
+  return DLART_OK;
+}
+
+dlart_status dlart_model::needInit() const {
+  if (dlart_status s = needDevice())
+    return s;
+  if (!initialised.load())
+    return fail(DLART_ERROR_STATE,
+                manifest.dir + ": weights not loaded: call "
+                               "dlart_load_weights first (it also runs init)");
+  return DLART_OK;
+}
 
 namespace {
 
@@ -153,25 +105,31 @@ bool fileExists(const std::string &path) {
 
 namespace {
 
-/// Runs `body` (through guarded) as the model's only user: a call made while
-/// another thread is inside one on the same model fails with
-/// DLART_ERROR_STATE instead of racing it (or deadlocking the host thread
-/// pool). The same thread may nest calls (dlart_forward).
+/// Runs `body` (through guarded) as the model's only user (RuntimeImpl.h).
 template <typename F>
 dlart_status exclusive(dlart_model *model, const char *fn, F &&body) {
   if (!model)
     return guarded(body);
-  std::thread::id me = std::this_thread::get_id(), none{};
-  if (model->user.load() == me)
-    return guarded(body);
-  if (!model->user.compare_exchange_strong(none, me))
-    return fail(DLART_ERROR_STATE,
-                std::string(fn) + ": the model is in use by another thread: a "
-                                  "dlart_model runs one call at a time (open the "
-                                  "bundle once per thread to run concurrently)");
-  dlart_status s = guarded(body);
-  model->user.store(std::thread::id{});
-  return s;
+  return dlart::exclusive(
+      model->user,
+      std::string(fn) + ": the model is in use by another thread: a "
+                        "dlart_model runs one call at a time (create an "
+                        "execution context per thread, dlart_context_create, "
+                        "to run concurrently)",
+      body);
+}
+
+/// exclusive + a RunTicket: a call on the model's default context.
+template <typename F>
+dlart_status onDefault(dlart_model *model, const char *fn, F &&body) {
+  return exclusive(model, fn, [&] {
+    if (!model)
+      return body();
+    RunTicket ticket(*model);
+    if (dlart_status s = ticket.acquire(fn))
+      return s;
+    return body();
+  });
 }
 
 } // namespace
@@ -194,8 +152,8 @@ bool checkPrepared(dlart_model &model, std::string &err) {
       if (b.kind != BufferKind::Prepared)
         continue;
       values.resize(b.bytes / 4);
-      if (!model.backend->download(model.layout.offset[id], values.data(),
-                                   values.size() * 4, err))
+      if (!model.backend->downloadShared(model.layout.offset[id], values.data(),
+                                         values.size() * 4, err))
         return false;
       std::string detail;
       if (checkFinite("", "prepared buffer " + std::to_string(id), {int64_t(values.size())},
@@ -240,9 +198,13 @@ dlart_status dlart_open(const char *bundle_dir, dlart_model **model) {
       return fail(DLART_ERROR_INVALID_ARGUMENT,
                   "dlart_open: no bundle directory given");
     auto m = std::make_unique<dlart_model>();
+    m->main.model = m.get();
+    m->main.isDefault = true;
     std::string err;
-    if (!defaultThreads(m->threads, err))
+    unsigned threads = 1;
+    if (!defaultThreads(threads, err))
       return fail(DLART_ERROR_INVALID_ARGUMENT, err);
+    m->threads = threads;
     if (!parseManifest(bundle_dir, m->manifest, err))
       return fail(DLART_ERROR_BUNDLE, err);
     m->layout = Layout::plan(m->manifest);
@@ -254,8 +216,14 @@ dlart_status dlart_open(const char *bundle_dir, dlart_model **model) {
 }
 
 void dlart_close(dlart_model *model) {
+  if (!model)
+    return;
   try {
-    delete model;
+    // The default context's threads and memory go now; the rest when the
+    // last context of the model is destroyed.
+    model->main.exec.reset();
+    model->main.own = OwnBuffers();
+    model->release();
   } catch (...) {
   }
 }
@@ -265,7 +233,7 @@ const char *dlart_model_name(const dlart_model *model) {
 }
 
 const char *dlart_device_info(const dlart_model *model) {
-  return model ? model->deviceInfo.c_str() : "";
+  return model ? model->main.info.c_str() : "";
 }
 
 dlart_status dlart_set_threads(dlart_model *model, int threads) {
@@ -277,9 +245,9 @@ dlart_status dlart_set_threads(dlart_model *model, int threads) {
                   "dlart_set_threads: " + std::to_string(threads) +
                       " threads: expected 1 to 4096");
     model->threads = static_cast<unsigned>(threads);
-    if (model->backend) {
-      model->backend->setThreads(model->threads);
-      model->deviceInfo = model->backend->describe();
+    if (model->main.exec) {
+      model->main.exec->setThreads(model->threads);
+      model->main.info = model->main.exec->describe();
     }
     return DLART_OK;
   });
@@ -295,8 +263,11 @@ dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
     if (model->backend)
       return fail(DLART_ERROR_STATE,
                   model->manifest.dir + ": the device is already chosen (" +
-                      model->deviceInfo + "); open the bundle again for "
+                      model->main.info + "); open the bundle again for "
                       "another device");
+    ChangeTicket ticket(*model);
+    if (dlart_status s = ticket.acquire("dlart_set_device"))
+      return s;
     std::string err;
     // A truncated kernels.so would raise SIGBUS inside dlopen: check it
     // first (the host backend reports every other problem of the library).
@@ -304,15 +275,18 @@ dlart_status dlart_set_device(dlart_model *model, dlart_device device) {
         !checkHostLibrary(model->manifest.path(model->manifest.hostLibrary),
                           err))
       return fail(DLART_ERROR_BUNDLE, err);
-    std::unique_ptr<Backend> b = device == DLART_DEVICE_HOST ? createHostBackend(model->threads)
-                                 : device == DLART_DEVICE_CUDA_EMU
-                                     ? createEmuBackend(model->threads)
+    std::unique_ptr<Backend> b = device == DLART_DEVICE_HOST       ? createHostBackend()
+                                 : device == DLART_DEVICE_CUDA_EMU ? createEmuBackend()
                                      : createCudaBackend();
-    b->setGraph(model->graph);
     if (dlart_status s = b->load(model->manifest, model->layout, err))
       return fail(s, err);
+    dlart_status status = DLART_OK;
+    auto exec = b->createContext(true, model->threads, model->graph, status, err);
+    if (!exec)
+      return fail(status, err);
+    model->main.info = exec->describe();
+    model->main.exec = std::move(exec);
     model->backend = std::move(b);
-    model->deviceInfo = model->backend->describe();
     return DLART_OK;
   });
 }
@@ -322,8 +296,8 @@ dlart_status dlart_set_cuda_graph(dlart_model *model, int enable) {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_cuda_graph: model is null");
     model->graph = enable != 0;
-    if (model->backend)
-      model->backend->setGraph(model->graph);
+    if (model->main.exec)
+      model->main.exec->setGraph(model->graph);
     return DLART_OK;
   });
 }
@@ -333,6 +307,9 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_load_weights: model is null");
     if (dlart_status s = model->needDevice())
+      return s;
+    ChangeTicket ticket(*model);
+    if (dlart_status s = ticket.acquire("dlart_load_weights"))
       return s;
     const Manifest &m = model->manifest;
     model->initialised = false;
@@ -386,12 +363,12 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
           return fail(DLART_ERROR_WEIGHTS,
                       err + " (dla-run --allow-nonfinite or "
                             "dlart_set_allow_nonfinite accepts it)");
-        if (!model->backend->upload(model->layout.offset[p.buffer],
-                                    values.data(), p.numElements * 4, err))
+        if (!model->backend->uploadShared(model->layout.offset[p.buffer],
+                                          values.data(), p.numElements * 4, err))
           return fail(DLART_ERROR_DEVICE, err);
       }
     }
-    if (!model->backend->run(Phase::Init, err))
+    if (!model->main.exec->run(Phase::Init, err))
       return fail(DLART_ERROR_DEVICE, err);
     // Finite parameters can still fold into infinities (a huge BatchNorm
     // gamma over a tiny variance): check what init wrote, naming the step
@@ -454,7 +431,8 @@ static float *ownBuffer(dlart_model *model, bool input, size_t index) {
   if (tensorInfo(model, input, index, &info) != DLART_OK)
     return nullptr;
   try {
-    return model->ownBuffer(input, index);
+    return model->main.own.get(input, index, input ? model->inputInfo
+                                                  : model->outputInfo);
   } catch (...) {
     fail(DLART_ERROR_INTERNAL, "out of memory");
     return nullptr;
@@ -469,75 +447,42 @@ float *dlart_output_buffer(dlart_model *model, size_t index) {
 }
 
 dlart_status dlart_set_inputs(dlart_model *model, const float *const *inputs) {
-  return exclusive(model, "dlart_set_inputs", [&] {
+  return onDefault(model, "dlart_set_inputs", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_inputs: model is null");
-    if (dlart_status s = model->needDevice())
-      return s;
-    std::string err;
-    for (size_t i = 0; i < model->inputInfo.size(); ++i) {
-      const float *src = inputs ? inputs[i] : model->ownBuffer(true, i);
-      if (!src)
-        return fail(DLART_ERROR_INVALID_ARGUMENT,
-                    std::string("dlart_set_inputs: input ") +
-                        std::to_string(i) + " '" + model->inputInfo[i].name +
-                        "' is null");
-      if (!model->backend->upload(
-              model->layout.offset[model->manifest.inputs[i].buffer], src,
-              model->inputInfo[i].bytes, err))
-        return fail(DLART_ERROR_DEVICE, err);
-    }
-    return DLART_OK;
+    return contextSetInputs(model->main, inputs, "dlart_set_inputs");
   });
 }
 
 dlart_status dlart_run(dlart_model *model) {
-  return exclusive(model, "dlart_run", [&] {
+  return onDefault(model, "dlart_run", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_run: model is null");
-    if (dlart_status s = model->needInit())
-      return s;
-    std::string err;
-    if (!model->backend->run(Phase::Forward, err))
-      return fail(DLART_ERROR_DEVICE, err);
-    return DLART_OK;
+    return contextRun(model->main, "dlart_run");
   });
 }
 
 dlart_status dlart_get_outputs(dlart_model *model, float *const *outputs) {
-  return exclusive(model, "dlart_get_outputs", [&] {
+  return onDefault(model, "dlart_get_outputs", [&] {
     if (!model)
       return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_get_outputs: model is null");
-    if (dlart_status s = model->needDevice())
-      return s;
-    std::string err;
-    for (size_t i = 0; i < model->outputInfo.size(); ++i) {
-      float *dst = outputs ? outputs[i] : model->ownBuffer(false, i);
-      if (!dst)
-        return fail(DLART_ERROR_INVALID_ARGUMENT,
-                    std::string("dlart_get_outputs: output ") +
-                        std::to_string(i) + " '" + model->outputInfo[i].name +
-                        "' is null");
-      if (!model->backend->download(
-              model->layout.offset[model->manifest.outputs[i].buffer], dst,
-              model->outputInfo[i].bytes, err))
-        return fail(DLART_ERROR_DEVICE, err);
-    }
-    return DLART_OK;
+    return contextGetOutputs(model->main, outputs, "dlart_get_outputs");
   });
 }
 
 dlart_status dlart_forward(dlart_model *model, const float *const *inputs,
                            float *const *outputs) {
   // One exclusive call: no other thread's inputs between these three.
-  return exclusive(model, "dlart_forward", [&] {
-    if (dlart_status s = model ? model->needInit() : DLART_OK)
+  return onDefault(model, "dlart_forward", [&] {
+    if (!model)
+      return fail(DLART_ERROR_INVALID_ARGUMENT, "dlart_set_inputs: model is null");
+    if (dlart_status s = model->needInit())
       return s; // Before touching inputs: the clearer message.
-    if (dlart_status s = dlart_set_inputs(model, inputs))
+    if (dlart_status s = contextSetInputs(model->main, inputs, "dlart_set_inputs"))
       return s;
-    if (dlart_status s = dlart_run(model))
+    if (dlart_status s = contextRun(model->main, "dlart_run"))
       return s;
-    return dlart_get_outputs(model, outputs);
+    return contextGetOutputs(model->main, outputs, "dlart_get_outputs");
   });
 }
 
@@ -558,18 +503,11 @@ const char *dlart_forward_step_name(const dlart_model *model, size_t step) {
 }
 
 dlart_status dlart_profile(dlart_model *model, double *step_ms) {
-  return exclusive(model, "dlart_profile", [&] {
+  return onDefault(model, "dlart_profile", [&] {
     if (!model || !step_ms)
       return fail(DLART_ERROR_INVALID_ARGUMENT,
                   "dlart_profile: model or step_ms is null");
-    if (dlart_status s = model->needInit())
-      return s;
-    std::string err;
-    std::vector<double> ms;
-    if (!model->backend->profile(ms, err))
-      return fail(DLART_ERROR_DEVICE, err);
-    std::copy(ms.begin(), ms.end(), step_ms);
-    return DLART_OK;
+    return contextProfile(model->main, step_ms);
   });
 }
 

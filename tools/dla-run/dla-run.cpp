@@ -1,11 +1,14 @@
 //===- dla-run.cpp - run a dlac bundle on the host or a GPU ---------------===//
 //
-// Loads a bundle, its weights and inputs (safetensors, or seeded random
-// values), runs it through libdlart's C API, and writes, checks or
-// benchmarks the outputs. Links only libdlart: it can be copied with
+// Loads a bundle, its weights and inputs (safetensors or .npy, or seeded
+// random values), runs it through libdlart's C API, and writes, checks or
+// benchmarks the outputs (TensorFiles.h: the tensor files). Links only libdlart: it can be copied with
 // libdlart.so to a GPU machine that has no LLVM/MLIR and no CUDA toolkit.
 //
 //===----------------------------------------------------------------------===//
+
+#include "Report.h"
+#include "TensorFiles.h"
 
 #include "dlart/Safetensors.h"
 #include "dlart/dlart.h"
@@ -38,22 +41,28 @@ const char *kUsage =
     "\n"
     "  --weights FILE      parameters (safetensors, PyTorch state-dict names);\n"
     "                      default: MODEL.dlab/weights.safetensors\n"
-    "  --input FILE        inputs by name (safetensors); default: random values\n"
-    "                      in [-1, 1), the same for the same --seed\n"
+    "  --input FILE|DIR    inputs by name: a safetensors file, X.npy (a model\n"
+    "                      with one input), or a directory of NAME.npy;\n"
+    "                      default: random values in [-1, 1), the same for\n"
+    "                      the same --seed\n"
     "  --seed N            seed of the random inputs (default 0)\n"
-    "  --output FILE       write the outputs to FILE (safetensors, F32)\n"
+    "  --output FILE|DIR   write the outputs (F32): safetensors, Y.npy (a model\n"
+    "                      with one output), or DIR/ (a directory of NAME.npy)\n"
     "  --device host|cuda|cuda-emu\n"
     "                      where to run (default host); cuda-emu runs the CUDA\n"
     "                      kernels on this CPU with GPU semantics (a checker)\n"
     "  --threads N         host threads (default: DLART_THREADS, else one per core)\n"
-    "  --check FILE        compare every output with the tensor of the same\n"
-    "                      name in FILE: |a - e| <= atol + rtol * |e|\n"
+    "  --check FILE|DIR    compare every output with the tensor of the same\n"
+    "                      name in FILE (as --input): |a - e| <= atol + rtol * |e|\n"
     "  --rtol R            relative tolerance of --check (default 1e-3)\n"
     "  --atol A            absolute tolerance of --check (default 1e-4)\n"
     "  --bench N           time N forward passes (inputs already on the\n"
     "                      device); print min/median/p90 ms and images/s\n"
     "  --warmup K          untimed passes before --bench (default 3)\n"
     "  --profile           time each forward step (CUDA events on cuda)\n"
+    "  --json FILE         with --bench and/or --profile: also write every\n"
+    "                      iteration's time, percentiles, mean, throughput\n"
+    "                      and each step's time to FILE (JSON)\n"
     "  --graph             cuda: capture the forward pass once as a CUDA\n"
     "                      graph and replay it\n"
     "  --allow-nonfinite   accept weights and inputs holding NaN or Inf\n"
@@ -65,7 +74,7 @@ const char *kUsage =
     "Exit status: 0 success, 1 error, 2 usage error, 3 --check mismatch.\n";
 
 struct Options {
-  std::string bundle, weights, input, output, check;
+  std::string bundle, weights, input, output, check, json;
   std::string device = "host";
   uint64_t seed = 0;
   int threads = 0; // 0: the runtime's default
@@ -140,7 +149,7 @@ int parseArgs(int argc, char **argv, Options &o) {
     }
     static const char *withValue[] = {
         "--weights", "--input", "--output", "--device", "--threads", "--check",
-        "--rtol",    "--atol",  "--bench",  "--warmup", "--seed"};
+        "--rtol",    "--atol",  "--bench",  "--warmup", "--seed",   "--json"};
     if (std::find_if(std::begin(withValue), std::end(withValue),
                      [&](const char *n) { return name == n; }) ==
         std::end(withValue))
@@ -159,6 +168,8 @@ int parseArgs(int argc, char **argv, Options &o) {
       o.output = value;
     else if (name == "--check")
       o.check = value;
+    else if (name == "--json")
+      o.json = value;
     else if (name == "--device") {
       if (value != "host" && value != "cuda" && value != "cuda-emu")
         return usageError("--device: expected 'host', 'cuda' or 'cuda-emu', got '" +
@@ -192,6 +203,13 @@ int parseArgs(int argc, char **argv, Options &o) {
     return usageError("one bundle expected, got '" + positional[0] +
                       "' and '" + positional[1] + "'");
   o.bundle = positional[0];
+  if (!o.json.empty() && o.bench == 0 && !o.profile)
+    return usageError("--json needs --bench N or --profile (it reports their times)");
+  if (!o.json.empty())
+    for (const std::string *path : {&o.check, &o.weights, &o.input, &o.output})
+      if (!path->empty() && dlart::sameFile(o.json, *path))
+        return usageError("--json " + o.json + " is a file this run reads or writes (" +
+                          *path + "); refusing to overwrite it");
   // --output must not destroy a file this run reads (and a --check against
   // the file just written would pass trivially).
   if (!o.output.empty())
@@ -209,6 +227,13 @@ int parseArgs(int argc, char **argv, Options &o) {
 
 std::vector<int64_t> shapeOf(const dlart_tensor_info &t) {
   return std::vector<int64_t>(t.shape, t.shape + t.rank);
+}
+
+std::vector<std::string> namesOf(const std::vector<dlart_tensor_info> &ts) {
+  std::vector<std::string> names;
+  for (const dlart_tensor_info &t : ts)
+    names.push_back(t.name);
+  return names;
 }
 
 // Uniform values in [-1, 1) from splitmix64: the same on every platform,
@@ -261,9 +286,37 @@ bool checkOutput(const dlart_tensor_info &t, const float *actual,
   return bad == 0;
 }
 
-double percentile(std::vector<double> sorted, double p) {
-  size_t k = static_cast<size_t>(std::ceil(p * sorted.size()));
-  return sorted[std::min(sorted.size(), std::max<size_t>(k, 1)) - 1];
+// Before anything runs: --output Y.npy needs a model with one output, and
+// no file --output writes may be one the run reads.
+int checkOutputPath(const Options &o, const std::vector<dlart_tensor_info> &ins,
+                    const std::vector<dlart_tensor_info> &outs) {
+  if (o.output.empty())
+    return 0;
+  if (dlarun::outputKind(o.output) == dlarun::OutputKind::NpyFile && outs.size() != 1) {
+    std::string list;
+    for (const dlart_tensor_info &t : outs)
+      list += (list.empty() ? "'" : ", '") + std::string(t.name) + "'";
+    return error("--output " + o.output + ": one .npy file holds one array, the model has " +
+                 std::to_string(outs.size()) + " outputs (" + list +
+                 "); give a directory (--output DIR/) for NAME.npy each, or a "
+                 "safetensors file");
+  }
+  std::vector<std::pair<std::string, std::string>> read = {
+      {"--weights", o.weights}, {"--input", o.input}, {"--check", o.check}};
+  for (const dlart_tensor_info &t : ins)
+    if (!o.input.empty())
+      read.push_back({"--input", o.input + "/" + t.name + ".npy"});
+  for (const dlart_tensor_info &t : outs)
+    if (!o.check.empty())
+      read.push_back({"--check", o.check + "/" + t.name + ".npy"});
+  for (const dlart_tensor_info &t : outs) {
+    std::string file = dlarun::outputFile(o.output, t.name);
+    for (const auto &[flag, path] : read)
+      if (!path.empty() && dlart::sameFile(file, path))
+        return usageError("--output " + o.output + " would overwrite " + path +
+                          ", a file of " + flag + "; refusing");
+  }
+  return 0;
 }
 
 int run(const Options &o) {
@@ -279,6 +332,8 @@ int run(const Options &o) {
     dlart_input_info(model, i, &ins[i]);
   for (size_t i = 0; i < nOut; ++i)
     dlart_output_info(model, i, &outs[i]);
+  if (int status = checkOutputPath(o, ins, outs))
+    return status;
 
   if ((o.threads && dlart_set_threads(model, o.threads) != DLART_OK) ||
       dlart_set_cuda_graph(model, o.graph) != DLART_OK ||
@@ -304,23 +359,23 @@ int run(const Options &o) {
   // Inputs go into the runtime's own buffers.
   if (!o.input.empty()) {
     std::string err;
-    auto file = dlart::SafetensorsFile::open(o.input, err);
+    auto file = dlarun::TensorSource::open(o.input, namesOf(ins), "input", err);
     if (!file)
       return error(err);
     std::vector<float> values;
     for (const dlart_tensor_info &t : ins) {
-      const dlart::TensorInfo *found = file->find(t.name);
-      if (!found)
-        return error(o.input + ": no tensor '" + t.name +
-                     "' for the model input of that name");
-      if (found->shape != shapeOf(t))
-        return error(o.input + ": input '" + t.name + "' is " +
-                     dlart::formatShape(found->shape) +
+      std::vector<int64_t> shape;
+      if (!file->find(t.name, shape, err))
+        return error(!err.empty() ? err
+                                  : file->missing(t.name, "for the model input of that name"));
+      if (shape != shapeOf(t))
+        return error(file->file(t.name) + ": input '" + t.name + "' is " +
+                     dlart::formatShape(shape) +
                      ", the model expects " + dlart::formatShape(shapeOf(t)));
       if (!file->readAsF32(t.name, values, err))
         return error(err);
       if (!o.allowNonfinite &&
-          !dlart::checkFinite(o.input, t.name, shapeOf(t), values.data(),
+          !dlart::checkFinite(file->file(t.name), t.name, shapeOf(t), values.data(),
                               values.size(), err))
         return error(err + "; inputs must be finite (--allow-nonfinite "
                            "accepts them)");
@@ -349,33 +404,35 @@ int run(const Options &o) {
 
   int status = 0;
   if (!o.output.empty()) {
-    std::vector<dlart::TensorData> tensors;
-    for (size_t i = 0; i < nOut; ++i)
-      tensors.push_back({outs[i].name, dlart::DType::F32, shapeOf(outs[i]),
-                         dlart_output_buffer(model, i),
-                         static_cast<size_t>(outs[i].bytes)});
+    std::vector<std::vector<int64_t>> shapes;
+    std::vector<const float *> data;
+    for (size_t i = 0; i < nOut; ++i) {
+      shapes.push_back(shapeOf(outs[i]));
+      data.push_back(dlart_output_buffer(model, i));
+    }
     std::string err;
-    if (!dlart::writeSafetensors(o.output, tensors, {}, err))
+    if (!dlarun::writeTensors(o.output, namesOf(outs), shapes, data, err))
       return error(err);
     std::printf("output: %s\n", o.output.c_str());
   }
 
   if (!o.check.empty()) {
     std::string err;
-    auto file = dlart::SafetensorsFile::open(o.check, err);
+    auto file = dlarun::TensorSource::open(o.check, namesOf(outs), "output", err);
     if (!file)
       return error(err);
     std::vector<float> expected;
     size_t mismatches = 0;
     for (size_t i = 0; i < nOut; ++i) {
       const dlart_tensor_info &t = outs[i];
-      const dlart::TensorInfo *found = file->find(t.name);
-      if (!found)
-        return error(o.check + ": no tensor '" + t.name +
-                     "' to check the model output of that name against");
-      if (found->shape != shapeOf(t))
-        return error(o.check + ": '" + t.name + "' is " +
-                     dlart::formatShape(found->shape) + ", the model output is " +
+      std::vector<int64_t> shape;
+      if (!file->find(t.name, shape, err))
+        return error(!err.empty() ? err
+                                  : file->missing(t.name, "to check the model output "
+                                                          "of that name against"));
+      if (shape != shapeOf(t))
+        return error(file->file(t.name) + ": '" + t.name + "' is " +
+                     dlart::formatShape(shape) + ", the model output is " +
                      dlart::formatShape(shapeOf(t)));
       if (!file->readAsF32(t.name, expected, err))
         return error(err);
@@ -404,6 +461,11 @@ int run(const Options &o) {
     }
   }
 
+  dlarun::Report report;
+  report.model = *name ? name : o.bundle;
+  report.bundle = o.bundle;
+  report.device = dlart_device_info(model);
+  report.batch = ins.empty() || ins[0].rank == 0 ? 1 : ins[0].shape[0];
   if (o.bench > 0) {
     using Clock = std::chrono::steady_clock;
     for (long i = 0; i < o.warmup; ++i)
@@ -417,12 +479,15 @@ int run(const Options &o) {
       ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0)
                        .count());
     }
+    report.haveBench = true;
+    report.warmup = o.warmup;
+    report.iterationMs = ms;
     std::sort(ms.begin(), ms.end());
-    double median = percentile(ms, 0.5);
+    double median = dlarun::percentile(ms, 0.5);
     int64_t batch = ins[0].rank > 0 ? ins[0].shape[0] : 1;
     std::printf("bench: %ld runs after %ld warm-up: min %.3f ms, median %.3f "
                 "ms, p90 %.3f ms, %.1f images/s (batch %" PRId64 ")\n",
-                o.bench, o.warmup, ms.front(), median, percentile(ms, 0.9),
+                o.bench, o.warmup, ms.front(), median, dlarun::percentile(ms, 0.9),
                 batch * 1000.0 / median, batch);
   }
 
@@ -440,6 +505,17 @@ int run(const Options &o) {
       std::printf("  %4zu  %-48s %10.3f ms %6.1f%%\n", i,
                   dlart_forward_step_name(model, i), stepMs[i],
                   total > 0 ? 100.0 * stepMs[i] / total : 0.0);
+    report.haveProfile = true;
+    report.clock = o.device == "cuda" ? "CUDA events" : "host clock";
+    for (size_t i = 0; i < n; ++i)
+      report.steps.push_back({dlart_forward_step_name(model, i),
+                              dlart_forward_step_kernel(model, i), stepMs[i]});
+  }
+  if (!o.json.empty()) {
+    std::string err;
+    if (!dlarun::writeReport(o.json, report, err))
+      return error(err);
+    std::printf("json: %s\n", o.json.c_str());
   }
   return status;
 }

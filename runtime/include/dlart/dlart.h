@@ -17,10 +17,30 @@
  * Errors: every function that can fail returns a dlart_status; on failure
  * dlart_last_error() returns one message (several lines at most for weight
  * problems) that names the file, buffer or kernel concerned. No C++
- * exception and no abort crosses this API. A model runs one call at a time:
- * a call made while another thread is inside one on the same model fails
- * with DLART_ERROR_STATE (it does not wait). Use one model per thread, or
- * serialise the calls.
+ * exception and no abort crosses this API.
+ *
+ * Threads. A loaded model (kernels, parameters, the buffers init prepared)
+ * is shared by its execution contexts (dlart_context_create), each with its
+ * own inputs, outputs, activation arena and host threads or CUDA stream:
+ *
+ *   - different contexts of one model may run at the same time, each on any
+ *     thread, and beside the model-level calls (dlart_forward, dlart_run,
+ *     ..., which use the model's own default context);
+ *   - one call at a time per context and per model: a call made while
+ *     another thread is inside one on the same context (or, for the
+ *     model-level calls, the same model) fails with DLART_ERROR_STATE; it
+ *     does not wait;
+ *   - dlart_set_device and dlart_load_weights change what the contexts
+ *     share: they fail with DLART_ERROR_STATE while a context is inside a
+ *     call, and a context call fails the same way while either runs;
+ *   - the functions that only read the manifest (names, counts, shapes,
+ *     steps) may be called from any thread at any time;
+ *   - dlart_close may come before dlart_context_destroy: the model's memory
+ *     lives until its last context is destroyed (but no model-level call may
+ *     follow dlart_close). Never destroy a context another thread is using.
+ *
+ * Results do not depend on the context or the thread count: outputs are
+ * bit-identical to a single-threaded run.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -56,6 +76,10 @@ typedef enum dlart_device {
 
 /* An opened bundle and, once a device is set, its memory and kernels. */
 typedef struct dlart_model dlart_model;
+
+/* An execution context of a model: its own inputs, outputs and activation
+ * arena (and host thread pool or CUDA stream); see "Threads" above. */
+typedef struct dlart_context dlart_context;
 
 /* A model input or output (always f32, NCHW). Pointers stay valid until
  * dlart_close. */
@@ -161,6 +185,47 @@ const char *dlart_forward_step_name(const dlart_model *model, size_t step);
  * steady clock around each step on host), and writes dlart_num_forward_steps
  * times in milliseconds to `step_ms`. Inputs are those already set. */
 dlart_status dlart_profile(dlart_model *model, double *step_ms);
+
+/* ---- Execution contexts ------------------------------------------------ */
+
+/* A new execution context of `model` (after dlart_set_device; weights may
+ * be loaded before or after): its inputs, outputs and activation arena
+ * (zero-filled), the kernels' workspace, and a host thread pool of the
+ * model's current dlart_set_threads count, or a CUDA stream (and, with
+ * dlart_set_cuda_graph set at this time, a CUDA graph of its own). Costs
+ * one arena of memory (the manifest's memory.arena_bytes plus the inputs
+ * and outputs). May be called while other contexts run. */
+dlart_status dlart_context_create(dlart_model *model, dlart_context **context);
+
+/* Frees the context (not while a call is inside it); NULL is allowed. The
+ * last context of a closed model frees the model too. */
+void dlart_context_destroy(dlart_context *context);
+
+/* Host threads of this context (1 to 4096; ignored by the cuda device). */
+dlart_status dlart_context_set_threads(dlart_context *context, int threads);
+
+/* As dlart_device_info, for this context ("host, 2 threads, kernels.so"). */
+const char *dlart_context_info(const dlart_context *context);
+
+/* The context's own host buffers for input/output `index`, as
+ * dlart_input_buffer; valid until dlart_context_destroy. */
+float *dlart_context_input_buffer(dlart_context *context, size_t index);
+float *dlart_context_output_buffer(dlart_context *context, size_t index);
+
+/* As dlart_forward, dlart_set_inputs, dlart_run, dlart_get_outputs and
+ * dlart_profile, on the context's memory (a NULL array: the context's own
+ * buffers). DLART_ERROR_STATE before dlart_load_weights, while another
+ * thread is inside a call on this context, or while the model is inside
+ * dlart_load_weights. */
+dlart_status dlart_context_forward(dlart_context *context,
+                                   const float *const *inputs,
+                                   float *const *outputs);
+dlart_status dlart_context_set_inputs(dlart_context *context,
+                                      const float *const *inputs);
+dlart_status dlart_context_run(dlart_context *context);
+dlart_status dlart_context_get_outputs(dlart_context *context,
+                                       float *const *outputs);
+dlart_status dlart_context_profile(dlart_context *context, double *step_ms);
 
 #ifdef __cplusplus
 } /* extern "C" */
