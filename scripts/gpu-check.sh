@@ -3,7 +3,10 @@
 # each bundle on the GPU against PyTorch's float64 truth (at most 4x PyTorch
 # float32's own error, scripts/compare_outputs.py), then dla-run
 # against PyTorch eager on the same GPU (same JSON, fp32, batch 1, after
-# warm-up), and prints one table. Meant to finish within 5 minutes.
+# warm-up), and prints one table; for the small model also the same bundle
+# on cuda-emu (the CUDA kernels on the CPU, docs/runtime.md) and the largest
+# difference between the device's and the emulator's outputs: how the
+# emulator itself is checked. Meant to finish within 5 minutes.
 set -uo pipefail
 dir=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 export LD_LIBRARY_PATH=$dir/lib:${LD_LIBRARY_PATH:-}
@@ -22,6 +25,24 @@ for name in small dlaseg34; do
      python3 "$dir/scripts/compare_outputs.py" --case "$m" "$m/cuda.safetensors" \
        | tee "$m/check.txt"; then ok=ok; else ok=MISMATCH; status=1; fi
   err=$(grep -oE 'worst [0-9.]+x' "$m/check.txt" | awk '{print $2}' | tail -1)
+  if [ "$name" = small ]; then
+    echo "== $name: the same bundle on cuda-emu, against the device"
+    if "$run" "$m/model.dlab" --device cuda-emu --weights "$m/weights.safetensors" \
+         --input "$m/input.safetensors" --output "$m/emu.safetensors" &&
+       python3 "$dir/scripts/compare_outputs.py" --case "$m" "$m/emu.safetensors"; then
+      python3 - "$m/cuda.safetensors" "$m/emu.safetensors" "$dir/python" <<'PY' || status=1
+import sys
+sys.path.insert(0, sys.argv[3])
+from dla_safetensors import load_file
+a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
+for k in sorted(a):
+    d = (a[k].double() - b[k].double()).abs().max().item()
+    print("cuda vs cuda-emu %s: max |diff| %.3g (max |cuda| %.3g)" % (k, d, a[k].abs().max().item()))
+PY
+    else
+      echo "cuda-emu: FAILED"; status=1
+    fi
+  fi
   echo "== $name: dla-run --bench (CUDA graph)"
   "$run" "$m/model.dlab" --device cuda --weights "$m/weights.safetensors" --graph \
      --bench 20 --warmup 3 | tee "$m/bench.txt"

@@ -33,7 +33,7 @@ prepare() { # name model.json target
   "$build/bin/dlac" "$model" --target "$3" --arch "$arch" -o "$out/$name/model.dlab"
 }
 prepare small "$root/test/Numerics/Inputs/dlaseg34.json" all
-# The host build of the same kernels must pass the suite's tolerance rule
+# The host build of the same model must pass the suite's tolerance rule
 # (float64 truth, docs/testing.md) here before anything runs on a GPU.
 case=$(mktemp -d)
 trap 'rm -rf "$case"' EXIT
@@ -42,5 +42,11 @@ trap 'rm -rf "$case"' EXIT
   --weights "$case/weights.safetensors" --input "$case/input.safetensors" \
   --output "$case/host.safetensors"
 /usr/bin/python3 "$root/scripts/compare_outputs.py" --case "$case" "$case/host.safetensors"
+# And its CUDA kernels, on cuda-emu (the GPU machine compares them with the
+# device's results).
+"$build/bin/dla-run" "$out/small/model.dlab" --device cuda-emu \
+  --weights "$case/weights.safetensors" --input "$case/input.safetensors" \
+  --output "$case/emu.safetensors"
+/usr/bin/python3 "$root/scripts/compare_outputs.py" --case "$case" "$case/emu.safetensors"
 prepare dlaseg34 "$root/examples/ctdet_dla34.json" cuda
 du -sh "$out"
