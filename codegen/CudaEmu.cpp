@@ -11,13 +11,16 @@
 // `gpu.thread_id`/`block_id`/`block_dim`/`grid_dim` read %ids (thread x y z,
 // block x y z, block size x y z, grid size x y z), and `gpu.barrier` calls
 // `__dla_emu_barrier`, which switches to the block's next fiber until all
-// have arrived. The upstream host passes lower the rest; the C entry point is
+// have arrived, and `gpu.shuffle` (32-bit values) calls `__dla_emu_shuffle`,
+// which waits for the lanes of the warp. The upstream host passes lower the
+// rest; the C entry point is
 //
 //   void K(void *const *args, void *shared, const int64_t *ids);
 //
 // and `int64_t dla_emu_signature_K[2] = {buffers, shared bytes}` is exported
-// beside it. `__dla_emu_barrier` calls through the library's global
-// `__dla_emu_barrier_fn`, which the runtime sets when it loads the library.
+// beside it. `__dla_emu_barrier` and `__dla_emu_shuffle` call through the
+// library's globals `__dla_emu_barrier_fn` and `__dla_emu_shuffle_fn`, which
+// the runtime sets when it loads the library.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,7 +41,9 @@ using namespace mlir::dla;
 namespace {
 
 constexpr llvm::StringLiteral kBarrier = "__dla_emu_barrier";
-constexpr llvm::StringLiteral kBarrierFn = "__dla_emu_barrier_fn";
+/// uint64_t __dla_emu_shuffle(uint32_t value, int32_t offset, int32_t width,
+/// int32_t mode): the warp's exchange; the result's bits, valid in bit 32.
+constexpr llvm::StringLiteral kShuffle = "__dla_emu_shuffle";
 /// Shared memory views start at multiples of this (what vector loads like).
 constexpr int64_t kSharedAlign = 16;
 
@@ -61,7 +66,8 @@ struct EmuKernel {
 };
 
 /// Rewrites one gpu.func into a func.func @NAME_impl at `b`.
-FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp barrier) {
+FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp barrier,
+                                   func::FuncOp shuffle) {
   MLIRContext *ctx = f.getContext();
   Location loc = f.getLoc();
   EmuKernel k;
@@ -150,6 +156,32 @@ FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp 
       op->erase();
       return WalkResult::skip();
     }
+    if (auto shfl = dyn_cast<gpu::ShuffleOp>(op)) {
+      // 32-bit values through the warp's exchange (PTX shfl.sync).
+      Location l = op->getLoc();
+      Type type = shfl.getValue().getType();
+      if (!type.isF32() && !type.isInteger(32)) {
+        result = op->emitError("cuda-emu: gpu.shuffle of ") << type << " is not emulated";
+        return WalkResult::interrupt();
+      }
+      Type i32 = ob.getI32Type(), i64 = ob.getI64Type();
+      Value bits = type.isF32() ? arith::BitcastOp::create(ob, l, i32, shfl.getValue()).getResult()
+                                : shfl.getValue();
+      Value mode = arith::ConstantIntOp::create(ob, l, static_cast<int64_t>(shfl.getMode()), 32);
+      Value packed = func::CallOp::create(ob, l, shuffle,
+                                          ValueRange{bits, shfl.getOffset(), shfl.getWidth(), mode})
+                         .getResult(0);
+      Value low = arith::TruncIOp::create(ob, l, i32, packed);
+      Value value = type.isF32() ? arith::BitcastOp::create(ob, l, type, low).getResult() : low;
+      Value high = arith::ShRUIOp::create(ob, l, packed,
+                                          arith::ConstantIntOp::create(ob, l, 32, 64));
+      Value valid = arith::TruncIOp::create(ob, l, ob.getI1Type(), high);
+      (void)i64;
+      shfl.getShuffleResult().replaceAllUsesWith(value);
+      shfl.getValid().replaceAllUsesWith(valid);
+      op->erase();
+      return WalkResult::skip();
+    }
     if (isa<gpu::ReturnOp>(op)) {
       func::ReturnOp::create(ob, op->getLoc());
       op->erase();
@@ -175,10 +207,14 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   auto barrier = func::FuncOp::create(b, loc, kBarrier, FunctionType::get(ctx, {}, {}));
   barrier.setPrivate();
+  Type i32 = b.getI32Type();
+  auto shuffle = func::FuncOp::create(
+      b, loc, kShuffle, FunctionType::get(ctx, {i32, i32, i32, i32}, {b.getI64Type()}));
+  shuffle.setPrivate();
   std::vector<EmuKernel> kernels;
   for (gpu::GPUModuleOp gm : gpuModules) {
     for (auto f : llvm::make_early_inc_range(gm.getOps<gpu::GPUFuncOp>())) {
-      FailureOr<EmuKernel> k = convertKernel(f, b, barrier);
+      FailureOr<EmuKernel> k = convertKernel(f, b, barrier, shuffle);
       if (failed(k))
         return failure();
       kernels.push_back(*k);
@@ -194,27 +230,29 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
   if (failed(parsePassPipeline(hostLoweringPipeline(), pm)) || failed(pm.run(module)))
     return failure();
 
-  // __dla_emu_barrier() { (*__dla_emu_barrier_fn)(); }
+  // NAME(args...) { return (*NAME_fn)(args...); } for the runtime's
+  // barrier and shuffle: the runtime sets NAME_fn when it loads the library.
   b.setInsertionPointToEnd(module.getBody());
   Type ptr = LLVM::LLVMPointerType::get(ctx);
   Type i64 = b.getI64Type();
-  auto voidFn = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {});
-  auto fnPtr = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
-                                      LLVM::Linkage::External, kBarrierFn,
-                                      LLVM::ZeroAttr::get(ctx));
-  auto barrierDecl = module.lookupSymbol<LLVM::LLVMFuncOp>(kBarrier);
-  if (!barrierDecl)
-    return module.emitError("cuda-emu: the barrier declaration is missing (a dlac bug)");
-  {
+  for (StringRef name : {kBarrier, kShuffle}) {
+    auto decl = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
+    if (!decl)
+      return module.emitError("cuda-emu: the declaration of ") << name << " is missing (a dlac bug)";
+    auto fnPtr = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
+                                        LLVM::Linkage::External, (name + "_fn").str(),
+                                        LLVM::ZeroAttr::get(ctx));
     OpBuilder::InsertionGuard guard(b);
-    Block *body = barrierDecl.addEntryBlock(b);
+    Block *body = decl.addEntryBlock(b);
     b.setInsertionPointToStart(body);
     Value address = LLVM::AddressOfOp::create(b, loc, fnPtr);
     Value target = LLVM::LoadOp::create(b, loc, ptr, address);
-    LLVM::CallOp::create(b, loc, voidFn, ValueRange{target});
-    LLVM::ReturnOp::create(b, loc, ValueRange{});
+    SmallVector<Value> operands{target};
+    operands.append(body->getArguments().begin(), body->getArguments().end());
+    auto call = LLVM::CallOp::create(b, loc, decl.getFunctionType(), operands);
+    LLVM::ReturnOp::create(b, loc, call.getNumResults() ? call.getResults() : ValueRange{});
+    decl.setLinkage(LLVM::Linkage::Internal);
   }
-  barrierDecl.setLinkage(LLVM::Linkage::Internal);
 
   // The entry points and their signatures.
   auto entryType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr, ptr});

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <mutex>
 #include <thread>
 #include <ucontext.h>
 #include <unistd.h>
@@ -73,7 +74,12 @@ struct Fibers {
     int64_t ids[12];
     bool waiting = false, done = false;
     void *fakeStack = nullptr; ///< AddressSanitizer's, while switched out
+    /// At a warp operation: its operands, then its result.
+    bool warpWaiting = false, warpValid = false;
+    uint32_t warpValue = 0, warpResult = 0;
+    int32_t warpOffset = 0, warpWidth = 32, warpMode = 0;
   };
+  static constexpr size_t kWarp = 32;
   std::vector<Fiber> fibers;
   void *stacks = nullptr;
   size_t stacksBytes = 0;
@@ -164,6 +170,56 @@ void fiberMain() {
   // uc_link returns to the scheduler.
 }
 
+/// gpu.shuffle of a 32-bit value (modes of gpu::ShuffleMode: 0 xor, 1 down,
+/// 2 up, 3 idx): each lane waits until every lane of its warp that has not
+/// returned has arrived; the last to arrive computes every lane's result
+/// (the source lane's value, or its own with `valid` false when the source
+/// is outside [0, width) or has returned). Bits 0-31: the value, bit 32:
+/// valid.
+uint64_t shuffle(uint32_t value, int32_t offset, int32_t width, int32_t mode) {
+  Fibers &f = *currentFibers;
+  size_t t = f.current, threads = f.fibers.size();
+  if (f.step)
+    threads = size_t(f.step->block[0]) * f.step->block[1] * f.step->block[2];
+  Fibers::Fiber &me = f.fibers[t];
+  me.warpValue = value;
+  me.warpOffset = offset;
+  me.warpWidth = width;
+  me.warpMode = mode;
+  me.warpWaiting = true;
+  size_t base = t / Fibers::kWarp * Fibers::kWarp, end = std::min(base + Fibers::kWarp, threads);
+  size_t alive = 0, arrived = 0;
+  for (size_t l = base; l < end; ++l) {
+    alive += !f.fibers[l].done;
+    arrived += f.fibers[l].warpWaiting;
+  }
+  if (arrived == alive) {
+    for (size_t l = base; l < end; ++l) {
+      Fibers::Fiber &lane = f.fibers[l];
+      if (!lane.warpWaiting)
+        continue;
+      int64_t i = static_cast<int64_t>(l - base), src = -1;
+      switch (lane.warpMode) {
+      case 0: src = i ^ lane.warpOffset; break;
+      case 1: src = i + lane.warpOffset; break;
+      case 2: src = i - lane.warpOffset; break;
+      default: src = lane.warpOffset; break;
+      }
+      bool valid = src >= 0 && src < lane.warpWidth && src < int64_t(end - base) &&
+                   f.fibers[base + src].warpWaiting;
+      lane.warpValid = valid;
+      lane.warpResult = valid ? f.fibers[base + src].warpValue : lane.warpValue;
+    }
+    for (size_t l = base; l < end; ++l)
+      f.fibers[l].warpWaiting = false;
+  } else {
+    leaveFiber(&me.fakeStack);
+    ::swapcontext(&me.context, &f.scheduler);
+    enteredFiber(me.fakeStack);
+  }
+  return uint64_t(me.warpResult) | (uint64_t(me.warpValid) << 32);
+}
+
 /// __syncthreads(): back to the scheduler until the block has arrived.
 void barrier() {
   Fibers &f = *currentFibers;
@@ -174,8 +230,12 @@ void barrier() {
   enteredFiber(me.fakeStack);
 }
 
-/// Runs block (bx, by, bz) of `s` on this host thread's fibers.
-void runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz) {
+/// Runs block (bx, by, bz) of `s` on this host thread's fibers; false with
+/// `err` when its threads can go no further (a warp operation some lanes
+/// never reach, or a barrier some threads never reach while others wait at
+/// a warp operation): on the GPU, a hang or undefined behaviour.
+bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz,
+              std::string &err) {
   size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
   std::memset(f.shared, 0xff, std::max<uint64_t>(s.sharedBytes, 16));
   f.step = &s;
@@ -186,7 +246,7 @@ void runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
     int64_t ids[12] = {tx, ty, tz, bx, by, bz, s.block[0], s.block[1], s.block[2],
                        s.grid[0], s.grid[1], s.grid[2]};
     std::memcpy(fib.ids, ids, sizeof(ids));
-    fib.waiting = fib.done = false;
+    fib.waiting = fib.done = fib.warpWaiting = false;
     ::getcontext(&fib.context);
     fib.context.uc_stack.ss_sp = f.stackOf(t);
     fib.context.uc_stack.ss_size = kFiberStack;
@@ -195,23 +255,39 @@ void runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
   }
   size_t running = threads;
   while (running > 0) {
-    // Every thread runs to its next barrier (or its end).
+    // Every thread that can runs to its next barrier, warp operation or end.
+    bool ran = false;
     for (size_t t = 0; t < threads; ++t) {
       Fibers::Fiber &fib = f.fibers[t];
-      if (fib.done || fib.waiting)
+      if (fib.done || fib.waiting || fib.warpWaiting)
         continue;
       f.current = t;
       void *fake = nullptr;
       enterFiber(f, t, &fake);
       ::swapcontext(&f.scheduler, &fib.context);
       enteredScheduler(fake);
+      ran = true;
       if (fib.done)
         --running;
     }
-    // All have arrived: the barrier opens.
+    if (ran || running == 0)
+      continue;
+    // No thread can go on: the barrier opens if every one has arrived.
+    size_t atWarp = threads;
+    for (size_t t = 0; t < threads && atWarp == threads; ++t)
+      if (f.fibers[t].warpWaiting)
+        atWarp = t;
+    if (atWarp != threads) {
+      err = "step '" + s.name + "', block (" + std::to_string(bx) + ", " + std::to_string(by) +
+            ", " + std::to_string(bz) + "): thread " + std::to_string(atWarp) +
+            " waits at a warp operation (gpu.shuffle) that other threads of its warp never "
+            "reach; they wait at a barrier or have returned (on a GPU: undefined behaviour)";
+      return false;
+    }
     for (size_t t = 0; t < threads; ++t)
       f.fibers[t].waiting = false;
   }
+  return true;
 }
 
 void *alignedAlloc(uint64_t bytes) {
@@ -238,17 +314,27 @@ bool runStep(const EmuStep &s, unsigned threadsWanted, std::string &err) {
   unsigned workers = static_cast<unsigned>(std::min<uint64_t>(threadsWanted, blocks));
   std::atomic<uint64_t> next{0};
   std::atomic<bool> failed{false};
+  std::mutex errorMutex;
+  std::string error;
   auto work = [&] {
     Fibers fibers;
     if (!fibers.reserve(threads, s.sharedBytes)) {
-      failed = true;
+      std::lock_guard<std::mutex> lock(errorMutex);
+      if (!failed.exchange(true))
+        error = "step '" + s.name + "': cannot allocate the fibers of a block of " +
+                std::to_string(threads) + " threads";
       return;
     }
     Fibers *outer = currentFibers;
     currentFibers = &fibers;
-    for (uint64_t b; (b = next.fetch_add(1)) < blocks;)
-      runBlock(fibers, s, b % s.grid[0], (b / s.grid[0]) % s.grid[1],
-               b / (uint64_t(s.grid[0]) * s.grid[1]));
+    std::string why;
+    for (uint64_t b; !failed && (b = next.fetch_add(1)) < blocks;)
+      if (!runBlock(fibers, s, b % s.grid[0], (b / s.grid[0]) % s.grid[1],
+                    b / (uint64_t(s.grid[0]) * s.grid[1]), why)) {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        if (!failed.exchange(true))
+          error = why;
+      }
     currentFibers = outer;
   };
   std::vector<std::thread> pool;
@@ -258,8 +344,7 @@ bool runStep(const EmuStep &s, unsigned threadsWanted, std::string &err) {
   for (std::thread &t : pool)
     t.join();
   if (failed) {
-    err = "step '" + s.name + "': cannot allocate the fibers of a block of " +
-          std::to_string(threads) + " threads";
+    err = error;
     return false;
   }
   return true;
@@ -349,6 +434,13 @@ public:
       return DLART_ERROR_BUNDLE;
     }
     *barrierFn = barrier;
+    auto *shuffleFn = static_cast<uint64_t (**)(uint32_t, int32_t, int32_t, int32_t)>(
+        ::dlsym(library_, "__dla_emu_shuffle_fn"));
+    if (!shuffleFn) {
+      err = lib_ + ": not a cuda-emu kernel library (no __dla_emu_shuffle_fn)";
+      return DLART_ERROR_BUNDLE;
+    }
+    *shuffleFn = shuffle;
     layout_ = layout;
     block_ = static_cast<char *>(alignedAlloc(layout.totalBytes()));
     if (!block_) {
