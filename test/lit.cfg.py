@@ -35,6 +35,10 @@ config.substitutions.append(
     ("%libdlart", os.path.join(config.dla_obj_root, "lib", "libdlart.so")))
 config.substitutions.append(
     ("%reference", os.path.join(config.dla_src_root, "test", "reference")))
+# The build tree and the cmake that configured it, for the test of
+# `cmake --install` (Runtime/install.test).
+config.substitutions.append(("%dla_obj_root", config.dla_obj_root))
+config.substitutions.append(("%cmake", config.cmake_command))
 
 # The PyTorch oracle runs with the system interpreter, where Debian's
 # python3-torch and python3-torchvision live.

@@ -9,9 +9,11 @@
     out = ctx(x)                                       # as m(x), concurrently
 
 No compiler is needed at import time: the shared library is found through
-the environment variable DLART_LIBRARY (a path to libdlart.so), else beside
-this package in a build tree (<repo>/build/lib) or an install prefix
-(<prefix>/lib), else by the dynamic loader's search path. Every failure of
+the environment variable DLART_LIBRARY (a path to libdlart.so), else, for
+a package installed by `cmake --install` (<prefix>/lib/python3/dist-packages/
+dlart), the libdlart.so of the same prefix (<prefix>/lib, found relative to
+this file: the prefix may be moved), else, in a source tree, the build's
+(<repo>/build/lib), else by the dynamic loader's search path. Every failure of
 the runtime raises dlart.Error carrying its message and status; inputs of
 the wrong shape, dtype or number are refused before anything runs. The
 arrays a call returns are new arrays of their own: later calls never
@@ -73,11 +75,16 @@ def library_path():
     if env:
         return env
     here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "..", "..", "build", "lib", "libdlart.so"),
-                      os.path.join(here, "..", "..", "lib", "libdlart.so"),
-                      os.path.join(here, "..", "..", "..", "lib", "libdlart.so")):
-        if os.path.exists(candidate):
-            return os.path.normpath(candidate)
+    try:  # written by `cmake --install` (CMakeLists.txt), absent in the sources
+        from . import _installed
+    except ImportError:
+        _installed = None
+    if _installed is not None:
+        # An installed package uses its own prefix's library, or none.
+        return os.path.normpath(os.path.join(here, _installed.LIBRARY))
+    candidate = os.path.join(here, "..", "..", "build", "lib", "libdlart.so")
+    if os.path.exists(candidate):
+        return os.path.normpath(candidate)
     return "libdlart.so"
 
 
