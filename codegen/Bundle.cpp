@@ -438,6 +438,7 @@ mlir::dla::renderManifest(ModuleOp module,
       // The kernel writes its results, the last args (the runtime checks
       // the steps as a dataflow with it).
       step.writes = op->getNumResults();
+      step.macs = static_cast<uint64_t>(std::max<int64_t>(0, kernelCost(op).macs));
       out.push_back(std::move(step));
     }
     return success();

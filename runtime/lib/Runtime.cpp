@@ -502,6 +502,12 @@ const char *dlart_forward_step_name(const dlart_model *model, size_t step) {
   return model->manifest.forward[step].stepName().c_str();
 }
 
+uint64_t dlart_forward_step_macs(const dlart_model *model, size_t step) {
+  if (!model || step >= model->manifest.forward.size())
+    return 0;
+  return model->manifest.forward[step].macs;
+}
+
 dlart_status dlart_profile(dlart_model *model, double *step_ms) {
   return onDefault(model, "dlart_profile", [&] {
     if (!model || !step_ms)

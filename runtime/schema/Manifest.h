@@ -67,6 +67,9 @@ struct StepDesc {
   /// wave 2 reads). Empty: one wave.
   std::vector<uint32_t> hostWaves;
   std::vector<uint32_t> args; ///< Buffer ids.
+  /// Multiply-accumulates of the step as PyTorch counts them ("macs"), for
+  /// GFLOP/s in profiles; 0: not recorded.
+  uint64_t macs = 0;
   /// How many of the last args the step writes ("writes"); the others it
   /// reads.
   uint32_t writes = 0;

@@ -26,7 +26,7 @@ bool Parser::parseSteps(const json &root, const char *key,
     if (!getObject(s, where) ||
         !checkKeys(s, where,
                    {"kernel", "name", "grid", "block", "shared_bytes", "host_blocks",
-                    "host_workspace_bytes", "host_waves", "args", "writes"},
+                    "host_workspace_bytes", "host_waves", "args", "writes", "macs"},
                    {"kernel", "grid", "block", "shared_bytes", "args", "writes"}))
       return false;
     StepDesc d;
@@ -56,6 +56,9 @@ bool Parser::parseSteps(const json &root, const char *key,
     if (s.contains("host_workspace_bytes") &&
         !getUInt(s["host_workspace_bytes"], where + ".host_workspace_bytes",
                  d.hostWorkspaceBytes, uint64_t(1) << 40))
+      return false;
+    if (s.contains("macs") &&
+        !getUInt(s["macs"], where + ".macs", d.macs, uint64_t(1) << 56))
       return false;
     if (s.contains("host_waves")) {
       const json &waves = s["host_waves"];

@@ -149,6 +149,8 @@ json Writer::steps(const std::vector<StepDesc> &list, const std::string &where) 
       step["host_waves"] = s.hostWaves;
     step["args"] = s.args;
     step["writes"] = s.writes;
+    if (s.macs)
+      step["macs"] = s.macs;
     out.push_back(std::move(step));
   }
   return out;

@@ -216,8 +216,10 @@ func.func @forward(%x: tensor<1x4x8x8xf32> {dla.name = "input"}) -> (tensor<1x4x
 // MANIFEST-NEXT:   {"kernel": "init_sigmoid", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [16, 14], "writes": 1}
 // MANIFEST-NEXT: ],
 // MANIFEST-NEXT: "forward": [
-// MANIFEST-NEXT:   {"kernel": "c1", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [0, 11, 12, 17], "writes": 1},
-// MANIFEST-NEXT:   {"kernel": "c2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [17, 13, 18], "writes": 1},
+// The convs' multiply-accumulates: c1 a 1x1 conv 3 -> 4 channels on 8x8
+// (4 * 3 * 64 = 768), c2 a 3x3 conv 4 -> 4 with padding 1 (4 * 4 * 9 * 64).
+// MANIFEST-NEXT:   {"kernel": "c1", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [0, 11, 12, 17], "writes": 1, "macs": 768},
+// MANIFEST-NEXT:   {"kernel": "c2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [17, 13, 18], "writes": 1, "macs": 9216},
 // MANIFEST-NEXT:   {"kernel": "add", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [18, 10, 19], "writes": 1},
 // MANIFEST-NEXT:   {"kernel": "add_2", "grid": [1, 1, 1], "block": [1, 1, 1], "shared_bytes": 0, "args": [19, 14, 1], "writes": 1}
 // MANIFEST-NEXT: ]

@@ -30,9 +30,9 @@ bool operator==(const TensorDesc &a, const TensorDesc &b) {
 }
 bool operator==(const StepDesc &a, const StepDesc &b) {
   return std::tie(a.kernel, a.name, a.grid, a.block, a.sharedBytes, a.hostBlocks,
-                  a.hostWorkspaceBytes, a.hostWaves, a.args, a.writes) ==
+                  a.hostWorkspaceBytes, a.hostWaves, a.args, a.writes, a.macs) ==
          std::tie(b.kernel, b.name, b.grid, b.block, b.sharedBytes, b.hostBlocks,
-                  b.hostWorkspaceBytes, b.hostWaves, b.args, b.writes);
+                  b.hostWorkspaceBytes, b.hostWaves, b.args, b.writes, b.macs);
 }
 bool operator==(const Manifest::FileDigest &a, const Manifest::FileDigest &b) {
   return std::tie(a.bytes, a.sha256) == std::tie(b.bytes, b.sha256);
@@ -144,6 +144,7 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
             step("init_copy", {2, 1, 1}, {4, 6})};
   m.init[0].block = {32, 1, 1};
   StepDesc conv = step("conv", {2, 1, 1}, {0, 5, 7});
+  conv.macs = 123456789;
   conv.block = {64, 1, 1};
   conv.sharedBytes = 1024;
   conv.hostBlocks = 4;
@@ -167,7 +168,7 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
                       "\"block\": [64, 1, 1], \"shared_bytes\": 1024, "
                       "\"host_blocks\": 4, \"host_workspace_bytes\": 512, "
                       "\"host_waves\": [1, 3], \"args\": [0, 5, 7], "
-                      "\"writes\": 1},\n"),
+                      "\"writes\": 1, \"macs\": 123456789},\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("{\"kernel\": \"relu\", \"name\": \"relu_2\", \"grid\": [8, 1, 1]"),

@@ -1,7 +1,8 @@
 //===- Report.cpp - dla-run's machine-readable benchmark and profile ------===//
 //
-// Report.h. Times are milliseconds; a step's GFLOP/s is null because the
-// bundle format records no operation counts per step (yet).
+// Report.h. Times are milliseconds; a step's GFLOP/s is 2 x its
+// multiply-accumulates (the manifest's "macs") / its time, null for a step
+// whose bundle does not record them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +54,14 @@ bool writeReport(const std::string &path, const Report &r, std::string &err) {
                   {"p99_ms", percentile(sorted, 0.99)},
                   {"images_per_s", median > 0 ? double(r.batch) * 1000.0 / median : 0.0},
                   {"images_per_s_mean", mean > 0 ? double(r.batch) * 1000.0 / mean : 0.0}};
+    auto copies = [](std::vector<double> t) {
+      std::sort(t.begin(), t.end());
+      return json{{"median_ms", t.empty() ? 0.0 : percentile(t, 0.5)},
+                  {"min_ms", t.empty() ? 0.0 : t.front()},
+                  {"max_ms", t.empty() ? 0.0 : t.back()}};
+    };
+    j["bench"]["input_copy"] = copies(r.inputCopyMs);
+    j["bench"]["output_copy"] = copies(r.outputCopyMs);
   }
   if (r.haveProfile) {
     json steps = json::array();
@@ -65,7 +74,10 @@ bool writeReport(const std::string &path, const Report &r, std::string &err) {
                        {"kernel", r.steps[i].kernel},
                        {"ms", r.steps[i].ms},
                        {"percent", total > 0 ? 100.0 * r.steps[i].ms / total : 0.0},
-                       {"gflops", nullptr}});
+                       {"macs", r.steps[i].macs ? json(r.steps[i].macs) : json(nullptr)},
+                       {"gflops", r.steps[i].macs && r.steps[i].ms > 0
+                                      ? json(2.0 * double(r.steps[i].macs) / (r.steps[i].ms * 1e6))
+                                      : json(nullptr)}});
     j["profile"] = {{"clock", r.clock}, {"total_ms", total}, {"steps", steps}};
   }
   std::string tmp = path + ".tmp." + std::to_string(::getpid());

@@ -18,6 +18,7 @@ namespace dlarun {
 struct StepTime {
   std::string name, kernel;
   double ms = 0;
+  uint64_t macs = 0; ///< 0: not recorded (GFLOP/s null)
 };
 
 struct Report {
@@ -26,6 +27,9 @@ struct Report {
   bool haveBench = false;
   long warmup = 0;
   std::vector<double> iterationMs; ///< In the order they ran.
+  /// Copying the inputs to the device and the outputs back, per iteration
+  /// (dlart_set_inputs, dlart_get_outputs; host memory copies on host).
+  std::vector<double> inputCopyMs, outputCopyMs;
   bool haveProfile = false;
   std::string clock; ///< "host clock" / "CUDA events".
   std::vector<StepTime> steps;

@@ -479,6 +479,24 @@ int run(const Options &o) {
       ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0)
                        .count());
     }
+    // The copies around the computation, timed on their own.
+    std::vector<const float *> inPtr;
+    std::vector<float *> outPtr;
+    for (size_t i = 0; i < ins.size(); ++i)
+      inPtr.push_back(dlart_input_buffer(model, i));
+    for (size_t i = 0; i < nOut; ++i)
+      outPtr.push_back(dlart_output_buffer(model, i));
+    for (long i = 0; i < o.bench; ++i) {
+      auto t0 = Clock::now();
+      if (dlart_set_inputs(model, inPtr.data()) != DLART_OK)
+        return error(dlart_last_error());
+      auto t1 = Clock::now();
+      if (dlart_get_outputs(model, outPtr.data()) != DLART_OK)
+        return error(dlart_last_error());
+      auto t2 = Clock::now();
+      report.inputCopyMs.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      report.outputCopyMs.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
     report.haveBench = true;
     report.warmup = o.warmup;
     report.iterationMs = ms;
@@ -509,7 +527,8 @@ int run(const Options &o) {
     report.clock = o.device == "cuda" ? "CUDA events" : "host clock";
     for (size_t i = 0; i < n; ++i)
       report.steps.push_back({dlart_forward_step_name(model, i),
-                              dlart_forward_step_kernel(model, i), stepMs[i]});
+                              dlart_forward_step_kernel(model, i), stepMs[i],
+                              dlart_forward_step_macs(model, i)});
   }
   if (!o.json.empty()) {
     std::string err;

@@ -180,6 +180,10 @@ const char *dlart_forward_step_kernel(const dlart_model *model, size_t step);
 /// which differs from its kernel's when the step runs a kernel built for an
 /// earlier step of the same shape; NULL for a step out of range.
 const char *dlart_forward_step_name(const dlart_model *model, size_t step);
+/* The step's multiply-accumulates as PyTorch counts them (the manifest's
+ * "macs"), for GFLOP/s; 0 when the bundle does not record them or the step
+ * is out of range. */
+uint64_t dlart_forward_step_macs(const dlart_model *model, size_t step);
 
 /* Runs the forward steps once, timing each one (CUDA events on cuda, a
  * steady clock around each step on host), and writes dlart_num_forward_steps
