@@ -97,6 +97,40 @@ bool mlir::dla::resolveHostCpu(const std::string &requested, std::string &cpu,
   return true;
 }
 
+void mlir::dla::buildEntryPoint(ModuleOp module, OpBuilder &b, const std::string &name,
+                                int64_t buffers, ArrayRef<Type> extra) {
+  Location loc = module.getLoc();
+  MLIRContext *ctx = module->getContext();
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  SmallVector<Type> params{ptr};
+  params.append(extra.begin(), extra.end());
+  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), params);
+  auto entry = LLVM::LLVMFuncOp::create(b, loc, name, type);
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = entry.addEntryBlock(b);
+  b.setInsertionPointToStart(body);
+  SmallVector<Value> operands;
+  for (int64_t i = 0; i < buffers; ++i) {
+    Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                     ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    operands.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+  }
+  for (size_t i = 0; i < extra.size(); ++i)
+    operands.push_back(body->getArgument(1 + i));
+  auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(name + "_impl");
+  LLVM::CallOp::create(b, loc, impl, operands);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+}
+
+void mlir::dla::buildSignature(ModuleOp module, OpBuilder &b, const std::string &name,
+                               std::array<int64_t, 2> values) {
+  Type i64 = b.getI64Type();
+  auto value = DenseElementsAttr::get(RankedTensorType::get({2}, i64),
+                                      ArrayRef<int64_t>(values.data(), 2));
+  LLVM::GlobalOp::create(b, module.getLoc(), LLVM::LLVMArrayType::get(i64, 2),
+                         /*isConstant=*/true, LLVM::Linkage::External, name, value);
+}
+
 std::string mlir::dla::hostLoweringPipeline() {
   return "scf-forall-to-for, canonicalize, cse, "
          "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
@@ -131,41 +165,16 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set,
   if (failed(pm.run(module)))
     return failure();
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  Location loc = module.getLoc();
-  Type ptr = LLVM::LLVMPointerType::get(module->getContext());
   Type i64 = b.getI64Type();
-  for (const KernelIR *kp : kernels) {
-    const KernelIR &k = *kp;
-    auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(module->getContext()),
-                                            {ptr, i64, i64});
-    auto entry = LLVM::LLVMFuncOp::create(b, loc, k.name, type);
-    OpBuilder::InsertionGuard guard(b);
-    Block *body = entry.addEntryBlock(b);
-    b.setInsertionPointToStart(body);
-    SmallVector<Value> operands;
-    for (size_t i = 0; i < k.argTypes.size(); ++i) {
-      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
-                                       ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-      operands.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
-    }
-    operands.push_back(body->getArgument(1));
-    operands.push_back(body->getArgument(2));
-    auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(k.name + "_impl");
-    LLVM::CallOp::create(b, loc, impl, operands);
-    LLVM::ReturnOp::create(b, loc, ValueRange{});
-  }
   // Each kernel's signature, exported beside it as
   // `int64_t dla_signature_NAME[2] = {pointer arguments, workspace bytes}`,
   // so that the runtime checks a manifest's step against the kernel it runs
   // (docs/bundle-format.md).
-  auto arrayType = LLVM::LLVMArrayType::get(i64, 2);
   for (const KernelIR *kp : kernels) {
     const KernelIR &k = *kp;
-    int64_t signature[2] = {static_cast<int64_t>(k.argTypes.size()), k.hostWorkspaceBytes};
-    auto value = DenseElementsAttr::get(RankedTensorType::get({2}, i64),
-                                        ArrayRef<int64_t>(signature));
-    LLVM::GlobalOp::create(b, module.getLoc(), arrayType, /*isConstant=*/true,
-                           LLVM::Linkage::External, "dla_signature_" + k.name, value);
+    buildEntryPoint(module, b, k.name, static_cast<int64_t>(k.argTypes.size()), {i64, i64});
+    buildSignature(module, b, "dla_signature_" + k.name,
+                   {static_cast<int64_t>(k.argTypes.size()), k.hostWorkspaceBytes});
   }
   if (failed(verify(module))) {
     if (getenv("DLA_DEBUG_LOWERING"))

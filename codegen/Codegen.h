@@ -9,6 +9,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/Timing.h"
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -83,6 +84,14 @@ LogicalResult lowerGpuKernelsForEmulation(ModuleOp module, TimingScope &timing);
 /// The GPU mapping of a block's phases: each `scf.forall` over the threads
 /// becomes the code of thread `gpu.thread_id x`, followed by `gpu.barrier`.
 LogicalResult mapPhasesToThreads(ModuleOp module);
+/// In an LLVM-dialect module: `void NAME(void *const *args, extra...)`, which
+/// loads the first `buffers` pointers of `args` and calls NAME_impl with
+/// them and its other arguments (the C entry point of a kernel).
+void buildEntryPoint(ModuleOp module, OpBuilder &b, const std::string &name, int64_t buffers,
+                     ArrayRef<Type> extra);
+/// `const int64_t NAME[2] = {values}`, exported (a kernel's signature).
+void buildSignature(ModuleOp module, OpBuilder &b, const std::string &name,
+                    std::array<int64_t, 2> values);
 /// The upstream passes that lower host kernel IR (scf, vector, memref,
 /// func with bare pointers) to the LLVM dialect.
 std::string hostLoweringPipeline();

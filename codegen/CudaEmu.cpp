@@ -164,7 +164,7 @@ FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp 
         result = op->emitError("cuda-emu: gpu.shuffle of ") << type << " is not emulated";
         return WalkResult::interrupt();
       }
-      Type i32 = ob.getI32Type(), i64 = ob.getI64Type();
+      Type i32 = ob.getI32Type();
       Value bits = type.isF32() ? arith::BitcastOp::create(ob, l, i32, shfl.getValue()).getResult()
                                 : shfl.getValue();
       Value mode = arith::ConstantIntOp::create(ob, l, static_cast<int64_t>(shfl.getMode()), 32);
@@ -176,7 +176,6 @@ FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp 
       Value high = arith::ShRUIOp::create(ob, l, packed,
                                           arith::ConstantIntOp::create(ob, l, 32, 64));
       Value valid = arith::TruncIOp::create(ob, l, ob.getI1Type(), high);
-      (void)i64;
       shfl.getShuffleResult().replaceAllUsesWith(value);
       shfl.getValid().replaceAllUsesWith(valid);
       op->erase();
@@ -234,7 +233,6 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
   // barrier and shuffle: the runtime sets NAME_fn when it loads the library.
   b.setInsertionPointToEnd(module.getBody());
   Type ptr = LLVM::LLVMPointerType::get(ctx);
-  Type i64 = b.getI64Type();
   for (StringRef name : {kBarrier, kShuffle}) {
     auto decl = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
     if (!decl)
@@ -255,31 +253,9 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
   }
 
   // The entry points and their signatures.
-  auto entryType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr, ptr});
-  auto arrayType = LLVM::LLVMArrayType::get(i64, 2);
   for (const EmuKernel &k : kernels) {
-    auto entry = LLVM::LLVMFuncOp::create(b, loc, k.name, entryType);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      Block *body = entry.addEntryBlock(b);
-      b.setInsertionPointToStart(body);
-      SmallVector<Value> operands;
-      for (int64_t i = 0; i < k.buffers; ++i) {
-        Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
-                                         ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-        operands.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
-      }
-      operands.push_back(body->getArgument(1));
-      operands.push_back(body->getArgument(2));
-      auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(k.name + "_impl");
-      LLVM::CallOp::create(b, loc, impl, operands);
-      LLVM::ReturnOp::create(b, loc, ValueRange{});
-    }
-    int64_t signature[2] = {k.buffers, k.sharedBytes};
-    auto value = DenseElementsAttr::get(RankedTensorType::get({2}, i64),
-                                        ArrayRef<int64_t>(signature));
-    LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true, LLVM::Linkage::External,
-                           "dla_emu_signature_" + k.name, value);
+    buildEntryPoint(module, b, k.name, k.buffers, {ptr, ptr});
+    buildSignature(module, b, "dla_emu_signature_" + k.name, {k.buffers, k.sharedBytes});
   }
   if (failed(verify(module)))
     return module.emitError("cuda-emu: the lowered kernels do not verify (a dlac bug)");
