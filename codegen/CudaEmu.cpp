@@ -12,15 +12,17 @@
 // block x y z, block size x y z, grid size x y z), and `gpu.barrier` calls
 // `__dla_emu_barrier`, which switches to the block's next fiber until all
 // have arrived, and `gpu.shuffle` (32-bit values) calls `__dla_emu_shuffle`,
-// which waits for the lanes of the warp. The upstream host passes lower the
-// rest; the C entry point is
+// which waits for the lanes of the warp; every load and store is checked
+// against its buffer's shape (out of bounds, it is not made and
+// `__dla_emu_fault` reports it). The upstream host passes lower the rest;
+// the C entry point is
 //
 //   void K(void *const *args, void *shared, const int64_t *ids);
 //
 // and `int64_t dla_emu_signature_K[2] = {buffers, shared bytes}` is exported
-// beside it. `__dla_emu_barrier` and `__dla_emu_shuffle` call through the
-// library's globals `__dla_emu_barrier_fn` and `__dla_emu_shuffle_fn`, which
-// the runtime sets when it loads the library.
+// beside it. `__dla_emu_barrier`, `__dla_emu_shuffle` and `__dla_emu_fault`
+// call through the library's globals `__dla_emu_barrier_fn`, ..._shuffle_fn
+// and ..._fault_fn, which the runtime sets when it loads the library.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,9 +33,13 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace mlir::dla;
@@ -44,6 +50,9 @@ constexpr llvm::StringLiteral kBarrier = "__dla_emu_barrier";
 /// uint64_t __dla_emu_shuffle(uint32_t value, int32_t offset, int32_t width,
 /// int32_t mode): the warp's exchange; the result's bits, valid in bit 32.
 constexpr llvm::StringLiteral kShuffle = "__dla_emu_shuffle";
+/// void __dla_emu_fault(int32_t write, int32_t buffer, int64_t element,
+/// int64_t elements): an access outside its buffer, which does not happen.
+constexpr llvm::StringLiteral kFault = "__dla_emu_fault";
 /// Shared memory views start at multiples of this (what vector loads like).
 constexpr int64_t kSharedAlign = 16;
 
@@ -65,9 +74,106 @@ struct EmuKernel {
   int64_t sharedBytes = 0;
 };
 
+/// Every load and store of `fn` checked against its buffer's shape: out of
+/// bounds, it does not happen (a load gives 0) and `fault` is called with
+/// what and where, so that the runtime reports the step, block and thread
+/// instead of reading or writing past the buffer. `buffer` in the report:
+/// the kernel argument's index, -1 - n for the n-th view of shared memory,
+/// -1000 for thread-private memory.
+void checkAccesses(func::FuncOp fn, int64_t buffers, func::FuncOp fault) {
+  std::vector<Operation *> accesses;
+  fn.walk([&](Operation *op) {
+    if (isa<memref::LoadOp, memref::StoreOp, vector::LoadOp, vector::StoreOp>(op))
+      accesses.push_back(op);
+  });
+  std::map<Operation *, int64_t> viewIndex;
+  fn.walk([&](memref::ViewOp v) {
+    int64_t n = static_cast<int64_t>(viewIndex.size());
+    viewIndex[v] = n;
+  });
+  for (Operation *op : accesses) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value memref;
+    ValueRange indices;
+    int64_t width = 1;
+    bool write = false;
+    if (auto l = dyn_cast<memref::LoadOp>(op)) {
+      memref = l.getMemRef();
+      indices = l.getIndices();
+    } else if (auto st = dyn_cast<memref::StoreOp>(op)) {
+      memref = st.getMemRef();
+      indices = st.getIndices();
+      write = true;
+    } else if (auto vl = dyn_cast<vector::LoadOp>(op)) {
+      memref = vl.getBase();
+      indices = vl.getIndices();
+      width = vl.getVectorType().getNumElements();
+    } else {
+      auto vs = cast<vector::StoreOp>(op);
+      memref = vs.getBase();
+      indices = vs.getIndices();
+      width = vs.getVectorType().getNumElements();
+      write = true;
+    }
+    auto type = llvm::dyn_cast<MemRefType>(memref.getType());
+    if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity() ||
+        indices.size() != static_cast<size_t>(type.getRank()))
+      continue;
+    int64_t buffer = -1000;
+    if (auto arg = llvm::dyn_cast<BlockArgument>(memref);
+        arg && arg.getOwner()->isEntryBlock() && arg.getArgNumber() < buffers)
+      buffer = arg.getArgNumber();
+    else if (auto view = memref.getDefiningOp<memref::ViewOp>())
+      buffer = -1 - viewIndex[view];
+    // In bounds: every index below its extent, the last one leaving room
+    // for the vector; unsigned comparisons reject negative indices too.
+    Value ok, linear = arith::ConstantIndexOp::create(b, loc, 0);
+    auto shape = type.getShape();
+    for (auto [d, index] : llvm::enumerate(indices)) {
+      int64_t limit = shape[d] - (d + 1 == indices.size() ? width - 1 : 0);
+      Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, index,
+                                       arith::ConstantIndexOp::create(b, loc, limit));
+      ok = ok ? arith::AndIOp::create(b, loc, ok, in).getResult() : in;
+      linear = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, linear,
+                                        arith::ConstantIndexOp::create(b, loc, shape[d])),
+          index);
+    }
+    if (!ok)
+      continue;
+    auto report = [&](OpBuilder &ob) {
+      Value element = arith::IndexCastOp::create(ob, loc, ob.getI64Type(), linear);
+      func::CallOp::create(
+          ob, loc, fault,
+          ValueRange{arith::ConstantIntOp::create(ob, loc, write ? 1 : 0, 32),
+                     arith::ConstantIntOp::create(ob, loc, buffer, 32), element,
+                     arith::ConstantIntOp::create(ob, loc, type.getNumElements(), 64)});
+    };
+    if (write) {
+      auto guard = scf::IfOp::create(b, loc, ok, /*withElseRegion=*/true);
+      op->moveBefore(guard.thenBlock()->getTerminator());
+      OpBuilder eb = OpBuilder::atBlockBegin(guard.elseBlock());
+      report(eb);
+      continue;
+    }
+    Type result = op->getResult(0).getType();
+    auto guard = scf::IfOp::create(b, loc, TypeRange{result}, ok, /*withElseRegion=*/true);
+    OpBuilder tb = OpBuilder::atBlockEnd(guard.thenBlock());
+    op->getResult(0).replaceAllUsesWith(guard.getResult(0));
+    op->moveBefore(guard.thenBlock(), guard.thenBlock()->end());
+    scf::YieldOp::create(tb, loc, op->getResult(0));
+    OpBuilder eb = OpBuilder::atBlockEnd(guard.elseBlock());
+    report(eb);
+    Value zero = arith::ConstantOp::create(eb, loc, result,
+                                           llvm::cast<TypedAttr>(eb.getZeroAttr(result)));
+    scf::YieldOp::create(eb, loc, zero);
+  }
+}
+
 /// Rewrites one gpu.func into a func.func @NAME_impl at `b`.
 FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp barrier,
-                                   func::FuncOp shuffle) {
+                                   func::FuncOp shuffle, func::FuncOp fault) {
   MLIRContext *ctx = f.getContext();
   Location loc = f.getLoc();
   EmuKernel k;
@@ -191,6 +297,7 @@ FailureOr<EmuKernel> convertKernel(gpu::GPUFuncOp f, OpBuilder &b, func::FuncOp 
   });
   if (failed(result))
     return failure();
+  checkAccesses(fn, k.buffers, fault);
   return k;
 }
 
@@ -210,10 +317,13 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
   auto shuffle = func::FuncOp::create(
       b, loc, kShuffle, FunctionType::get(ctx, {i32, i32, i32, i32}, {b.getI64Type()}));
   shuffle.setPrivate();
+  auto fault = func::FuncOp::create(
+      b, loc, kFault, FunctionType::get(ctx, {i32, i32, b.getI64Type(), b.getI64Type()}, {}));
+  fault.setPrivate();
   std::vector<EmuKernel> kernels;
   for (gpu::GPUModuleOp gm : gpuModules) {
     for (auto f : llvm::make_early_inc_range(gm.getOps<gpu::GPUFuncOp>())) {
-      FailureOr<EmuKernel> k = convertKernel(f, b, barrier, shuffle);
+      FailureOr<EmuKernel> k = convertKernel(f, b, barrier, shuffle, fault);
       if (failed(k))
         return failure();
       kernels.push_back(*k);
@@ -233,7 +343,7 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
   // barrier and shuffle: the runtime sets NAME_fn when it loads the library.
   b.setInsertionPointToEnd(module.getBody());
   Type ptr = LLVM::LLVMPointerType::get(ctx);
-  for (StringRef name : {kBarrier, kShuffle}) {
+  for (StringRef name : {kBarrier, kShuffle, kFault}) {
     auto decl = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
     if (!decl)
       return module.emitError("cuda-emu: the declaration of ") << name << " is missing (a dlac bug)";

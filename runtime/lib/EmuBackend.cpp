@@ -60,7 +60,7 @@ constexpr size_t kFiberStack = 64 * 1024;
 
 struct EmuStep {
   EmuKernelFn fn = nullptr;
-  std::string name;
+  std::string name, kernel;
   std::vector<void *> args;
   std::array<uint32_t, 3> grid{}, block{};
   uint64_t sharedBytes = 0;
@@ -87,6 +87,13 @@ struct Fibers {
   size_t current = 0;
   const EmuStep *step = nullptr;
   void *shared = nullptr;
+  /// The first access outside its buffer in the block (none happens).
+  struct Fault {
+    bool any = false, write = false;
+    int32_t buffer = 0;
+    int64_t element = 0, elements = 0;
+    int64_t ids[12] = {};
+  } fault;
 
   ~Fibers() {
     if (stacks)
@@ -220,6 +227,37 @@ uint64_t shuffle(uint32_t value, int32_t offset, int32_t width, int32_t mode) {
   return uint64_t(me.warpResult) | (uint64_t(me.warpValid) << 32);
 }
 
+/// An access of the current thread outside its buffer (the kernel skipped
+/// it): the first of the block is reported when the block has run.
+void fault(int32_t write, int32_t buffer, int64_t element, int64_t elements) {
+  Fibers &f = *currentFibers;
+  if (f.fault.any)
+    return;
+  f.fault.any = true;
+  f.fault.write = write != 0;
+  f.fault.buffer = buffer;
+  f.fault.element = element;
+  f.fault.elements = elements;
+  std::memcpy(f.fault.ids, f.fibers[f.current].ids, sizeof(f.fault.ids));
+}
+
+/// "step 'S' (kernel 'K'), block (x, y, z), thread (x, y, z): out-of-bounds
+/// read of kernel argument #2 (element 1234 of 1024)".
+std::string describeFault(const Fibers::Fault &fault, const EmuStep &s) {
+  auto triple = [&](int base) {
+    return "(" + std::to_string(fault.ids[base]) + ", " + std::to_string(fault.ids[base + 1]) +
+           ", " + std::to_string(fault.ids[base + 2]) + ")";
+  };
+  std::string what = fault.buffer >= 0      ? "kernel argument #" + std::to_string(fault.buffer)
+                     : fault.buffer > -1000 ? "shared-memory array #" +
+                                                  std::to_string(-1 - fault.buffer)
+                                            : std::string("thread-private memory");
+  return "step '" + s.name + "' (kernel '" + s.kernel + "'), block " + triple(3) +
+         ", thread " + triple(0) + ": out-of-bounds " + (fault.write ? "write" : "read") +
+         " of " + what + " (element " + std::to_string(fault.element) + " of " +
+         std::to_string(fault.elements) + "); the access was not made";
+}
+
 /// __syncthreads(): back to the scheduler until the block has arrived.
 void barrier() {
   Fibers &f = *currentFibers;
@@ -239,6 +277,7 @@ bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
   size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
   std::memset(f.shared, 0xff, std::max<uint64_t>(s.sharedBytes, 16));
   f.step = &s;
+  f.fault = Fibers::Fault();
   for (size_t t = 0; t < threads; ++t) {
     Fibers::Fiber &fib = f.fibers[t];
     int64_t tx = t % s.block[0], ty = (t / s.block[0]) % s.block[1],
@@ -287,6 +326,10 @@ bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
     for (size_t t = 0; t < threads; ++t)
       f.fibers[t].waiting = false;
   }
+  if (f.fault.any) {
+    err = describeFault(f.fault, s);
+    return false;
+  }
   return true;
 }
 
@@ -300,7 +343,7 @@ void *alignedAlloc(uint64_t bytes) {
 /// A step resolved in the library, not yet bound to a context's memory.
 struct EmuPlan {
   EmuKernelFn fn = nullptr;
-  std::string name;
+  std::string name, kernel;
   std::vector<uint32_t> args; ///< Buffer ids.
   std::array<uint32_t, 3> grid{}, block{};
   uint64_t sharedBytes = 0;
@@ -441,6 +484,13 @@ public:
       return DLART_ERROR_BUNDLE;
     }
     *shuffleFn = shuffle;
+    auto *faultFn = static_cast<void (**)(int32_t, int32_t, int64_t, int64_t)>(
+        ::dlsym(library_, "__dla_emu_fault_fn"));
+    if (!faultFn) {
+      err = lib_ + ": not a cuda-emu kernel library (no __dla_emu_fault_fn)";
+      return DLART_ERROR_BUNDLE;
+    }
+    *faultFn = fault;
     layout_ = layout;
     block_ = static_cast<char *>(alignedAlloc(layout.totalBytes()));
     if (!block_) {
@@ -487,6 +537,7 @@ public:
       EmuStep e;
       e.fn = p.fn;
       e.name = p.name;
+      e.kernel = p.kernel;
       for (uint32_t id : p.args)
         e.args.push_back((layout_.region[id] == Layout::Region::Shared ? block_ : base) +
                          layout_.offset[id]);
@@ -506,6 +557,7 @@ private:
       std::string where = "'" + s.stepName() + "' (" + phase + "[" + std::to_string(i) + "])";
       EmuPlan e;
       e.name = s.stepName();
+      e.kernel = s.kernel;
       e.fn = reinterpret_cast<EmuKernelFn>(::dlsym(library_, s.kernel.c_str()));
       auto *sig = static_cast<const int64_t *>(
           ::dlsym(library_, ("dla_emu_signature_" + s.kernel).c_str()));
