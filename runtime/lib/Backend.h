@@ -20,6 +20,8 @@
 
 #include "dlart/dlart.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +93,21 @@ public:
   createContext(bool primary, unsigned threads, bool graph,
                 dlart_status &status, std::string &err) = 0;
 };
+
+/// `bytes` of zeroed host memory aligned to Layout::kAlign (release with
+/// std::free): the memory of a host-memory backend. Null on failure, with
+/// `err` = "DIR: cannot allocate N bytes of host memory for WHAT".
+inline char *allocateHostMemory(uint64_t bytes, const std::string &dir, const char *what,
+                                std::string &err) {
+  void *p = nullptr;
+  if (::posix_memalign(&p, Layout::kAlign, bytes ? bytes : 1) != 0) {
+    err = dir + ": cannot allocate " + std::to_string(bytes) +
+          " bytes of host memory for " + what;
+    return nullptr;
+  }
+  std::memset(p, 0, bytes);
+  return static_cast<char *>(p);
+}
 
 std::unique_ptr<Backend> createHostBackend();
 std::unique_ptr<Backend> createCudaBackend();

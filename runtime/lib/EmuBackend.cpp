@@ -333,13 +333,6 @@ bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
   return true;
 }
 
-void *alignedAlloc(uint64_t bytes) {
-  void *p = nullptr;
-  if (::posix_memalign(&p, Layout::kAlign, bytes ? bytes : 1) != 0)
-    return nullptr;
-  return p;
-}
-
 /// A step resolved in the library, not yet bound to a context's memory.
 struct EmuPlan {
   EmuKernelFn fn = nullptr;
@@ -492,13 +485,9 @@ public:
     }
     *faultFn = fault;
     layout_ = layout;
-    block_ = static_cast<char *>(alignedAlloc(layout.totalBytes()));
-    if (!block_) {
-      err = m.dir + ": cannot allocate " + std::to_string(layout.totalBytes()) +
-            " bytes of host memory for the bundle's buffers";
+    block_ = allocateHostMemory(layout.totalBytes(), m.dir, "the bundle's buffers", err);
+    if (!block_)
       return DLART_ERROR_INTERNAL;
-    }
-    std::memset(block_, 0, layout.totalBytes());
     if (!resolve("init", m.init, init_, err) || !resolve("forward", m.forward, forward_, err))
       return DLART_ERROR_BUNDLE;
     return DLART_OK;
@@ -518,14 +507,14 @@ public:
                                                 std::string &err) override {
     char *base = primary ? block_ + layout_.sharedBytes : nullptr;
     if (!primary) {
-      base = static_cast<char *>(alignedAlloc(layout_.contextBytes));
+      base = allocateHostMemory(layout_.contextBytes, dir_,
+                                "an execution context (inputs, outputs and the activation "
+                                "arena)",
+                                err);
       if (!base) {
         status = DLART_ERROR_INTERNAL;
-        err = dir_ + ": cannot allocate " + std::to_string(layout_.contextBytes) +
-              " bytes of host memory for an execution context";
         return nullptr;
       }
-      std::memset(base, 0, layout_.contextBytes);
     }
     return std::make_unique<EmuContext>(*this, base, !primary, threads ? threads : 1);
   }

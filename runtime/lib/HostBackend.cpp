@@ -45,13 +45,6 @@ struct HostStep {
   const std::vector<int64_t> *waves = nullptr;
 };
 
-void *alignedAlloc(uint64_t bytes) {
-  void *p = nullptr;
-  if (::posix_memalign(&p, Layout::kAlign, bytes ? bytes : 1) != 0)
-    return nullptr;
-  return p;
-}
-
 /// Whether this CPU has `feature` (a name of dlart::kHostFeatures). The
 /// environment variable DLART_HOST_CPU_LACKS (comma-separated names) makes
 /// the runtime treat features as absent, so that the refusal of a bundle
@@ -229,13 +222,9 @@ public:
 
     layout_ = layout;
     dir_ = m.dir;
-    block_ = static_cast<char *>(alignedAlloc(layout.totalBytes()));
-    if (!block_) {
-      err = m.dir + ": cannot allocate " + std::to_string(layout.totalBytes()) +
-            " bytes of host memory for the bundle's buffers";
+    block_ = allocateHostMemory(layout.totalBytes(), m.dir, "the bundle's buffers", err);
+    if (!block_)
       return DLART_ERROR_INTERNAL;
-    }
-    std::memset(block_, 0, layout.totalBytes());
 
     // One workspace per context for the steps that ask for one (they run
     // one at a time).
@@ -264,23 +253,21 @@ public:
                                                 std::string &err) override {
     char *base = primary ? block_ + layout_.sharedBytes : nullptr;
     if (!primary) {
-      base = static_cast<char *>(alignedAlloc(layout_.contextBytes));
+      base = allocateHostMemory(layout_.contextBytes, dir_,
+                                "an execution context (inputs, outputs and the activation "
+                                "arena)",
+                                err);
       if (!base) {
         status = DLART_ERROR_INTERNAL;
-        err = dir_ + ": cannot allocate " + std::to_string(layout_.contextBytes) +
-              " bytes of host memory for an execution context (inputs, "
-              "outputs and the activation arena)";
         return nullptr;
       }
-      std::memset(base, 0, layout_.contextBytes);
     }
     void *workspace = nullptr;
-    if (workspaceBytes_ && !(workspace = alignedAlloc(workspaceBytes_))) {
+    if (workspaceBytes_ &&
+        !(workspace = allocateHostMemory(workspaceBytes_, dir_, "the kernels' workspace", err))) {
       if (!primary)
         std::free(base);
       status = DLART_ERROR_INTERNAL;
-      err = dir_ + ": cannot allocate " + std::to_string(workspaceBytes_) +
-            " bytes of host memory for the kernels' workspace";
       return nullptr;
     }
     return std::make_unique<HostContext>(*this, base, !primary, workspace,
