@@ -206,9 +206,19 @@ MemoryPlan mlir::dla::planMemory(ModuleOp module) {
 
 namespace {
 
-bool isF32(Type type) {
-  auto t = llvm::dyn_cast<RankedTensorType>(type);
-  return t && t.getElementType().isF32();
+/// The manifest's element type of a tensor type, if it has one.
+std::optional<dlart::ElementType> elementTypeOf(Type type) {
+  auto t = llvm::dyn_cast_if_present<RankedTensorType>(type);
+  if (!t)
+    return std::nullopt;
+  Type e = t.getElementType();
+  if (e.isF32())
+    return dlart::ElementType::F32;
+  if (e.isF16())
+    return dlart::ElementType::F16;
+  if (e.isBF16())
+    return dlart::ElementType::BF16;
+  return std::nullopt;
 }
 
 /// `v` narrowed to the schema's 32-bit field, or false when it is outside
@@ -244,28 +254,32 @@ mlir::dla::renderManifest(ModuleOp module,
 
   dlart::Manifest m = targets;
   llvm::DenseMap<Value, uint32_t> bufferOf;
-  auto addBuffer = [&](dlart::BufferKind kind, int64_t bytes,
-                       int64_t offset = 0) {
-    m.buffers.push_back({kind, static_cast<uint64_t>(bytes),
-                         static_cast<uint64_t>(offset)});
+  auto addBuffer = [&](dlart::BufferKind kind, int64_t bytes, int64_t offset = 0,
+                       Type type = {}) {
+    m.buffers.push_back({kind, static_cast<uint64_t>(bytes), static_cast<uint64_t>(offset),
+                         elementTypeOf(type).value_or(dlart::ElementType::F32)});
     return static_cast<uint32_t>(m.buffers.size() - 1);
   };
-  // A caller-visible tensor (input, output, parameter) needs a shape and f32.
+  // A caller-visible tensor (input, output, parameter) needs a shape; inputs
+  // and outputs are f32, parameters f32 or the storage type.
   auto addTensor = [&](std::vector<dlart::TensorDesc> &list,
                        const std::string &name, Type type, uint32_t buffer,
                        const std::string &what) {
-    if (bytesOf(type) <= 0 || !isF32(type)) {
+    std::optional<dlart::ElementType> dtype = elementTypeOf(type);
+    if (bytesOf(type) <= 0 || !dtype ||
+        (what != "parameter" && *dtype != dlart::ElementType::F32)) {
       std::string s;
       llvm::raw_string_ostream os(s);
       os << what << " '" << name << "' has type " << type
-         << "; format version 1 holds non-empty, statically shaped f32 tensors";
+         << "; a bundle holds non-empty, statically shaped tensors, f32 for the model's "
+            "inputs and outputs, f32, f16 or bf16 for its parameters";
       error = s;
       return false;
     }
     auto shaped = llvm::cast<RankedTensorType>(type);
     ArrayRef<int64_t> shape = shaped.getShape();
     list.push_back({name, std::vector<int64_t>(shape.begin(), shape.end()),
-                    static_cast<uint64_t>(shaped.getNumElements()), buffer});
+                    static_cast<uint64_t>(shaped.getNumElements()), buffer, *dtype});
     return true;
   };
 
@@ -322,7 +336,7 @@ mlir::dla::renderManifest(ModuleOp module,
         bufferOf[p.getResult()] = it->second.first;
         return WalkResult::advance();
       }
-      uint32_t id = addBuffer(dlart::BufferKind::Parameter, bytesOf(p.getType()));
+      uint32_t id = addBuffer(dlart::BufferKind::Parameter, bytesOf(p.getType()), 0, p.getType());
       if (!addTensor(m.parameters, name, p.getType(), id, "parameter"))
         return WalkResult::interrupt();
       paramByName[name] = {id, p.getType()};
@@ -339,7 +353,7 @@ mlir::dla::renderManifest(ModuleOp module,
   for (const PlannedPrepared &p : plan.prepared) {
     if (p.bytes == 0)
       return fail("prepared tensor '" + p.names.front() + "' is empty");
-    uint32_t id = addBuffer(dlart::BufferKind::Prepared, p.bytes, p.offset);
+    uint32_t id = addBuffer(dlart::BufferKind::Prepared, p.bytes, p.offset, p.value.getType());
     bufferOf[p.value] = id;
     for (const std::string &name : p.names)
       preparedByName[name] = {id, p.value.getType()};
@@ -374,7 +388,7 @@ mlir::dla::renderManifest(ModuleOp module,
     if (a.bytes == 0)
       return fail("the result of " + describe(a.kernel) + " is empty");
     bufferOf[a.value] =
-        addBuffer(dlart::BufferKind::Activation, a.bytes, a.offset);
+        addBuffer(dlart::BufferKind::Activation, a.bytes, a.offset, a.value.getType());
   }
 
   // Steps, within the launch bounds the runtime's reader enforces.

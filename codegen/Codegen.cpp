@@ -13,6 +13,8 @@
 #include "dialects/DLA/IR/DLAOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -131,6 +133,21 @@ void mlir::dla::buildSignature(ModuleOp module, OpBuilder &b, const std::string 
                          /*isConstant=*/true, LLVM::Linkage::External, name, value);
 }
 
+LogicalResult mlir::dla::expandBFloat16(ModuleOp module) {
+  bool any = false;
+  module.walk([&](Operation *op) {
+    if (isa<arith::ExtFOp, arith::TruncFOp>(op) &&
+        llvm::any_of(llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes()),
+                     [](Type t) { return getElementTypeOrSelf(t).isBF16(); }))
+      any = true;
+  });
+  if (!any)
+    return success();
+  RewritePatternSet patterns(module.getContext());
+  arith::populateExpandBFloat16Patterns(patterns);
+  return applyPatternsGreedily(module, std::move(patterns));
+}
+
 std::string mlir::dla::hostLoweringPipeline() {
   return "scf-forall-to-for, canonicalize, cse, "
          "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
@@ -162,7 +179,7 @@ LogicalResult mlir::dla::lowerHostKernels(ModuleOp module, const KernelSet &set,
     auto func = module.lookupSymbol<func::FuncOp>(k.name);
     func.setName(k.name + "_impl");
   }
-  if (failed(pm.run(module)))
+  if (failed(expandBFloat16(module)) || failed(pm.run(module)))
     return failure();
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Type i64 = b.getI64Type();

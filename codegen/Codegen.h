@@ -95,6 +95,11 @@ void buildSignature(ModuleOp module, OpBuilder &b, const std::string &name,
 /// The upstream passes that lower host kernel IR (scf, vector, memref,
 /// func with bare pointers) to the LLVM dialect.
 std::string hostLoweringPipeline();
+/// bf16 conversions (arith.extf/truncf) rewritten as integer operations
+/// (upstream's bf16 expansion, round to nearest even), for CPUs without
+/// bf16 instructions; run on host kernel IR before hostLoweringPipeline.
+/// Kernels without bf16 are left as they are.
+LogicalResult expandBFloat16(ModuleOp module);
 
 /// The objects of the gpu.binary of a lowered CUDA module, one per arch.
 std::vector<std::pair<std::string, std::string>> gpuObjects(ModuleOp module);

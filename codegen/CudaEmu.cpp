@@ -336,7 +336,8 @@ LogicalResult mlir::dla::lowerGpuKernelsForEmulation(ModuleOp module, TimingScop
 
   PassManager pm(ctx);
   pm.enableTiming(scope);
-  if (failed(parsePassPipeline(hostLoweringPipeline(), pm)) || failed(pm.run(module)))
+  if (failed(parsePassPipeline(hostLoweringPipeline(), pm)) || failed(expandBFloat16(module)) ||
+      failed(pm.run(module)))
     return failure();
 
   // NAME(args...) { return (*NAME_fn)(args...); } for the runtime's

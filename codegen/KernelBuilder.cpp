@@ -27,6 +27,19 @@ MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int
   return MemRefType::get(shape, Float32Type::get(ctx));
 }
 
+MemRefType mlir::dla::kernelgen::memrefType(Value like, llvm::ArrayRef<int64_t> shape) {
+  return MemRefType::get(shape, llvm::cast<ShapedType>(like.getType()).getElementType());
+}
+
+namespace {
+/// The narrow float element type of a buffer (f16, bf16), or null when its
+/// values are read and written as they are.
+Type narrowFloat(Value memref) {
+  Type e = llvm::cast<MemRefType>(memref.getType()).getElementType();
+  return e.isF16() || e.isBF16() ? e : Type();
+}
+} // namespace
+
 //===----------------------------------------------------------------------===//
 // The kernel function
 //===----------------------------------------------------------------------===//
@@ -155,15 +168,27 @@ Value KernelBuilder::f32ToIndex(Value x) {
 }
 
 Value KernelBuilder::load(Value memref, llvm::ArrayRef<Value> indices) {
-  return memref::LoadOp::create(b, loc, memref, indices);
+  Value v = memref::LoadOp::create(b, loc, memref, indices);
+  if (narrowFloat(memref))
+    v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  return v;
 }
 void KernelBuilder::store(Value value, Value memref, llvm::ArrayRef<Value> indices) {
+  if (Type e = narrowFloat(memref))
+    value = arith::TruncFOp::create(b, loc, e, value);
   memref::StoreOp::create(b, loc, value, memref, indices);
 }
 Value KernelBuilder::vload(Value memref, llvm::ArrayRef<Value> indices, int64_t lanes) {
-  return vector::LoadOp::create(b, loc, vecType(lanes), memref, indices);
+  Type e = narrowFloat(memref);
+  if (!e)
+    return vector::LoadOp::create(b, loc, vecType(lanes), memref, indices);
+  Value v = vector::LoadOp::create(b, loc, VectorType::get({lanes}, e), memref, indices);
+  return arith::ExtFOp::create(b, loc, vecType(lanes), v);
 }
 void KernelBuilder::vstore(Value value, Value memref, llvm::ArrayRef<Value> indices) {
+  if (Type e = narrowFloat(memref))
+    value = arith::TruncFOp::create(
+        b, loc, VectorType::get(llvm::cast<VectorType>(value.getType()).getShape(), e), value);
   vector::StoreOp::create(b, loc, value, memref, indices);
 }
 void KernelBuilder::prefetch(Value memref, llvm::ArrayRef<Value> indices) {

@@ -31,10 +31,14 @@
 
 namespace mlir::dla::kernelgen {
 
-/// memref<shape x f32> of a tensor value's shape.
+/// The memref of a tensor value: its shape and element type (the storage
+/// type, dla-apply-precision).
 MemRefType memrefType(Value v);
-/// memref<shape x f32>.
+/// memref<shape x f32>: scratch and workspaces, which hold f32.
 MemRefType memrefType(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape);
+/// memref<shape x E> of tensor `like`'s element type E: a tensor in
+/// another layout (packed weights, flattened activations).
+MemRefType memrefType(Value like, llvm::ArrayRef<int64_t> shape);
 
 /// Builds the body of one kernel. Every helper inserts at the current point
 /// and returns the Value it defines.
@@ -101,7 +105,8 @@ public:
   /// f32 → index (fptosi through i64).
   Value f32ToIndex(Value x);
 
-  // Memory.
+  // Memory. Kernels compute in f32: a load from an f16/bf16 buffer widens
+  // (exactly) to f32, a store to one rounds to nearest even, once.
   Value load(Value memref, llvm::ArrayRef<Value> indices);
   void store(Value value, Value memref, llvm::ArrayRef<Value> indices);
   Value vload(Value memref, llvm::ArrayRef<Value> indices, int64_t lanes);

@@ -25,29 +25,23 @@ mlir::dla::BlockKind toBlockKind(::dla::frontend::BlockKind kind) {
   llvm_unreachable("unknown block kind");
 }
 
-Type elementType(::dla::frontend::Precision p, MLIRContext *ctx) {
-  switch (p) {
-  case ::dla::frontend::Precision::F32:
-    return Float32Type::get(ctx);
-  case ::dla::frontend::Precision::F16:
-    return Float16Type::get(ctx);
-  case ::dla::frontend::Precision::BF16:
-    return BFloat16Type::get(ctx);
-  }
-  llvm_unreachable("unknown precision");
-}
-
 class Importer {
 public:
   Importer(const ::dla::frontend::ModelSpec &spec, MLIRContext *ctx,
            StringRef filename)
       : spec(spec), ctx(ctx), filename(filename),
-        elt(elementType(spec.precision, ctx)) {}
+        elt(Float32Type::get(ctx)) {}
 
   OwningOpRef<ModuleOp> run() {
     OpBuilder top(ctx);
     Location fileLoc = FileLineColLoc::get(ctx, filename, 1, 1);
     OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc, spec.name);
+    // The network is imported in f32 whatever the precision: the structural
+    // and primitive IR are PyTorch's float32 computation, and
+    // dla-apply-precision (the end of the dla-fuse pipeline) gives the fused
+    // IR its storage types.
+    (*module)->setAttr(kPrecisionAttr,
+                       StringAttr::get(ctx, ::dla::frontend::toString(spec.precision)));
 
     auto in = spec.input;
     auto inputType =
@@ -140,7 +134,7 @@ private:
   const ::dla::frontend::ModelSpec &spec;
   MLIRContext *ctx;
   std::string filename;
-  Type elt;
+  Type elt; ///< f32: the storage types come with dla-apply-precision.
 };
 } // namespace
 

@@ -25,9 +25,17 @@ namespace dla::frontend {
 // Small public helpers
 //===----------------------------------------------------------------------===//
 
+std::optional<Precision> parsePrecision(std::string_view name) {
+  for (Precision p : {Precision::F32, Precision::TF32, Precision::F16, Precision::BF16})
+    if (toString(p) == name)
+      return p;
+  return std::nullopt;
+}
+
 std::string_view toString(Precision precision) {
   switch (precision) {
   case Precision::F32: return "f32";
+  case Precision::TF32: return "tf32";
   case Precision::F16: return "f16";
   case Precision::BF16: return "bf16";
   }

@@ -57,11 +57,13 @@ struct Diagnostic {
 // The resolved model
 //===----------------------------------------------------------------------===//
 
-enum class Precision { F32, F16, BF16 };
+enum class Precision { F32, TF32, F16, BF16 };
 enum class BlockKind { Basic, Bottleneck, BottleneckX };
 enum class StageKind { Conv, Tree };
 
-std::string_view toString(Precision precision); // "f32", "f16", "bf16"
+std::string_view toString(Precision precision); // "f32", "tf32", "f16", "bf16"
+/// The precision spelled `name` ("f32", "tf32", "f16", "bf16"), if any.
+std::optional<Precision> parsePrecision(std::string_view name);
 std::string_view toString(BlockKind block);     // "basic", "bottleneck", "bottleneckx"
 std::string_view toString(StageKind kind);      // "conv", "tree"
 

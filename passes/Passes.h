@@ -4,6 +4,7 @@
 #define DLA_PASSES_PASSES_H
 
 #include "dialects/DLA/IR/DLAOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -21,7 +22,13 @@ void registerPipelines();
 /// Primitive IR → fused ops + @init (the `dla-fuse` pipeline).
 /// The fusions that depend on the target (dla-fuse-residual-projection,
 /// dla-fuse-conv-tail) ask the module's `dla.target`; without one they run.
-void buildFusionPipeline(OpPassManager &pm);
+/// Ends with dla-apply-precision unless `storagePrecision` is false (the
+/// reference executor runs the fused program in f32).
+void buildFusionPipeline(OpPassManager &pm, bool storagePrecision = true);
+
+/// The storage type of the module's `dla.precision` (f32 when absent), or a
+/// null Type and `err` naming the attribute's bad value.
+Type storageType(ModuleOp module, std::string &err);
 
 } // namespace mlir::dla
 

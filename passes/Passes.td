@@ -163,6 +163,36 @@ def DLAHoistInitPass : Pass<"dla-hoist-init", "::mlir::ModuleOp"> {
   let statistics = [Statistic<"numHoisted", "num-hoisted", "Ops moved into @init">];
 }
 
+def DLAApplyPrecisionPass : Pass<"dla-apply-precision", "::mlir::ModuleOp"> {
+  let summary = "Store the fused IR's tensors in the model's precision (dla.precision)";
+  let description = [{
+    Reads the module's `dla.precision` ("f32", "f16" or "bf16"; absent:
+    "f32") and gives every tensor that `@forward` keeps in memory the storage
+    type: the results of its kernels (`dla.fused_conv`,
+    `dla.fused_deform_conv`, pools), the parameters it reads (`dla.param`,
+    converted once when the weights are loaded) and the prepared tensors
+    (`dla.prepared`, and the `@init` results they name: folded in f32, then
+    rounded once on store). The model's input and outputs stay f32, as the
+    API promises: the first kernel reads f32, the last ones write f32.
+
+    The fused ops compute in f32 whatever the storage types of their
+    operands and result: each operand is widened exactly when it is read,
+    products accumulate in f32, the epilogue (scale/shift, residual, ReLU)
+    runs in f32, and the result is rounded once (to nearest even) on store.
+    An op that does not compute (a pool, flatten) keeps one element type:
+    one that produces an output reads f32. For "f32" the pass changes
+    nothing. docs/precision.md has the rounding points.
+
+    ```mlir
+    // "f16": a kernel between two others
+    %y = dla.fused_conv(%x), %w bias %b ... : (tensor<1x64x32x32xf16>),
+           tensor<64x64x3x3xf16> bias tensor<64xf16> -> tensor<1x64x32x32xf16>
+    ```
+  }];
+  let dependentDialects = ["::mlir::dla::DLADialect", "::mlir::func::FuncDialect"];
+  let statistics = [Statistic<"numRetyped", "num-retyped", "Tensors given the storage type">];
+}
+
 def DLAPrintMemoryPlanPass : Pass<"dla-print-memory-plan", "::mlir::ModuleOp"> {
   let summary = "Print the bundle's memory plan of fused IR (a test and report hook)";
   let description = [{

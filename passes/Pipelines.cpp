@@ -22,11 +22,11 @@ void mlir::dla::registerPipelines() {
       "dla-fuse",
       "From primitive dla IR to fused ops and @init: fold BatchNorms, fuse "
       "DeformConvs, Root concats and conv epilogues, hoist parameter-only "
-      "work into @init",
+      "work into @init, store tensors in the model's precision",
       [](OpPassManager &pm) { buildFusionPipeline(pm); });
 }
 
-void mlir::dla::buildFusionPipeline(OpPassManager &pm) {
+void mlir::dla::buildFusionPipeline(OpPassManager &pm, bool storagePrecision) {
   pm.addPass(createDLAFoldBatchNormPass());
   pm.addPass(createDLAFuseDeformConvPass());
   pm.addPass(createDLAFuseRootPass());
@@ -38,4 +38,6 @@ void mlir::dla::buildFusionPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
   pm.addPass(createDLAHoistInitPass());
   pm.addPass(createCanonicalizerPass());
+  if (storagePrecision)
+    pm.addPass(createDLAApplyPrecisionPass());
 }

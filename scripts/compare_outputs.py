@@ -3,6 +3,7 @@
 
     compare_outputs.py --case DIR ACTUAL [ACTUAL ...] [--factor 4]
     compare_outputs.py --truth T.safetensors --baseline B.safetensors ACTUAL ...
+                       [--min-ratio R]
     compare_outputs.py --identical A B
 
 A parity case (scripts/make_parity_case.py) holds the outputs of PyTorch in
@@ -20,6 +21,13 @@ their ratio and the bound, so a failure says how far off it is and against
 what. Exit status 1 if any tensor fails, is missing, has another shape, or
 holds NaN/Inf where the truth does not; 2 on a usage or file error.
 
+A reduced-precision mode is checked against the oracle rounding as that mode
+does (`--baseline CASE/expected-f16.safetensors`, make_parity_case.py
+--precision): the baseline's metadata names its precision, and lines say
+"torch f16". `--min-ratio R` also requires err(ACTUAL) >= R * err(baseline):
+an implementation that does not round at all (f32 all the way) is orders of
+magnitude more exact than the rounding oracle and fails it.
+
 --identical checks that two output files hold the same tensors bit for bit
 (for results that must not depend on the thread count).
 
@@ -34,7 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from dla_safetensors import load_file  # noqa: E402
+from dla_safetensors import load_file, load_metadata  # noqa: E402
 
 DEFAULT_FACTOR = 4.0
 FLOOR = 2.0 ** -20  # relative to max |truth|
@@ -44,7 +52,7 @@ def max_err(x, truth):
     return (x.double() - truth).abs().max().item() if truth.numel() else 0.0
 
 
-def measure(actual, truth, baseline, factor=DEFAULT_FACTOR):
+def measure(actual, truth, baseline, factor=DEFAULT_FACTOR, min_ratio=0.0):
     """One dict per output tensor of `truth`: name, shape, ok, and either
     `problem` (missing, shape, non-finite) or err, base (PyTorch's error in
     the precision under test), floor, scale (max |truth|), ratio
@@ -72,26 +80,30 @@ def measure(actual, truth, baseline, factor=DEFAULT_FACTOR):
         ref = max(base, floor)
         ratio = err / ref if ref > 0 else (0.0 if err == 0 else float("inf"))
         row.update(err=err, base=base, floor=floor, scale=scale, ratio=ratio,
-                   bound=factor * ref, ok=err <= factor * ref)
+                   bound=factor * ref,
+                   ok=err <= factor * ref and err >= min_ratio * base)
     return rows
 
 
-def check_against_truth(path, actual, truth, baseline, factor):
+def check_against_truth(path, actual, truth, baseline, factor, precision="f32",
+                        min_ratio=0.0):
     """Prints one line per tensor; returns the number of failures and the
     largest ratio err / max(err_baseline, floor)."""
     failures, worst = 0, 0.0
     label = os.path.basename(path)
-    for r in measure(actual, truth, baseline, factor):
+    for r in measure(actual, truth, baseline, factor, min_ratio):
         head = f"{label} {r['name']} {r['shape']}"
         failures += not r["ok"]
         if "problem" in r:
             print(f"{head}: MISMATCH: {r['problem']}")
             continue
         worst = max(worst, r["ratio"])
-        used = "floor" if r["floor"] > r["base"] else "torch f32"
+        used = "floor" if r["floor"] > r["base"] else f"torch {precision}"
+        low = (f", at least {min_ratio:g}x torch {precision} = {min_ratio * r['base']:.2e}"
+               if min_ratio else "")
         print(f"{head}: err {r['err']:.2e} = {r['ratio']:.2f}x {used} "
-              f"(torch f32 {r['base']:.2e}, floor {r['floor']:.2e}, "
-              f"max|truth| {r['scale']:.2e}); bound {factor:g}x = {r['bound']:.2e} "
+              f"(torch {precision} {r['base']:.2e}, floor {r['floor']:.2e}, "
+              f"max|truth| {r['scale']:.2e}); bound {factor:g}x = {r['bound']:.2e}{low} "
               f"{'ok' if r['ok'] else 'MISMATCH'}")
     extra = sorted(set(actual) - set(truth))
     if extra:
@@ -131,6 +143,9 @@ def main(argv=None):
                         "(default CASE/expected.safetensors)")
     p.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
                    help="allowed multiple of the baseline's error (default %(default)g)")
+    p.add_argument("--min-ratio", type=float, default=0.0,
+                   help="each error must also be at least this multiple of the "
+                        "baseline's (a reduced precision really rounds; default 0)")
     p.add_argument("--identical", action="store_true",
                    help="the two files given must be bit-identical")
     args = p.parse_args(argv)
@@ -149,6 +164,9 @@ def main(argv=None):
             p.error(f"--factor: expected a number >= 1, got {args.factor}")
         truth = {k: v.double() for k, v in load_file(truth_path).items()}
         baseline = load_file(base_path)
+        precision = (load_metadata(base_path) or {}).get("precision", "f32")
+        if not (0 <= args.min_ratio <= 1):
+            p.error(f"--min-ratio: expected a number in [0, 1], got {args.min_ratio}")
         missing = sorted(set(truth) - set(baseline))
         if missing:
             print(f"compare_outputs: error: {base_path} lacks {', '.join(missing)} "
@@ -160,11 +178,12 @@ def main(argv=None):
         return 2
     failures, worst = 0, 0.0
     for path, actual in actuals:
-        f, w = check_against_truth(path, actual, truth, baseline, args.factor)
+        f, w = check_against_truth(path, actual, truth, baseline, args.factor, precision,
+                                   args.min_ratio)
         failures += f
         worst = max(worst, w)
     print(f"{'ok' if failures == 0 else 'FAILED'}: {len(actuals)} file(s), worst {worst:.2f}x "
-          f"of max(torch f32 error, floor), bound {args.factor:g}x"
+          f"of max(torch {precision} error, floor), bound {args.factor:g}x"
           + ("" if failures == 0 else f"; {failures} tensor(s) out of bounds"))
     return 1 if failures else 0
 

@@ -2,11 +2,15 @@
 """Writes a PyTorch parity case for a dlac model JSON.
 
     make_parity_case.py MODEL.json OUTDIR [--seed S] [--input-shape N,C,H,W]
+                        [--precision f16,bf16]
 
 OUTDIR/weights.safetensors   the state dict (num_batches_tracked dropped), f32
 OUTDIR/input.safetensors     one tensor, `input`, ~ N(0, 1)
 OUTDIR/expected.safetensors  the model outputs in float32, named as the model names them
 OUTDIR/truth.safetensors     the same outputs computed in float64 (F64 tensors)
+OUTDIR/expected-P.safetensors  with --precision P (f16, bf16): the outputs of
+                             the oracle rounding where dlac's mode P rounds
+                             (python/dla_precision.py), the yardstick of that mode
 
 The model is built by python/dla_torch.py (the independent oracle), given
 seeded random weights (dla_torch.randomize, calibrated on the input so that
@@ -33,6 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import torch  # noqa: E402
 
+import dla_precision  # noqa: E402
 import dla_safetensors  # noqa: E402
 import dla_torch  # noqa: E402
 
@@ -65,7 +70,7 @@ def f64_deviation(outputs, truth):
                 truth[k].abs().max().clamp_min(1e-30)).item() for k in truth)
 
 
-def make_case(model_path, outdir, seed=0, input_shape=None):
+def make_case(model_path, outdir, seed=0, input_shape=None, precisions=()):
     """Builds the case; returns (weights, input, outputs, truth, f64
     deviation), the first four as dicts."""
     spec = dla_torch.load_spec(model_path)
@@ -97,6 +102,13 @@ def make_case(model_path, outdir, seed=0, input_shape=None):
     dla_safetensors.save_file(expected, os.path.join(outdir, "expected.safetensors"), emeta)
     dla_safetensors.save_file(truth, os.path.join(outdir, "truth.safetensors"),
                               dict(emeta, precision="f64"))
+    for p in precisions:
+        with torch.no_grad():
+            rounded = dla_precision.rounded_model(model, p)(x)
+        rounded = {k: v.detach().float().contiguous() for k, v in rounded.items()}
+        dla_safetensors.save_file(rounded, os.path.join(outdir, "expected-{}.safetensors".format(p)),
+                                  dict(emeta, precision=p,
+                                       f64_max_rel_diff="{:.3e}".format(f64_deviation(rounded, truth))))
     return weights, x, expected, truth, deviation
 
 
@@ -107,10 +119,17 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input-shape", type=parse_shape, default=None,
                    help="N,C,H,W, overriding input.shape of the model JSON")
+    p.add_argument("--precision", default="",
+                   help="comma-separated reduced precisions (f16, bf16): also write "
+                        "expected-P.safetensors, the oracle rounding as dlac's mode P does")
     args = p.parse_args(argv)
+    precisions = [q for q in args.precision.split(",") if q]
+    for q in precisions:
+        if q not in dla_precision.DTYPES:
+            p.error("--precision: expected f16 or bf16, got {!r}".format(q))
     try:
         weights, x, expected, _, deviation = make_case(
-            args.model, args.outdir, args.seed, args.input_shape)
+            args.model, args.outdir, args.seed, args.input_shape, precisions)
     except (OSError, dla_torch.SpecError) as e:
         print("make_parity_case: error: {}".format(e), file=sys.stderr)
         return 1

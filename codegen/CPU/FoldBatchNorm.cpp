@@ -39,9 +39,9 @@ bool mlir::dla::kernelgen::genHostFoldBatchNorm(FoldBatchNormOp op, HostLayoutAt
   FoldBatchNormArgs args(op, k);
   // Both weights flat: [out][per] in, packed out.
   int64_t taps = w[2] * w[3];
-  k.argTypes[args.weight] = memrefType(ctx, {out, per});
-  k.argTypes[args.newWeight] = tapsFirst ? memrefType(ctx, {taps, w[1], out})
-                                                 : memrefType(ctx, {out / ob, per, ob});
+  k.argTypes[args.weight] = memrefType(op.getWeight(), {out, per});
+  k.argTypes[args.newWeight] = tapsFirst ? memrefType(op.getNewWeight(), {taps, w[1], out})
+                                         : memrefType(op.getNewWeight(), {out / ob, per, ob});
 
   KernelBuilder e(place, k);
   Value o0 = e.mulc(e.bx(), perBlock);

@@ -199,7 +199,7 @@ bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, CpuTileAttr tile,
     k.argTypes.push_back(memrefType(v));
   k.argTypes.push_back(memrefType(op.getResult()));
   if (packed)
-    k.argTypes[numInputs] = memrefType(ctx, {oc / OB, cg, kh, kw, OB});
+    k.argTypes[numInputs] = memrefType(op.getWeight(), {oc / OB, cg, kh, kw, OB});
   int64_t next = numInputs + 1;
   int64_t biasI = op.getBias() ? next++ : -1;
   int64_t residualI = op.getResidual() ? next++ : -1;
@@ -207,7 +207,7 @@ bool mlir::dla::kernelgen::genHostFusedConv(FusedConvOp op, CpuTileAttr tile,
   bool projPacked = project && hostLayoutOf(op.getResidualWeight());
   if (project) {
     if (projPacked)
-      k.argTypes[next] = memrefType(ctx, {oc / OB, cr, 1, 1, OB});
+      k.argTypes[next] = memrefType(op.getResidualWeight(), {oc / OB, cr, 1, 1, OB});
     projWI = next++;
     projBI = next++;
   }

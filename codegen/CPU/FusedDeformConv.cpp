@@ -71,7 +71,7 @@ bool mlir::dla::kernelgen::genHostFusedDeformConv(FusedDeformConvOp op, CpuTileA
   k.argTypes.push_back(memrefType(op.getResult()));
   int64_t base = op.getAddends().size() + op.getUpWeights().size();
   if (packed)
-    k.argTypes[base + 2] = memrefType(ctx, {9, c, oc});
+    k.argTypes[base + 2] = memrefType(op.getWeight(), {9, c, oc});
   k.argTypes.push_back(memrefType(ctx, {n, XH, XW, CP}));
   k.hostWorkspaceBytes = 4 * n * XH * XW * CP;
   k.scratchTypes = {memrefType(ctx, {9, CP, packed ? 1 : OCP}), memrefType(ctx, {9, CP, OM}),

@@ -47,7 +47,7 @@ bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, CpuTileAttr tile
   // workspace [n][pooled channels][hw].
   auto flat = [&](Value v) {
     auto shape = llvm::cast<ShapedType>(v.getType()).getShape();
-    return memrefType(ctx, {shape[0], shape[1], shape[2] * shape[3]});
+    return memrefType(v, {shape[0], shape[1], shape[2] * shape[3]});
   };
   int64_t numInputs = op.getInputs().size();
   std::vector<int64_t> wsOffset(numInputs, -1);
@@ -62,7 +62,8 @@ bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, CpuTileAttr tile
   }
   HostLayoutAttr layout = hostLayoutOf(op.getWeight());
   int64_t ob = layout ? layout.getOcBlock() : 0;
-  k.argTypes.push_back(ob > 0 ? memrefType(ctx, {oc / ob, cin, ob}) : memrefType(ctx, {oc, cin}));
+  k.argTypes.push_back(ob > 0 ? memrefType(op.getWeight(), {oc / ob, cin, ob})
+                              : memrefType(op.getWeight(), {oc, cin}));
   int64_t next = numInputs + 1;
   int64_t biasArg = -1, residualArg = -1;
   if (op.getBias()) {

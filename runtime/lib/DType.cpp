@@ -95,6 +95,45 @@ float bfloat16ToFloat(uint16_t h) {
   return f;
 }
 
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  uint16_t sign = uint16_t((x >> 16) & 0x8000);
+  uint32_t absx = x & 0x7fffffffu;
+  if (absx > 0x7f800000u) // NaN: quiet, with the top payload bits.
+    return uint16_t(sign | 0x7e00 | ((absx >> 13) & 0x3ff));
+  if (absx >= 0x477ff000u) // >= 65520 rounds past 65504: infinity.
+    return uint16_t(sign | 0x7c00);
+  if (absx < 0x38800000u) { // Below 2^-14: a binary16 subnormal (or zero).
+    if (absx < 0x33000000u) // Below 2^-25: rounds to zero.
+      return sign;
+    uint32_t mant = (absx & 0x7fffff) | 0x800000;
+    int shift = 126 - int(absx >> 23); // 14 - 1 + 113 - exponent
+    uint32_t value = mant >> shift;
+    uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (value & 1)))
+      ++value;
+    return uint16_t(sign | value);
+  }
+  // Normal: rebias the exponent, round the 13 dropped bits to nearest even
+  // (a carry into the exponent is the correct result).
+  uint32_t value = (absx - 0x38000000u) >> 13;
+  uint32_t rest = absx & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (value & 1)))
+    ++value;
+  return uint16_t(sign | value);
+}
+
+uint16_t floatToBFloat16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  if ((x & 0x7fffffffu) > 0x7f800000u) // NaN: quiet.
+    return uint16_t((x >> 16) | 0x40);
+  // Round to nearest even on the dropped 16 bits; overflow gives infinity.
+  x += 0x7fffu + ((x >> 16) & 1);
+  return uint16_t(x >> 16);
+}
+
 std::string formatShape(const std::vector<int64_t> &shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i)

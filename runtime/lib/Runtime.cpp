@@ -12,6 +12,7 @@
 
 #include "Backend.h"
 #include "RuntimeImpl.h"
+#include "StorageType.h"
 #include "runtime/schema/Manifest.h"
 #include "dlart/Safetensors.h"
 
@@ -144,6 +145,7 @@ bool checkPrepared(dlart_model &model, std::string &err) {
   for (const TensorDesc &p : m.parameters)
     paramOf[p.buffer] = p.name;
   std::vector<float> values;
+  std::vector<unsigned char> raw;
   for (size_t i = 0; i < m.init.size(); ++i) {
     const StepDesc &s = m.init[i];
     for (size_t j = s.args.size() - s.writes; j < s.args.size(); ++j) {
@@ -151,10 +153,12 @@ bool checkPrepared(dlart_model &model, std::string &err) {
       const BufferDesc &b = m.buffers[id];
       if (b.kind != BufferKind::Prepared)
         continue;
-      values.resize(b.bytes / 4);
-      if (!model.backend->downloadShared(model.layout.offset[id], values.data(),
-                                         values.size() * 4, err))
+      size_t n = b.bytes / elementTypeSize(b.dtype);
+      values.resize(n);
+      raw.resize(b.bytes);
+      if (!model.backend->downloadShared(model.layout.offset[id], raw.data(), b.bytes, err))
         return false;
+      widenToF32(raw.data(), b.dtype, n, values.data());
       std::string detail;
       if (checkFinite("", "prepared buffer " + std::to_string(id), {int64_t(values.size())},
                       values.data(), values.size(), detail))
@@ -347,7 +351,10 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
       if (!ok)
         return fail(DLART_ERROR_WEIGHTS, err);
       std::vector<float> values;
+      std::vector<uint16_t> narrow;
       for (const TensorDesc &p : m.parameters) {
+        if (!checkParameterDType(file, *st->find(p.name), p.dtype, err))
+          return fail(DLART_ERROR_WEIGHTS, err);
         if (!st->readAsF32(p.name, values, err))
           return fail(DLART_ERROR_WEIGHTS, err);
         // NaN/Inf would reach every output without an error on the way.
@@ -363,8 +370,16 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
           return fail(DLART_ERROR_WEIGHTS,
                       err + " (dla-run --allow-nonfinite or "
                             "dlart_set_allow_nonfinite accepts it)");
-        if (!model->backend->uploadShared(model->layout.offset[p.buffer],
-                                          values.data(), p.numElements * 4, err))
+        const void *bytes = values.data();
+        if (p.dtype != ElementType::F32) {
+          // Rounded once to the storage type; finite values past its range
+          // (65504 for f16) are refused like NaN/Inf.
+          if (!toStorageType(values, p.dtype, narrow, file, p, model->allowNonfinite, err))
+            return fail(DLART_ERROR_WEIGHTS, err);
+          bytes = narrow.data();
+        }
+        if (!model->backend->uploadShared(model->layout.offset[p.buffer], bytes,
+                                          p.numElements * elementTypeSize(p.dtype), err))
           return fail(DLART_ERROR_DEVICE, err);
       }
     }

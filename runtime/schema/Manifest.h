@@ -34,10 +34,26 @@ inline const char *bufferKindName(BufferKind kind) {
 }
 
 /// A buffer; its id is its index in Manifest::buffers.
+/// The element type of a buffer ("dtype"): f32, or a storage type of a
+/// reduced-precision model (docs/precision.md). Inputs and outputs are f32.
+enum class ElementType { F32, F16, BF16 };
+
+inline const char *elementTypeName(ElementType t) {
+  switch (t) {
+  case ElementType::F32: return "f32";
+  case ElementType::F16: return "f16";
+  case ElementType::BF16: return "bf16";
+  }
+  return "?";
+}
+inline uint64_t elementTypeSize(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
+
 struct BufferDesc {
   BufferKind kind = BufferKind::Activation;
   uint64_t bytes = 0;
   uint64_t offset = 0; ///< In the prepared buffer or the arena; else 0.
+  /// "dtype", written when not f32 (a parameter's is its tensor's).
+  ElementType dtype = ElementType::F32;
 };
 
 /// An input, output or parameter: a named f32 tensor bound to one buffer.
@@ -46,6 +62,7 @@ struct TensorDesc {
   std::vector<int64_t> shape;
   uint64_t numElements = 0; ///< The product of `shape` (not written).
   uint32_t buffer = 0;
+  ElementType dtype = ElementType::F32; ///< "dtype": f32 for inputs and outputs.
 };
 
 struct StepDesc {

@@ -40,7 +40,7 @@ bool Parser::parseBuffers(const json &root) {
     std::string where = at("buffers", i);
     const json &b = bufs[i];
     if (!getObject(b, where) ||
-        !checkKeys(b, where, {"id", "kind", "bytes", "offset"},
+        !checkKeys(b, where, {"id", "kind", "bytes", "offset", "dtype"},
                    {"id", "kind", "bytes"}))
       return false;
     uint64_t id = 0;
@@ -78,8 +78,22 @@ bool Parser::parseBuffers(const json &root) {
                   "only prepared and activation buffers have an offset");
     if (placed && !getUInt(b["offset"], where + ".offset", d.offset))
       return false;
+    if (b.contains("dtype") && !parseElementType(b["dtype"], where + ".dtype", d.dtype))
+      return false;
+    if (d.bytes % elementTypeSize(d.dtype))
+      return fail(where + ".bytes", std::to_string(d.bytes) + " is not a whole number of " +
+                                        elementTypeName(d.dtype) + " elements");
   }
   return true;
+}
+
+bool Parser::parseElementType(const json &v, const std::string &where, ElementType &out) {
+  for (ElementType t : {ElementType::F32, ElementType::F16, ElementType::BF16})
+    if (v == elementTypeName(t)) {
+      out = t;
+      return true;
+    }
+  return fail(where, "expected \"f32\", \"f16\" or \"bf16\", got " + show(v));
 }
 
 bool Parser::parseMemory(const json &root) {
@@ -150,10 +164,13 @@ bool Parser::parseTensors(const json &root, const char *key, BufferKind kind,
       d.numElements *= dim;
       d.shape.push_back(static_cast<int64_t>(dim));
     }
-    if (t["dtype"] != "f32")
-      return fail(where + ".dtype",
-                  "expected \"f32\" (the only dtype of format version 1), "
-                  "got " + show(t["dtype"]));
+    if (!parseElementType(t["dtype"], where + ".dtype", d.dtype))
+      return false;
+    // The API reads and writes f32; a reduced-precision model converts in
+    // its first and last kernels.
+    if (kind != BufferKind::Parameter && d.dtype != ElementType::F32)
+      return fail(where + ".dtype", std::string("model ") + key + " are f32, got " +
+                                        show(t["dtype"]));
     uint64_t b = 0;
     if (!getUInt(t["buffer"], where + ".buffer", b))
       return false;
@@ -168,12 +185,17 @@ bool Parser::parseTensors(const json &root, const char *key, BufferKind kind,
                                          bufferKindName(buf.kind) +
                                          " buffer, expected " +
                                          bufferKindName(kind));
-    if (buf.bytes != d.numElements * 4)
+    if (buf.dtype != d.dtype)
+      return fail(where + ".buffer", "buffer " + std::to_string(b) + " holds " +
+                                         elementTypeName(buf.dtype) + ", the tensor is " +
+                                         elementTypeName(d.dtype));
+    uint64_t need = d.numElements * elementTypeSize(d.dtype);
+    if (buf.bytes != need)
       return fail(where + ".buffer",
                   "buffer " + std::to_string(b) + " has " +
                       std::to_string(buf.bytes) + " bytes but shape " +
-                      show(shape) + " of f32 needs " +
-                      std::to_string(d.numElements * 4));
+                      show(shape) + " of " + elementTypeName(d.dtype) + " needs " +
+                      std::to_string(need));
     if (!owner[b].empty())
       return fail(where + ".buffer", "buffer " + std::to_string(b) +
                                          " is already bound to " + owner[b]);

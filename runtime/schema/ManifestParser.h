@@ -131,6 +131,7 @@ private:
   bool parseFiles(const json &root);
   bool checkDataflow();
   bool parseBuffers(const json &root);
+  bool parseElementType(const json &v, const std::string &where, ElementType &out);
   bool parseMemory(const json &root);
   bool parseTensors(const json &root, const char *key, BufferKind kind,
                     std::vector<TensorDesc> &out,

@@ -125,7 +125,7 @@ json Writer::tensors(const std::vector<TensorDesc> &list,
     const TensorDesc &t = list[i];
     out.push_back({{"name", str(t.name, at(where, i) + ".name")},
                    {"shape", t.shape},
-                   {"dtype", "f32"},
+                   {"dtype", elementTypeName(t.dtype)},
                    {"buffer", t.buffer}});
   }
   return out;
@@ -204,6 +204,8 @@ json Writer::manifest(const Manifest &m) {
                    {"bytes", b.bytes}};
     if (b.kind == BufferKind::Prepared || b.kind == BufferKind::Activation)
       buffer["offset"] = b.offset;
+    if (b.dtype != ElementType::F32)
+      buffer["dtype"] = elementTypeName(b.dtype);
     buffers.push_back(std::move(buffer));
   }
   root["buffers"] = buffers;

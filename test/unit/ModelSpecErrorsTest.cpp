@@ -218,7 +218,7 @@ TEST(ModelSpecErrors, EnumsSuggestTheClosest) {
             "model.json:2:38: error: backbone.block: expected one of \"basic\", "
             "\"bottleneck\", \"bottleneckx\", got \"Bottleneck\"; did you mean \"bottleneck\"?");
   EXPECT_EQ(errors(doc({kInput, kDla34, R"("precision": "f64", "name": "a b")"})),
-            "model.json:1:86: error: precision: expected one of \"f32\", \"f16\", \"bf16\", "
+            "model.json:1:86: error: precision: expected one of \"f32\", \"tf32\", \"f16\", \"bf16\", "
             "got \"f64\"\n"
             "model.json:1:101: error: name: expected a name of 1 to 128 letters, digits, '_', "
             "'-' or '.', got \"a b\"");

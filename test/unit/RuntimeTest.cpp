@@ -365,8 +365,24 @@ TEST_F(RuntimeTest, BadBuffers) {
        "forward: expected at least one step"},
       {[](json &m) { m.erase("memory"); }, "missing field 'memory'"},
       {[](json &m) { m["outputs"][0]["dtype"] = "f16"; },
-       "outputs[0].dtype: expected \"f32\" (the only dtype of format version "
-       "1), got \"f16\""},
+       "outputs[0].dtype: model outputs are f32, got \"f16\""},
+      {[](json &m) { m["inputs"][0]["dtype"] = "f64"; },
+       "inputs[0].dtype: expected \"f32\", \"f16\" or \"bf16\", got \"f64\""},
+      // A parameter in a storage type lives in a buffer of that type.
+      {[](json &m) { m["parameters"][0]["dtype"] = "f16"; },
+       "parameters[0].buffer: buffer 2 holds f32, the tensor is f16"},
+      {[](json &m) {
+         m["parameters"][0]["dtype"] = "bf16";
+         m["buffers"][2]["dtype"] = "bf16";
+       },
+       "parameters[0].buffer: buffer 2 has 8 bytes but shape [2] of bf16 needs 4"},
+      {[](json &m) { m["buffers"][4]["dtype"] = "i8"; },
+       "buffers[4].dtype: expected \"f32\", \"f16\" or \"bf16\", got \"i8\""},
+      {[](json &m) {
+         m["buffers"][4]["dtype"] = "f16";
+         m["buffers"][4]["bytes"] = 127;
+       },
+       "buffers[4].bytes: 127 is not a whole number of f16 elements"},
       {[](json &m) { m["host"]["library"] = "../kernels.so"; },
        "host.library: expected a file name inside the bundle, got "
        "\"../kernels.so\""},

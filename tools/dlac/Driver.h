@@ -42,6 +42,7 @@ extern llvm::cl::opt<Target> target;
 extern llvm::cl::list<std::string> archs;
 extern llvm::cl::opt<std::string> hostCpu;
 extern llvm::cl::opt<HostKernels> hostKernels;
+extern llvm::cl::opt<std::string> precision;
 extern llvm::cl::opt<std::string> cudaToolkit;
 extern llvm::cl::opt<bool> allowNonfinite;
 extern llvm::cl::opt<bool> report;

@@ -278,6 +278,14 @@ int main(int argc, char **argv) {
       "       --input I.safetensors -o out.safetensors\n");
   applyDefaultTimingManagerCLOptions(timingManager);
   timing = timingManager.getRootScope();
+  if (!precision.empty()) {
+    auto p = ::dla::frontend::parsePrecision(precision);
+    if (!p)
+      return fail("--precision: expected f32, f16 or bf16, got '" + precision + "'");
+    if (*p == ::dla::frontend::Precision::TF32)
+      return fail("--precision=tf32 is not implemented yet: this dlac compiles f32, f16 "
+                  "and bf16");
+  }
   // -o NAME.dlab without --emit asks for the bundle.
   if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&
       emit.getNumOccurrences() == 0)
@@ -332,6 +340,15 @@ int main(int argc, char **argv) {
     std::string err;
     if (!checkResumable(stage, err))
       return fail(inputFile + ": " + err);
+    if (!precision.empty()) {
+      // The storage types are given at the end of fusion: IR past it has them.
+      auto had = (*module)->getAttrOfType<StringAttr>(mlir::dla::kPrecisionAttr);
+      std::string was = had ? had.getValue().str() : "f32";
+      if (stage >= InputStage::Fused && was != precision)
+        return fail(inputFile + ": --precision=" + precision + ": the IR is fused in \"" +
+                    was + "\" already; give the JSON model or IR of the dla or prim stage");
+      (*module)->setAttr(mlir::dla::kPrecisionAttr, StringAttr::get(&context, precision));
+    }
   } else {
     std::vector<::dla::frontend::Diagnostic> diags;
     auto spec = ::dla::frontend::parseModelSpecFile(inputFile, diags);
@@ -340,6 +357,8 @@ int main(int argc, char **argv) {
         llvm::errs() << d.str() << "\n";
       return 1;
     }
+    if (!precision.empty())
+      spec->precision = *::dla::frontend::parsePrecision(precision);
     if (emit == Emit::Spec && !runReference)
       return print([&](llvm::raw_ostream &os) { os << spec->summary(); });
     TimingScope importTiming = timing.nest("import JSON");
@@ -403,7 +422,8 @@ int main(int argc, char **argv) {
   }
   if (fuse && stage < InputStage::Fused &&
       failed(runPasses(*module, "fusion", [&](PassManager &pm) {
-        mlir::dla::buildFusionPipeline(pm);
+        // The reference executor computes in f32 whatever the precision.
+        mlir::dla::buildFusionPipeline(pm, /*storagePrecision=*/!runReference);
       })))
     return 1;
   if (runReference)

@@ -14,9 +14,12 @@ static ArrayRef<int64_t> shapeOf(Value v) {
   return llvm::cast<RankedTensorType>(v.getType()).getShape();
 }
 
+/// The operands of a parameter-only op share one element type (the
+/// checkpoint's). Results may be stored in another one (dla-apply-precision):
+/// the op computes in f32 and rounds once on store.
 static LogicalResult checkOneElementType(Operation *op) {
   Type elt;
-  for (Type t : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
+  for (Type t : op->getOperandTypes()) {
     Type e = llvm::cast<ShapedType>(t).getElementType();
     if (elt && e != elt)
       return op->emitOpError("expects one element type for all tensors, got ")
@@ -37,9 +40,8 @@ LogicalResult FoldBatchNormOp::verify() {
              << v.getType();
   // The new weight may carry a #dla.host_layout encoding (dla-pack-weights):
   // the same logical tensor, kept packed by the host build.
-  if (getNewWeight().getType().getShape() != getWeight().getType().getShape() ||
-      getNewWeight().getType().getElementType() != getWeight().getType().getElementType())
-    return emitOpError("new weight must have the weight's shape and element type ")
+  if (getNewWeight().getType().getShape() != getWeight().getType().getShape())
+    return emitOpError("new weight must have the weight's shape ")
            << getWeight().getType();
   if (getNewBias().getType().getDimSize(0) != out)
     return emitOpError("new bias must have ") << out << " elements";
@@ -48,9 +50,10 @@ LogicalResult FoldBatchNormOp::verify() {
   return success();
 }
 
+// The fused ops compute in f32 whatever their operands' and result's
+// storage types (f32, f16, bf16; dla-apply-precision): the result's shape is
+// checked, its element type is its own.
 LogicalResult FusedConvOp::verify() {
-  if (failed(checkOneElementType(*this)))
-    return failure();
   ArrayRef<int64_t> pool = getPool(), stride = getStride(),
                     padding = getPadding(), dilation = getDilation();
   if (getInputs().empty())
@@ -105,7 +108,7 @@ LogicalResult FusedConvOp::verify() {
   int64_t ho = *hoc, wo = *woc;
   // The conv's own output; the result unless a 1x1 `then` conv follows.
   auto expected = RankedTensorType::get({n, k[0], ho, wo},
-                                        getWeight().getType().getElementType());
+                                        getType().getElementType());
   if (getTailBias() && !getTailWeight())
     return emitOpError("a tail bias needs a tail weight (`then`)");
   if (getTailWeight()) {
@@ -119,7 +122,7 @@ LogicalResult FusedConvOp::verify() {
     if (getTailBias().getType().getDimSize(0) != t[0])
       return emitOpError("tail bias must have ") << t[0] << " elements";
     auto result = RankedTensorType::get({n, t[0], ho, wo},
-                                        getWeight().getType().getElementType());
+                                        getType().getElementType());
     if (ho < 1 || wo < 1 || getType() != result)
       return emitOpError("result must be ") << result << ", got " << getType();
   } else if (ho < 1 || wo < 1 || getType() != expected) {
@@ -159,8 +162,6 @@ LogicalResult FusedConvOp::verify() {
 }
 
 LogicalResult FusedDeformConvOp::verify() {
-  if (failed(checkOneElementType(*this)))
-    return failure();
   ArrayRef<int64_t> up = getUp();
   if (getAddends().empty())
     return emitOpError("needs at least one addend");
@@ -219,7 +220,7 @@ LogicalResult FusedDeformConvOp::verify() {
       getBias().getType().getDimSize(0) != w[0])
     return emitOpError("weight must be Ox") << c << "x3x3 with O biases";
   auto expected = RankedTensorType::get({sum[0], w[0], sum[2], sum[3]},
-                                        getWeight().getType().getElementType());
+                                        getType().getElementType());
   if (getType() != expected)
     return emitOpError("result must be ") << expected << ", got " << getType();
   return success();

@@ -30,6 +30,10 @@ inline constexpr llvm::StringLiteral kForwardFunction = "forward";
 /// Argument/result attribute holding a tensor's user-facing name (model
 /// inputs and outputs, @init's prepared tensors).
 inline constexpr llvm::StringLiteral kNameAttr = "dla.name";
+/// Module attribute: the model's precision, "f32", "f16" or "bf16" (the
+/// JSON's `precision`, or dlac --precision). dla-apply-precision gives the
+/// fused IR's tensors their storage type from it; absent means "f32".
+inline constexpr llvm::StringLiteral kPrecisionAttr = "dla.precision";
 
 /// Output extent of a convolution-like window along one axis:
 /// ⌊(in + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1, or a value ≤ 0 when the

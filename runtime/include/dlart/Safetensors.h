@@ -41,6 +41,11 @@ bool isFloatDType(DType dtype);
 /// (subnormals, infinities, signed zeros and NaN payloads are preserved).
 float halfToFloat(uint16_t bits);
 float bfloat16ToFloat(uint16_t bits);
+/// Rounding of a float to the nearest binary16 / bfloat16 (ties to even), as
+/// the kernels' stores and the GPU's cvt.rn do: values past the largest
+/// finite one (65504 for binary16) become infinities, NaN stays a quiet NaN.
+uint16_t floatToHalf(float f);
+uint16_t floatToBFloat16(float f);
 
 /// Formats a shape as "[16, 3, 7, 7]" (used in messages).
 std::string formatShape(const std::vector<int64_t> &shape);

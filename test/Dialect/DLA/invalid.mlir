@@ -521,7 +521,7 @@ func.func @c57(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>, %g: tensor<8xf32>) 
 // -----
 
 func.func @c58(%w: tensor<16x8x3x3xf32>, %b: tensor<16xf32>) {
-  // expected-error @+1 {{new weight must have the weight's shape and element type 'tensor<16x8x3x3xf32>'}}
+  // expected-error @+1 {{new weight must have the weight's shape 'tensor<16x8x3x3xf32>'}}
   %nw, %nb = dla.fold_batch_norm %w bias %b bn(%b, %b, %b, %b) eps 1.0e-05 : tensor<16x8x3x3xf32> bias tensor<16xf32> bn(tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16x8x1x1xf32>, tensor<16xf32>
   return
 }
