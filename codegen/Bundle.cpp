@@ -34,8 +34,10 @@ int64_t bytesOf(Type type) {
   if (!shaped || !shaped.hasStaticShape() ||
       !shaped.getElementType().isIntOrFloat())
     return -1;
-  return shaped.getNumElements() *
-         ((shaped.getElementTypeBitWidth() + 7) / 8);
+  // A packed weight the host keeps widened is stored in its layout's type.
+  auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(shaped.getEncoding());
+  Type stored = layout && layout.getStorage() ? layout.getStorage() : shaped.getElementType();
+  return shaped.getNumElements() * ((stored.getIntOrFloatBitWidth() + 7) / 8);
 }
 
 std::string describe(Value v) {
@@ -212,6 +214,9 @@ std::optional<dlart::ElementType> elementTypeOf(Type type) {
   if (!t)
     return std::nullopt;
   Type e = t.getElementType();
+  if (auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(t.getEncoding()))
+    if (layout.getStorage())
+      e = layout.getStorage();
   if (e.isF32())
     return dlart::ElementType::F32;
   if (e.isF16())
@@ -280,6 +285,10 @@ mlir::dla::renderManifest(ModuleOp module,
     ArrayRef<int64_t> shape = shaped.getShape();
     list.push_back({name, std::vector<int64_t>(shape.begin(), shape.end()),
                     static_cast<uint64_t>(shaped.getNumElements()), buffer, *dtype});
+    // A reduced-precision weight kept widened: rounded when loaded.
+    if (*dtype == dlart::ElementType::F32 && !shaped.getElementType().isF32())
+      list.back().roundTo = shaped.getElementType().isF16() ? dlart::ElementType::F16
+                                                            : dlart::ElementType::BF16;
     return true;
   };
 

@@ -18,9 +18,20 @@ using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
+/// The element type `v` has in memory: its layout's storage (a weight the
+/// host keeps widened), else its element type.
+static Type storedElementType(Value v) {
+  auto type = llvm::cast<ShapedType>(v.getType());
+  if (auto t = llvm::dyn_cast<RankedTensorType>(type))
+    if (auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(t.getEncoding()))
+      if (layout.getStorage())
+        return layout.getStorage();
+  return type.getElementType();
+}
+
 MemRefType mlir::dla::kernelgen::memrefType(Value v) {
   auto type = llvm::cast<ShapedType>(v.getType());
-  return MemRefType::get(type.getShape(), type.getElementType());
+  return MemRefType::get(type.getShape(), storedElementType(v));
 }
 
 MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape) {
@@ -28,7 +39,7 @@ MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int
 }
 
 MemRefType mlir::dla::kernelgen::memrefType(Value like, llvm::ArrayRef<int64_t> shape) {
-  return MemRefType::get(shape, llvm::cast<ShapedType>(like.getType()).getElementType());
+  return MemRefType::get(shape, storedElementType(like));
 }
 
 namespace {
@@ -165,6 +176,16 @@ Value KernelBuilder::indexToF32(Value i) {
 Value KernelBuilder::f32ToIndex(Value x) {
   Value i64 = arith::FPToSIOp::create(b, loc, b.getI64Type(), x);
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), i64);
+}
+
+Value KernelBuilder::roundTo(Value x, Type element) {
+  if (!element.isF16() && !element.isBF16())
+    return x;
+  Type narrow = element, wide = x.getType();
+  if (auto v = llvm::dyn_cast<VectorType>(wide))
+    narrow = VectorType::get(v.getShape(), element);
+  Value rounded = arith::TruncFOp::create(b, loc, narrow, x);
+  return arith::ExtFOp::create(b, loc, wide, rounded);
 }
 
 Value KernelBuilder::load(Value memref, llvm::ArrayRef<Value> indices) {

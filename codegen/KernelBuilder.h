@@ -37,7 +37,8 @@ MemRefType memrefType(Value v);
 /// memref<shape x f32>: scratch and workspaces, which hold f32.
 MemRefType memrefType(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape);
 /// memref<shape x E> of tensor `like`'s element type E: a tensor in
-/// another layout (packed weights, flattened activations).
+/// another layout (packed weights, flattened activations); E is f32 for a
+/// packed weight kept widened (#dla.host_layout<..., storage = f32>).
 MemRefType memrefType(Value like, llvm::ArrayRef<int64_t> shape);
 
 /// Builds the body of one kernel. Every helper inserts at the current point
@@ -111,6 +112,10 @@ public:
   void store(Value value, Value memref, llvm::ArrayRef<Value> indices);
   Value vload(Value memref, llvm::ArrayRef<Value> indices, int64_t lanes);
   void vstore(Value value, Value memref, llvm::ArrayRef<Value> indices);
+  /// `x` (f32, scalar or vector) rounded to `element` (f16, bf16) and
+  /// widened back: a value of the storage type kept in an f32 buffer
+  /// (#dla.host_layout<..., storage = f32>). Other element types: `x`.
+  Value roundTo(Value x, Type element);
   /// memref.prefetch for reading, locality 3.
   void prefetch(Value memref, llvm::ArrayRef<Value> indices);
 

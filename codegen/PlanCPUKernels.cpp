@@ -120,6 +120,20 @@ struct PackWeights : public mlir::dla::impl::DLAPackWeightsPassBase<PackWeights>
     for (PreparedOp p : prepared)
       if (packed.count(p.getName().str()))
         setEncoding(p.getResult(), layout[p.getName().str()]);
+    // A reduced-precision parameter that CPU kernels read is kept widened
+    // too: the runtime rounds it to its element type, then stores f32.
+    Type f32 = Float32Type::get(&getContext());
+    forward.walk([&](ParamOp p) {
+      auto type = p.getType();
+      setEncoding(p.getResult(), nullptr);
+      if (!(type.getElementType().isF16() || type.getElementType().isBF16()) ||
+          p->use_empty() || !llvm::all_of(p->getUsers(), [](Operation *u) {
+            return u->hasAttr(CpuTileAttr::kAttrName);
+          }))
+        return;
+      setEncoding(p.getResult(), HostLayoutAttr::get(&getContext(), 0, false, f32));
+      ++numPacked;
+    });
   }
 };
 

@@ -51,6 +51,9 @@ bool mlir::dla::kernelgen::genHostFoldBatchNorm(FoldBatchNormOp op, HostLayoutAt
   Value scale = args.foldChannel(e, o);
   Value j = e.beginFor(0, per);
   Value nw = e.mulf(e.load(e.arg(args.weight), {o, j}), scale);
+  // Kept widened: rounded to the storage type here, once.
+  if (layout.getStorage())
+    nw = e.roundTo(nw, op.getNewWeight().getType().getElementType());
   if (tapsFirst)
     e.store(nw, e.arg(args.newWeight), {e.rem(j, taps), e.div(j, taps), o});
   else

@@ -215,7 +215,18 @@ std::string mlir::dla::checkCpuTile(Operation *op, CpuTileAttr tile, const HostT
 
 HostLayoutAttr mlir::dla::hostLayoutOf(Value v) {
   auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
-  return type ? llvm::dyn_cast_or_null<HostLayoutAttr>(type.getEncoding()) : HostLayoutAttr();
+  auto layout =
+      type ? llvm::dyn_cast_or_null<HostLayoutAttr>(type.getEncoding()) : HostLayoutAttr();
+  // A layout with `storage` alone is the logical one, widened: not packed.
+  return layout && (layout.getOcBlock() > 0 || layout.getTapsFirst()) ? layout
+                                                                       : HostLayoutAttr();
+}
+
+/// f32 for a weight stored in f16 or bf16: its packed copy is kept widened
+/// (see #dla.host_layout); null otherwise.
+static Type widenedStorage(Value weight) {
+  Type e = llvm::cast<ShapedType>(weight.getType()).getElementType();
+  return e.isF16() || e.isBF16() ? Float32Type::get(weight.getContext()) : Type();
 }
 
 HostLayoutAttr mlir::dla::hostLayoutFor(Operation *op, Value weight) {
@@ -236,12 +247,13 @@ HostLayoutAttr mlir::dla::hostLayoutFor(Operation *op, Value weight) {
                                                         : tile.getTile()[1] * lanes;
     if (tile.getForm() == CpuKernel::gemm && weight != conv.getWeight())
       return {};
-    return og % ob == 0 ? HostLayoutAttr::get(ctx, ob, false) : HostLayoutAttr();
+    return og % ob == 0 ? HostLayoutAttr::get(ctx, ob, false, widenedStorage(weight))
+                        : HostLayoutAttr();
   }
   if (auto dcn = dyn_cast<FusedDeformConvOp>(op)) {
     int64_t c = dcn.getWeight().getType().getDimSize(1), oc = dcn.getType().getDimSize(1);
     return weight == dcn.getWeight() && c % lanes == 0 && oc % (tile.getTile()[1] * lanes) == 0
-               ? HostLayoutAttr::get(ctx, 0, true)
+               ? HostLayoutAttr::get(ctx, 0, true, widenedStorage(weight))
                : HostLayoutAttr();
   }
   return {};

@@ -353,7 +353,8 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
       std::vector<float> values;
       std::vector<uint16_t> narrow;
       for (const TensorDesc &p : m.parameters) {
-        if (!checkParameterDType(file, *st->find(p.name), p.dtype, err))
+        ElementType storage = p.roundTo != ElementType::F32 ? p.roundTo : p.dtype;
+        if (!checkParameterDType(file, *st->find(p.name), storage, err))
           return fail(DLART_ERROR_WEIGHTS, err);
         if (!st->readAsF32(p.name, values, err))
           return fail(DLART_ERROR_WEIGHTS, err);
@@ -371,12 +372,16 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
                       err + " (dla-run --allow-nonfinite or "
                             "dlart_set_allow_nonfinite accepts it)");
         const void *bytes = values.data();
-        if (p.dtype != ElementType::F32) {
+        if (storage != ElementType::F32) {
           // Rounded once to the storage type; finite values past its range
-          // (65504 for f16) are refused like NaN/Inf.
-          if (!toStorageType(values, p.dtype, narrow, file, p, model->allowNonfinite, err))
+          // (65504 for f16) are refused like NaN/Inf. Kept widened
+          // (round_to): the rounded values, as f32.
+          if (!toStorageType(values, storage, narrow, file, p, model->allowNonfinite, err))
             return fail(DLART_ERROR_WEIGHTS, err);
-          bytes = narrow.data();
+          if (p.dtype == ElementType::F32)
+            widenToF32(narrow.data(), storage, narrow.size(), values.data());
+          else
+            bytes = narrow.data();
         }
         if (!model->backend->uploadShared(model->layout.offset[p.buffer], bytes,
                                           p.numElements * elementTypeSize(p.dtype), err))

@@ -63,6 +63,10 @@ struct TensorDesc {
   uint64_t numElements = 0; ///< The product of `shape` (not written).
   uint32_t buffer = 0;
   ElementType dtype = ElementType::F32; ///< "dtype": f32 for inputs and outputs.
+  /// "round_to" (parameters only): the loader rounds each value to this type
+  /// before storing it as `dtype` (a reduced-precision weight the host keeps
+  /// widened to f32); f32: stored as it is.
+  ElementType roundTo = ElementType::F32;
 };
 
 struct StepDesc {

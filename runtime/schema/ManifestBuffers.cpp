@@ -140,7 +140,7 @@ bool Parser::parseTensors(const json &root, const char *key, BufferKind kind,
     std::string where = at(key, i);
     const json &t = list[i];
     if (!getObject(t, where) ||
-        !checkKeys(t, where, {"name", "shape", "dtype", "buffer"},
+        !checkKeys(t, where, {"name", "shape", "dtype", "buffer", "round_to"},
                    {"name", "shape", "dtype", "buffer"}))
       return false;
     TensorDesc d;
@@ -171,6 +171,16 @@ bool Parser::parseTensors(const json &root, const char *key, BufferKind kind,
     if (kind != BufferKind::Parameter && d.dtype != ElementType::F32)
       return fail(where + ".dtype", std::string("model ") + key + " are f32, got " +
                                         show(t["dtype"]));
+    if (t.contains("round_to")) {
+      if (kind != BufferKind::Parameter)
+        return fail(where + ".round_to", "only parameters are rounded when loaded");
+      if (!parseElementType(t["round_to"], where + ".round_to", d.roundTo))
+        return false;
+      if (d.dtype != ElementType::F32 || d.roundTo == ElementType::F32)
+        return fail(where + ".round_to", "an f32 parameter is rounded to f16 or bf16, got " +
+                                             show(t["round_to"]) + " for dtype " +
+                                             show(t["dtype"]));
+    }
     uint64_t b = 0;
     if (!getUInt(t["buffer"], where + ".buffer", b))
       return false;

@@ -123,10 +123,13 @@ json Writer::tensors(const std::vector<TensorDesc> &list,
   json out = json::array();
   for (size_t i = 0; i < list.size(); ++i) {
     const TensorDesc &t = list[i];
-    out.push_back({{"name", str(t.name, at(where, i) + ".name")},
+    json tensor = {{"name", str(t.name, at(where, i) + ".name")},
                    {"shape", t.shape},
                    {"dtype", elementTypeName(t.dtype)},
-                   {"buffer", t.buffer}});
+                   {"buffer", t.buffer}};
+    if (t.roundTo != ElementType::F32)
+      tensor["round_to"] = elementTypeName(t.roundTo);
+    out.push_back(std::move(tensor));
   }
   return out;
 }

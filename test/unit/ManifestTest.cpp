@@ -22,11 +22,12 @@ namespace dlart {
 
 // Field-wise equality, for the round trip (the schema has no operator==).
 bool operator==(const BufferDesc &a, const BufferDesc &b) {
-  return std::tie(a.kind, a.bytes, a.offset) == std::tie(b.kind, b.bytes, b.offset);
+  return std::tie(a.kind, a.bytes, a.offset, a.dtype) ==
+         std::tie(b.kind, b.bytes, b.offset, b.dtype);
 }
 bool operator==(const TensorDesc &a, const TensorDesc &b) {
-  return std::tie(a.name, a.shape, a.numElements, a.buffer) ==
-         std::tie(b.name, b.shape, b.numElements, b.buffer);
+  return std::tie(a.name, a.shape, a.numElements, a.buffer, a.dtype, a.roundTo) ==
+         std::tie(b.name, b.shape, b.numElements, b.buffer, b.dtype, b.roundTo);
 }
 bool operator==(const StepDesc &a, const StepDesc &b) {
   return std::tie(a.kernel, a.name, a.grid, a.block, a.sharedBytes, a.hostBlocks,
@@ -127,14 +128,22 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
   addFile(m, "kernels.ptx", "ptx");
   addFile(m, "weights.safetensors", "weights");
   // Buffers of every kind; ids are the positions.
-  m.buffers = {{BufferKind::Input, 32},          {BufferKind::Output, 32},
-               {BufferKind::Output, 16},         {BufferKind::Parameter, 8},
-               {BufferKind::Parameter, 8},       {BufferKind::Prepared, 8, 0},
-               {BufferKind::Prepared, 8, 256},   {BufferKind::Activation, 32, 0},
-               {BufferKind::Activation, 32, 256}};
+  // The reduced-precision fields too: an f16 parameter, an f32 one holding
+  // bf16 values (round_to), f16 prepared and activation buffers.
+  m.buffers = {{BufferKind::Input, 32},
+               {BufferKind::Output, 32},
+               {BufferKind::Output, 16},
+               {BufferKind::Parameter, 4, 0, ElementType::F16},
+               {BufferKind::Parameter, 8},
+               {BufferKind::Prepared, 8, 0},
+               {BufferKind::Prepared, 8, 256, ElementType::F16},
+               {BufferKind::Activation, 32, 0},
+               {BufferKind::Activation, 32, 256, ElementType::BF16}};
   m.inputs = {tensor("image", {1, 2, 2, 2}, 0)};
   m.outputs = {tensor("hm", {1, 2, 2, 2}, 1), tensor("wh", {1, 1, 2, 2}, 2)};
   m.parameters = {tensor("conv.weight", {2}, 3), tensor("conv.bias", {2}, 4)};
+  m.parameters[0].dtype = ElementType::F16;
+  m.parameters[1].roundTo = ElementType::BF16;
   m.ignoredParameters = {"base.level3.project.0.weight",
                          "base.level3.project.1.bias"};
   m.arenaBytes = 288;

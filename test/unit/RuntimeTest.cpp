@@ -376,6 +376,11 @@ TEST_F(RuntimeTest, BadBuffers) {
          m["buffers"][2]["dtype"] = "bf16";
        },
        "parameters[0].buffer: buffer 2 has 8 bytes but shape [2] of bf16 needs 4"},
+      {[](json &m) { m["inputs"][0]["round_to"] = "f16"; },
+       "inputs[0].round_to: only parameters are rounded when loaded"},
+      {[](json &m) { m["parameters"][0]["round_to"] = "f32"; },
+       "parameters[0].round_to: an f32 parameter is rounded to f16 or bf16, got \"f32\" for "
+       "dtype \"f32\""},
       {[](json &m) { m["buffers"][4]["dtype"] = "i8"; },
        "buffers[4].dtype: expected \"f32\", \"f16\" or \"bf16\", got \"i8\""},
       {[](json &m) {

@@ -177,16 +177,29 @@ def DLA_HostLayoutAttr : AttrDef<DLA_Dialect, "HostLayout"> {
     * `oc_block = B`: [out / B][in][kh][kw][B], B output channels
       contiguous (a register tile's weight vectors);
     * `taps_first`: [kh * kw][in][out] (the deformable conv's samples x
-      weights).
+      weights);
+    * `storage = f32`: in a reduced-precision model (the tensor's element
+      type f16 or bf16), the host keeps the packed weight widened to f32:
+      `@init` rounds each folded value to the element type once, then
+      widens it, so the values are the element type's while the CPU
+      kernels' inner loops read f32 as in an f32 model (x86 has no f16
+      arithmetic: a conversion per weight read would cost more than the
+      bytes it saves). Absent: stored in the element type. Alone (neither
+      `oc_block` nor `taps_first`) it marks a weight kept in its logical
+      layout, widened: a `dla.param` the runtime rounds to the element type
+      when it loads the checkpoint, then stores as f32.
 
     ```mlir
     %w = dla.prepared "dla_up.ida_0.proj_1.conv.weight"
         : tensor<64x128x3x3xf32, #dla.host_layout<oc_block = 16>>
+    %v = dla.prepared "dla_up.ida_0.node_1.conv.weight"
+        : tensor<64x64x3x3xf16, #dla.host_layout<taps_first = true, storage = f32>>
     ```
   }];
   let parameters = (ins
     DefaultValuedParameter<"int64_t", "0", "output channels a block">:$oc_block,
-    DefaultValuedParameter<"bool", "false", "taps, then in, then out">:$taps_first
+    DefaultValuedParameter<"bool", "false", "taps, then in, then out">:$taps_first,
+    OptionalParameter<"::mlir::Type", "element type in memory, if not the tensor's">:$storage
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

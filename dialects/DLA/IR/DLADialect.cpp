@@ -44,9 +44,14 @@ LogicalResult CpuTileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 LogicalResult HostLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                     int64_t ocBlock, bool tapsFirst) {
-  if ((ocBlock > 0) == tapsFirst || ocBlock < 0)
-    return emitError() << "host_layout needs either oc_block > 0 or taps_first";
+                                     int64_t ocBlock, bool tapsFirst, Type storage) {
+  if ((ocBlock > 0 && tapsFirst) || ocBlock < 0 || (!storage && ocBlock == 0 && !tapsFirst))
+    return emitError() << "host_layout needs either oc_block > 0 or taps_first (or, for a "
+                          "weight kept in its logical layout, storage = f32 alone)";
+  if (storage && !storage.isF32())
+    return emitError() << "host_layout storage must be f32 (a reduced-precision weight kept "
+                          "widened), got "
+                       << storage;
   return success();
 }
 
