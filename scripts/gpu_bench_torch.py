@@ -1,6 +1,9 @@
 """PyTorch eager latency of a dlac model on the GPU: median ms over N runs.
 
-    gpu_bench_torch.py MODEL.json WEIGHTS.safetensors [N] [WARMUP]
+    gpu_bench_torch.py MODEL.json WEIGHTS.safetensors [N] [WARMUP] [PRECISION]
+
+PRECISION: f32 (default; TF32 off), f16 or bf16 (the model and input in that
+dtype, channels_last, cudnn.benchmark on).
 """
 import os
 import statistics
@@ -20,13 +23,21 @@ def main():
     model_path, weights = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 50
     warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+    precision = sys.argv[5] if len(sys.argv) > 5 else "f32"
+    dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[precision]
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = precision != "f32"
     spec = dla_torch.load_spec(model_path)
     model, _ = dla_torch.build_model(spec)
     state = load_file(weights)
     sd = model.state_dict()
     model.load_state_dict({k: state.get(k, sd[k]) for k in sd})
-    model = model.cuda().eval()
-    x = torch.randn(spec["input"]["shape"], device="cuda")
+    model = model.cuda().eval().to(dtype)
+    x = torch.randn(spec["input"]["shape"], device="cuda", dtype=dtype)
+    if precision != "f32":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     times = []
     with torch.no_grad():
         for i in range(warmup + n):
@@ -36,8 +47,8 @@ def main():
             torch.cuda.synchronize()
             if i >= warmup:
                 times.append((time.perf_counter() - t0) * 1e3)
-    print("torch eager: median {:.3f} ms, min {:.3f} ms".format(
-        statistics.median(times), min(times)))
+    print("torch eager {}: median {:.3f} ms, min {:.3f} ms".format(
+        precision, statistics.median(times), min(times)))
     print("{:.3f}".format(statistics.median(times)))
 
 

@@ -10,6 +10,8 @@
 # model its JSON and a bundle (cuda and host kernels):
 #   small/     DLASeg-34 ctdet at 64x64 (checked on the host here first)
 #   dlaseg34/  DLASeg-34 ctdet at 512x512 (examples/ctdet_dla34.json)
+#   small-f16/, dlaseg34-f16/, dlaseg34-bf16/: the same in reduced precision
+#              (docs/precision.md; a file `precision` names the mode)
 # Weights, inputs, expected outputs and the float64 truth are made on the GPU
 # machine by the same seeded PyTorch oracle: they are large, and it has
 # PyTorch.
@@ -26,11 +28,13 @@ cp "$root"/python/*.py "$out/python/"
 cp "$root/scripts/gpu-check.sh" "$root/scripts/gpu_bench_torch.py" \
    "$root/scripts/make_parity_case.py" "$root/scripts/compare_outputs.py" "$out/scripts/"
 
-prepare() { # name model.json target
-  local name=$1 model=$2
+prepare() { # name model.json target [precision]
+  local name=$1 model=$2 precision=${4:-f32}
   mkdir -p "$out/$name"
   cp "$model" "$out/$name/model.json"
-  "$build/bin/dlac" "$model" --target "$3" --arch "$arch" -o "$out/$name/model.dlab"
+  echo "$precision" > "$out/$name/precision"
+  "$build/bin/dlac" "$model" --target "$3" --arch "$arch" --precision "$precision" \
+    -o "$out/$name/model.dlab"
 }
 prepare small "$root/test/Numerics/Inputs/dlaseg34.json" all
 # The host build of the same model must pass the suite's tolerance rule
@@ -49,4 +53,7 @@ trap 'rm -rf "$case"' EXIT
   --output "$case/emu.safetensors"
 /usr/bin/python3 "$root/scripts/compare_outputs.py" --case "$case" "$case/emu.safetensors"
 prepare dlaseg34 "$root/examples/ctdet_dla34.json" cuda
+prepare small-f16 "$root/test/Numerics/Inputs/dlaseg34.json" cuda f16
+prepare dlaseg34-f16 "$root/examples/ctdet_dla34.json" cuda f16
+prepare dlaseg34-bf16 "$root/examples/ctdet_dla34.json" cuda bf16
 du -sh "$out"
