@@ -97,6 +97,13 @@ std::string checkCpuTile(Operation *op, CpuTileAttr tile, const HostTarget &targ
 HostLayoutAttr hostLayoutFor(Operation *op, Value weight);
 /// The #dla.host_layout of a value's tensor type, null if none.
 HostLayoutAttr hostLayoutOf(Value v);
+/// f32 for a weight stored in f16, which the host keeps widened (the
+/// values rounded to f16; see #dla.host_layout): x86 converts f16 with
+/// F16C, 2 instructions per vector, too many for the CPU kernels' inner
+/// loops. Null otherwise: f32 needs nothing, and bf16 widens with one
+/// shift, cheaper than the bandwidth it saves (measured on DLASeg-34,
+/// docs/precision.md).
+Type hostWidenedStorage(Value weight);
 
 /// Builds the CPU kernel of one op (codegen/CPU/) at `place`, whose wrapper
 /// must be KernelWrapper::Host: blocked for a CPU core (`threads` is 1,

@@ -126,10 +126,9 @@ struct PackWeights : public mlir::dla::impl::DLAPackWeightsPassBase<PackWeights>
     forward.walk([&](ParamOp p) {
       auto type = p.getType();
       setEncoding(p.getResult(), nullptr);
-      if (!(type.getElementType().isF16() || type.getElementType().isBF16()) ||
-          p->use_empty() || !llvm::all_of(p->getUsers(), [](Operation *u) {
-            return u->hasAttr(CpuTileAttr::kAttrName);
-          }))
+      if (!hostWidenedStorage(p.getResult()) || p->use_empty() ||
+          !llvm::all_of(p->getUsers(),
+                        [](Operation *u) { return u->hasAttr(CpuTileAttr::kAttrName); }))
         return;
       setEncoding(p.getResult(), HostLayoutAttr::get(&getContext(), 0, false, f32));
       ++numPacked;

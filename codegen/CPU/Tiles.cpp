@@ -222,11 +222,9 @@ HostLayoutAttr mlir::dla::hostLayoutOf(Value v) {
                                                                        : HostLayoutAttr();
 }
 
-/// f32 for a weight stored in f16 or bf16: its packed copy is kept widened
-/// (see #dla.host_layout); null otherwise.
-static Type widenedStorage(Value weight) {
+Type mlir::dla::hostWidenedStorage(Value weight) {
   Type e = llvm::cast<ShapedType>(weight.getType()).getElementType();
-  return e.isF16() || e.isBF16() ? Float32Type::get(weight.getContext()) : Type();
+  return e.isF16() ? Float32Type::get(weight.getContext()) : Type();
 }
 
 HostLayoutAttr mlir::dla::hostLayoutFor(Operation *op, Value weight) {
@@ -247,13 +245,13 @@ HostLayoutAttr mlir::dla::hostLayoutFor(Operation *op, Value weight) {
                                                         : tile.getTile()[1] * lanes;
     if (tile.getForm() == CpuKernel::gemm && weight != conv.getWeight())
       return {};
-    return og % ob == 0 ? HostLayoutAttr::get(ctx, ob, false, widenedStorage(weight))
+    return og % ob == 0 ? HostLayoutAttr::get(ctx, ob, false, hostWidenedStorage(weight))
                         : HostLayoutAttr();
   }
   if (auto dcn = dyn_cast<FusedDeformConvOp>(op)) {
     int64_t c = dcn.getWeight().getType().getDimSize(1), oc = dcn.getType().getDimSize(1);
     return weight == dcn.getWeight() && c % lanes == 0 && oc % (tile.getTile()[1] * lanes) == 0
-               ? HostLayoutAttr::get(ctx, 0, true, widenedStorage(weight))
+               ? HostLayoutAttr::get(ctx, 0, true, hostWidenedStorage(weight))
                : HostLayoutAttr();
   }
   return {};
