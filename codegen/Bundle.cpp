@@ -2,6 +2,7 @@
 
 #include "codegen/Bundle.h"
 
+#include "codegen/KernelGen.h"
 #include "codegen/KernelInfo.h"
 #include "dialects/DLA/IR/DLAOps.h"
 #include "runtime/schema/Manifest.h"
@@ -34,10 +35,9 @@ int64_t bytesOf(Type type) {
   if (!shaped || !shaped.hasStaticShape() ||
       !shaped.getElementType().isIntOrFloat())
     return -1;
-  // A packed weight the host keeps widened is stored in its layout's type.
-  auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(shaped.getEncoding());
-  Type stored = layout && layout.getStorage() ? layout.getStorage() : shaped.getElementType();
-  return shaped.getNumElements() * ((stored.getIntOrFloatBitWidth() + 7) / 8);
+  // A weight the host keeps widened is stored in its layout's type.
+  return shaped.getNumElements() *
+         ((storedElementType(shaped).getIntOrFloatBitWidth() + 7) / 8);
 }
 
 std::string describe(Value v) {
@@ -213,10 +213,7 @@ std::optional<dlart::ElementType> elementTypeOf(Type type) {
   auto t = llvm::dyn_cast_if_present<RankedTensorType>(type);
   if (!t)
     return std::nullopt;
-  Type e = t.getElementType();
-  if (auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(t.getEncoding()))
-    if (layout.getStorage())
-      e = layout.getStorage();
+  Type e = storedElementType(t);
   if (e.isF32())
     return dlart::ElementType::F32;
   if (e.isF16())

@@ -18,20 +18,9 @@ using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
-/// The element type `v` has in memory: its layout's storage (a weight the
-/// host keeps widened), else its element type.
-static Type storedElementType(Value v) {
-  auto type = llvm::cast<ShapedType>(v.getType());
-  if (auto t = llvm::dyn_cast<RankedTensorType>(type))
-    if (auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(t.getEncoding()))
-      if (layout.getStorage())
-        return layout.getStorage();
-  return type.getElementType();
-}
-
 MemRefType mlir::dla::kernelgen::memrefType(Value v) {
   auto type = llvm::cast<ShapedType>(v.getType());
-  return MemRefType::get(type.getShape(), storedElementType(v));
+  return MemRefType::get(type.getShape(), storedElementType(type));
 }
 
 MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape) {
@@ -39,7 +28,7 @@ MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int
 }
 
 MemRefType mlir::dla::kernelgen::memrefType(Value like, llvm::ArrayRef<int64_t> shape) {
-  return MemRefType::get(shape, storedElementType(like));
+  return MemRefType::get(shape, storedElementType(like.getType()));
 }
 
 namespace {

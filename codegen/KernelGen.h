@@ -104,6 +104,10 @@ HostLayoutAttr hostLayoutOf(Value v);
 /// shift, cheaper than the bandwidth it saves (measured on DLASeg-34,
 /// docs/precision.md).
 Type hostWidenedStorage(Value weight);
+/// The element type a tensor of type `type` has in memory: its
+/// #dla.host_layout's `storage` (an f16 weight the host keeps widened), else
+/// its element type.
+Type storedElementType(Type type);
 
 /// Builds the CPU kernel of one op (codegen/CPU/) at `place`, whose wrapper
 /// must be KernelWrapper::Host: blocked for a CPU core (`threads` is 1,

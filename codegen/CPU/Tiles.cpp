@@ -227,6 +227,15 @@ Type mlir::dla::hostWidenedStorage(Value weight) {
   return e.isF16() ? Float32Type::get(weight.getContext()) : Type();
 }
 
+Type mlir::dla::storedElementType(Type type) {
+  auto shaped = llvm::cast<ShapedType>(type);
+  if (auto t = llvm::dyn_cast<RankedTensorType>(type))
+    if (auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(t.getEncoding()))
+      if (layout.getStorage())
+        return layout.getStorage();
+  return shaped.getElementType();
+}
+
 HostLayoutAttr mlir::dla::hostLayoutFor(Operation *op, Value weight) {
   auto tile = op->getAttrOfType<CpuTileAttr>(CpuTileAttr::kAttrName);
   if (!tile || llvm::count(op->getOperands(), weight) != 1)
