@@ -274,7 +274,7 @@ mlir::dla::renderManifest(ModuleOp module,
       llvm::raw_string_ostream os(s);
       os << what << " '" << name << "' has type " << type
          << "; a bundle holds non-empty, statically shaped tensors, f32 for the model's "
-            "inputs and outputs, f32, f16 or bf16 for its parameters";
+            "inputs and outputs, f32, tf32, f16 or bf16 for its parameters";
       error = s;
       return false;
     }
@@ -284,8 +284,9 @@ mlir::dla::renderManifest(ModuleOp module,
                     static_cast<uint64_t>(shaped.getNumElements()), buffer, *dtype});
     // A reduced-precision weight kept widened: rounded when loaded.
     if (*dtype == dlart::ElementType::F32 && !shaped.getElementType().isF32())
-      list.back().roundTo = shaped.getElementType().isF16() ? dlart::ElementType::F16
-                                                            : dlart::ElementType::BF16;
+      list.back().roundTo = shaped.getElementType().isF16()    ? dlart::ElementType::F16
+                            : shaped.getElementType().isBF16() ? dlart::ElementType::BF16
+                                                               : dlart::ElementType::TF32;
     return true;
   };
 

@@ -18,9 +18,19 @@ using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
+namespace {
+/// The element type of a kernel buffer for tensor type `type`: the type in
+/// memory, but tf32 for a tf32 tensor (its stores round).
+Type kernelElementType(Type type) {
+  Type e = llvm::cast<ShapedType>(type).getElementType();
+  return llvm::isa<FloatTF32Type>(e) && storedElementType(type).isF32() ? e
+                                                                          : storedElementType(type);
+}
+} // namespace
+
 MemRefType mlir::dla::kernelgen::memrefType(Value v) {
   auto type = llvm::cast<ShapedType>(v.getType());
-  return MemRefType::get(type.getShape(), storedElementType(type));
+  return MemRefType::get(type.getShape(), kernelElementType(type));
 }
 
 MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape) {
@@ -28,7 +38,7 @@ MemRefType mlir::dla::kernelgen::memrefType(MLIRContext *ctx, llvm::ArrayRef<int
 }
 
 MemRefType mlir::dla::kernelgen::memrefType(Value like, llvm::ArrayRef<int64_t> shape) {
-  return MemRefType::get(shape, storedElementType(like.getType()));
+  return MemRefType::get(shape, kernelElementType(like.getType()));
 }
 
 namespace {
@@ -47,7 +57,16 @@ Type narrowFloat(Value memref) {
 KernelBuilder::KernelBuilder(const KernelPlace &place, KernelIR &k)
     : b(*place.builder), loc(place.loc), kernel(k), wrapper(place.wrapper) {
   MLIRContext *ctx = b.getContext();
-  SmallVector<Type> types(k.argTypes.begin(), k.argTypes.end());
+  // A tf32 buffer is f32 in memory: the function takes it as f32.
+  SmallVector<Type> types;
+  for (MemRefType t : k.argTypes)
+    types.push_back(llvm::isa<FloatTF32Type>(t.getElementType())
+                        ? MemRefType::get(t.getShape(), b.getF32Type())
+                        : t);
+  auto noteTF32 = [&](Value arg, size_t i) {
+    if (llvm::isa<FloatTF32Type>(k.argTypes[i].getElementType()))
+      tf32Buffers.insert(arg);
+  };
   if (wrapper == KernelWrapper::Host) {
     // func.func @K(buffers..., %begin, %end): blocks [begin, end), one after
     // another; scratch on the heap, once per call (CPU tiles can exceed a
@@ -58,8 +77,10 @@ KernelBuilder::KernelBuilder(const KernelPlace &place, KernelIR &k)
     function = func;
     Block *entry = func.addEntryBlock();
     b.setInsertionPointToStart(entry);
-    for (size_t i = 0; i < k.argTypes.size(); ++i)
+    for (size_t i = 0; i < k.argTypes.size(); ++i) {
       args.push_back(entry->getArgument(i));
+      noteTF32(args.back(), i);
+    }
     for (MemRefType t : k.scratchTypes)
       scratchBuffers.push_back(
           memref::AllocOp::create(b, loc, t, /*alignment=*/b.getI64IntegerAttr(64)));
@@ -86,8 +107,10 @@ KernelBuilder::KernelBuilder(const KernelPlace &place, KernelIR &k)
         b.getDenseI32ArrayAttr({static_cast<int32_t>(k.threads), 1, 1}));
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
-    for (size_t i = 0; i < k.argTypes.size(); ++i)
+    for (size_t i = 0; i < k.argTypes.size(); ++i) {
       args.push_back(entry.getArgument(i));
+      noteTF32(args.back(), i);
+    }
     for (BlockArgument a : func.getWorkgroupAttributions())
       scratchBuffers.push_back(a);
     for (gpu::Dimension d : {gpu::Dimension::x, gpu::Dimension::y, gpu::Dimension::z})
@@ -167,7 +190,30 @@ Value KernelBuilder::f32ToIndex(Value x) {
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), i64);
 }
 
+Value KernelBuilder::roundToTF32(Value x) {
+  // Round to nearest, ties away from zero, on the magnitude bits (PTX's
+  // cvt.rna.tf32.f32): add half of tf32's last place, clear the 13 bits
+  // below it. A NaN stays a NaN; a value past tf32's largest rounds to Inf.
+  Type bits = b.getI32Type(), wide = x.getType();
+  if (auto v = llvm::dyn_cast<VectorType>(wide))
+    bits = VectorType::get(v.getShape(), bits);
+  auto constant = [&](int32_t c) {
+    if (auto v = llvm::dyn_cast<VectorType>(bits))
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v, b.getI32IntegerAttr(c)))
+          .getResult();
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(c)).getResult();
+  };
+  Value i = arith::BitcastOp::create(b, loc, bits, x);
+  i = arith::AddIOp::create(b, loc, i, constant(0x1000));
+  i = arith::AndIOp::create(b, loc, i, constant(static_cast<int32_t>(0xffffe000u)));
+  Value rounded = arith::BitcastOp::create(b, loc, wide, i);
+  Value nan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  return arith::SelectOp::create(b, loc, nan, x, rounded);
+}
+
 Value KernelBuilder::roundTo(Value x, Type element) {
+  if (llvm::isa<FloatTF32Type>(element))
+    return roundToTF32(x);
   if (!element.isF16() && !element.isBF16())
     return x;
   Type narrow = element, wide = x.getType();
@@ -184,7 +230,9 @@ Value KernelBuilder::load(Value memref, llvm::ArrayRef<Value> indices) {
   return v;
 }
 void KernelBuilder::store(Value value, Value memref, llvm::ArrayRef<Value> indices) {
-  if (Type e = narrowFloat(memref))
+  if (tf32Buffers.contains(memref))
+    value = roundToTF32(value);
+  else if (Type e = narrowFloat(memref))
     value = arith::TruncFOp::create(b, loc, e, value);
   memref::StoreOp::create(b, loc, value, memref, indices);
 }
@@ -196,7 +244,9 @@ Value KernelBuilder::vload(Value memref, llvm::ArrayRef<Value> indices, int64_t 
   return arith::ExtFOp::create(b, loc, vecType(lanes), v);
 }
 void KernelBuilder::vstore(Value value, Value memref, llvm::ArrayRef<Value> indices) {
-  if (Type e = narrowFloat(memref))
+  if (tf32Buffers.contains(memref))
+    value = roundToTF32(value);
+  else if (Type e = narrowFloat(memref))
     value = arith::TruncFOp::create(
         b, loc, VectorType::get(llvm::cast<VectorType>(value.getType()).getShape(), e), value);
   vector::StoreOp::create(b, loc, value, memref, indices);

@@ -32,7 +32,8 @@
 namespace mlir::dla::kernelgen {
 
 /// The memref of a tensor value: its shape and element type (the storage
-/// type, dla-apply-precision).
+/// type, dla-apply-precision). A tf32 tensor gives memref<... x tf32>: the
+/// kernel function takes it as f32 and rounds what it stores there.
 MemRefType memrefType(Value v);
 /// memref<shape x f32>: scratch and workspaces, which hold f32.
 MemRefType memrefType(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape);
@@ -107,15 +108,20 @@ public:
   Value f32ToIndex(Value x);
 
   // Memory. Kernels compute in f32: a load from an f16/bf16 buffer widens
-  // (exactly) to f32, a store to one rounds to nearest even, once.
+  // (exactly) to f32, a store to one rounds to nearest even, once; a store
+  // to a tf32 buffer (f32 words) rounds to tf32 (roundToTF32).
   Value load(Value memref, llvm::ArrayRef<Value> indices);
   void store(Value value, Value memref, llvm::ArrayRef<Value> indices);
   Value vload(Value memref, llvm::ArrayRef<Value> indices, int64_t lanes);
   void vstore(Value value, Value memref, llvm::ArrayRef<Value> indices);
-  /// `x` (f32, scalar or vector) rounded to `element` (f16, bf16) and
+  /// `x` (f32, scalar or vector) rounded to `element` (f16, bf16, tf32) and
   /// widened back: a value of the storage type kept in an f32 buffer
   /// (#dla.host_layout<..., storage = f32>). Other element types: `x`.
   Value roundTo(Value x, Type element);
+  /// `x` (f32, scalar or vector) rounded to tf32's 10 mantissa bits, to
+  /// nearest with ties away from zero, as PTX's cvt.rna.tf32.f32 and
+  /// CUTLASS's default f32 -> tf32 conversion do; NaN stays NaN.
+  Value roundToTF32(Value x);
   /// memref.prefetch for reading, locality 3.
   void prefetch(Value memref, llvm::ArrayRef<Value> indices);
 
@@ -172,6 +178,9 @@ private:
   Operation *blockLoop = nullptr;
   llvm::SmallVector<Value, 3> blockIds;
   llvm::SmallVector<Value> args, scratchBuffers;
+  /// The buffers KernelIR::argTypes gives as tf32: f32 in the function,
+  /// rounded to tf32 on store.
+  llvm::DenseSet<Value> tf32Buffers;
   /// Where each open region resumes when closed, innermost last.
   std::vector<OpBuilder::InsertPoint> resume;
   /// The else block of each open scf.if with one, innermost last.

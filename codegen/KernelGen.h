@@ -106,7 +106,7 @@ HostLayoutAttr hostLayoutOf(Value v);
 Type hostWidenedStorage(Value weight);
 /// The element type a tensor of type `type` has in memory: its
 /// #dla.host_layout's `storage` (an f16 weight the host keeps widened), else
-/// its element type.
+/// its element type; f32 for tf32 (tf32 values are kept in f32 words).
 Type storedElementType(Type type);
 
 /// Builds the CPU kernel of one op (codegen/CPU/) at `place`, whose wrapper

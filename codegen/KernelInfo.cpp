@@ -1,6 +1,7 @@
 //===- KernelInfo.cpp - Names and costs of the kernels of fused IR --------===//
 
 #include "codegen/KernelInfo.h"
+#include "codegen/KernelGen.h"
 
 #include "dialects/DLA/IR/DLAOps.h"
 
@@ -16,7 +17,7 @@ int64_t numElements(Value v) {
 }
 int64_t bytesOf(Value v) {
   auto type = llvm::cast<ShapedType>(v.getType());
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  return type.getNumElements() * storedElementType(type).getIntOrFloatBitWidth() / 8;
 }
 ArrayRef<int64_t> shapeOf(Value v) {
   return llvm::cast<ShapedType>(v.getType()).getShape();

@@ -140,11 +140,7 @@ void Validator::readTopLevel(const Node &root, ModelSpec &spec) {
                              std::to_string(limits::kMaxNameLength) +
                              " letters, digits, '_', '-' or '.', got " + describe(*name));
   }
-  if (choiceField(root, "precision", spec.precision, kPrecisions) &&
-      spec.precision == Precision::TF32)
-    // Refused here, not 20 s into code generation.
-    error(fieldLoc(root, "precision"),
-          "\"tf32\" is not implemented yet: this dlac compiles \"f32\", \"f16\" and \"bf16\"");
+  choiceField(root, "precision", spec.precision, kPrecisions);
 
   std::optional<Node> input = member(root, "input");
   if (!input)

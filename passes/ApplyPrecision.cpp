@@ -5,7 +5,9 @@
 // results, parameters, prepared tensors) is stored in the storage type; the
 // model's input and outputs stay f32, as the API promises. The fused ops
 // compute in f32 whatever their operands' types and round once on store, so
-// retyping is all this pass does.
+// retyping is all this pass does. In tf32 the storage type is `tf32`:
+// 32-bit words in memory, holding values rounded to tf32's 10 mantissa bits
+// (the operands tensor cores read).
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,8 @@ Type mlir::dla::storageType(ModuleOp module, std::string &err) {
   auto name = llvm::dyn_cast<StringAttr>(attr);
   if (name && name.getValue() == "f32")
     return Float32Type::get(ctx);
+  if (name && name.getValue() == "tf32")
+    return FloatTF32Type::get(ctx);
   if (name && name.getValue() == "f16")
     return Float16Type::get(ctx);
   if (name && name.getValue() == "bf16")
@@ -36,7 +40,7 @@ Type mlir::dla::storageType(ModuleOp module, std::string &err) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << attr;
-  err = std::string(kPrecisionAttr) + ": expected \"f32\", \"f16\" or \"bf16\", got " + text;
+  err = std::string(kPrecisionAttr) + ": expected \"f32\", \"tf32\", \"f16\" or \"bf16\", got " + text;
   return {};
 }
 

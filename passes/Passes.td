@@ -166,7 +166,7 @@ def DLAHoistInitPass : Pass<"dla-hoist-init", "::mlir::ModuleOp"> {
 def DLAApplyPrecisionPass : Pass<"dla-apply-precision", "::mlir::ModuleOp"> {
   let summary = "Store the fused IR's tensors in the model's precision (dla.precision)";
   let description = [{
-    Reads the module's `dla.precision` ("f32", "f16" or "bf16"; absent:
+    Reads the module's `dla.precision` ("f32", "tf32", "f16" or "bf16"; absent:
     "f32") and gives every tensor that `@forward` keeps in memory the storage
     type: the results of its kernels (`dla.fused_conv`,
     `dla.fused_deform_conv`, pools), the parameters it reads (`dla.param`,
@@ -179,7 +179,9 @@ def DLAApplyPrecisionPass : Pass<"dla-apply-precision", "::mlir::ModuleOp"> {
     operands and result: each operand is widened exactly when it is read,
     products accumulate in f32, the epilogue (scale/shift, residual, ReLU)
     runs in f32, and the result is rounded once (to nearest even) on store.
-    An op that does not compute (a pool, flatten) keeps one element type:
+    "tf32" stores `tensor<...xtf32>`: f32 words holding values rounded (to
+    nearest, ties away from zero, as `cvt.rna.tf32.f32`) to tf32's 10
+    mantissa bits, the operands a tf32 tensor core reads. An op that does not compute (a pool, flatten) keeps one element type:
     one that produces an output reads f32. For "f32" the pass changes
     nothing. docs/precision.md has the rounding points.
 

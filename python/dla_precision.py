@@ -4,8 +4,9 @@
     outputs = model16(x)          # float32 arithmetic, rounded where dlac rounds
 
 dlac's reduced-precision modes (docs/precision.md) store tensors in f16 or
-bf16 and compute in f32. This module gives a float32 copy of an oracle model
-(python/dla_torch.py) the same rounding points, so that its error against the
+bf16, or as tf32 values in f32 words, and compute in f32. This module gives
+a float32 copy of an oracle model (python/dla_torch.py) the same rounding
+points, so that its error against the
 float64 truth is the yardstick for dlac's error in that mode
 (scripts/compare_outputs.py --baseline):
 
@@ -34,12 +35,33 @@ from torch import nn
 
 import dla_torch
 
-DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
+def round_to_tf32(t):
+    """float32 `t` rounded to tf32's 10 mantissa bits, to nearest with ties
+    away from zero (PTX's cvt.rna.tf32.f32): half of tf32's last place is
+    added to the magnitude bits, then the 13 bits below it are cleared. NaN
+    stays NaN."""
+    if t.dtype != torch.float32:
+        raise TypeError("round_to_tf32: expected float32, got {}".format(t.dtype))
+    bits = t.contiguous().view(torch.int32)
+    rounded = ((bits + 0x1000) & -0x2000).view(torch.float32).view(t.shape)
+    return torch.where(torch.isnan(t), t, rounded)
 
 
-def round_to(t, dtype):
-    """`t` rounded to `dtype` (to nearest even) and widened back exactly."""
-    return t.to(dtype).to(t.dtype)
+def _narrow(dtype):
+    return lambda t: t.to(dtype).to(t.dtype)
+
+
+# Each precision's rounding of a float32 tensor to its storage type's values.
+ROUNDING = {
+    "f16": _narrow(torch.float16),   # to nearest even
+    "bf16": _narrow(torch.bfloat16),  # to nearest even
+    "tf32": round_to_tf32,           # to nearest, ties away
+}
+
+
+def round_to(t, precision):
+    """`t` rounded to `precision`'s storage values, as float32."""
+    return ROUNDING[precision](t)
 
 
 def _conv_bn_pairs(model):
@@ -70,10 +92,9 @@ def _conv_bn_pairs(model):
 def rounded_model(model, precision):
     """A float32 copy of `model` that rounds where dlac's `precision` mode
     does (see the module docstring)."""
-    if precision not in DTYPES:
+    if precision not in ROUNDING:
         raise ValueError("precision: expected one of {}, got {!r}".format(
-            ", ".join(sorted(DTYPES)), precision))
-    dtype = DTYPES[precision]
+            ", ".join(sorted(ROUNDING)), precision))
     m = copy.deepcopy(model).float().eval()
     with torch.no_grad():
         for parent, bn_name, conv in _conv_bn_pairs(m):
@@ -88,10 +109,10 @@ def rounded_model(model, precision):
                 conv.bias.copy_(new_bias)
             setattr(parent, bn_name, nn.Identity())
         for p in m.parameters():
-            p.copy_(round_to(p, dtype))
+            p.copy_(round_to(p, precision))
 
     def store(_module, _inputs, output):
-        return round_to(output, dtype)
+        return round_to(output, precision)
 
     for mod in m.modules():
         if isinstance(mod, (nn.ReLU, nn.AvgPool2d)):

@@ -2,13 +2,13 @@
 """Writes a PyTorch parity case for a dlac model JSON.
 
     make_parity_case.py MODEL.json OUTDIR [--seed S] [--input-shape N,C,H,W]
-                        [--precision f16,bf16]
+                        [--precision f16,bf16,tf32]
 
 OUTDIR/weights.safetensors   the state dict (num_batches_tracked dropped), f32
 OUTDIR/input.safetensors     one tensor, `input`, ~ N(0, 1)
 OUTDIR/expected.safetensors  the model outputs in float32, named as the model names them
 OUTDIR/truth.safetensors     the same outputs computed in float64 (F64 tensors)
-OUTDIR/expected-P.safetensors  with --precision P (f16, bf16): the outputs of
+OUTDIR/expected-P.safetensors  with --precision P (f16, bf16, tf32): the outputs of
                              the oracle rounding where dlac's mode P rounds
                              (python/dla_precision.py), the yardstick of that mode
 
@@ -125,8 +125,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     precisions = [q for q in args.precision.split(",") if q]
     for q in precisions:
-        if q not in dla_precision.DTYPES:
-            p.error("--precision: expected f16 or bf16, got {!r}".format(q))
+        if q not in dla_precision.ROUNDING:
+            p.error("--precision: expected f16, bf16 or tf32, got {!r}".format(q))
     try:
         weights, x, expected, _, deviation = make_case(
             args.model, args.outdir, args.seed, args.input_shape, precisions)

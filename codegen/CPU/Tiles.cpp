@@ -233,6 +233,9 @@ Type mlir::dla::storedElementType(Type type) {
     if (auto layout = llvm::dyn_cast_or_null<HostLayoutAttr>(t.getEncoding()))
       if (layout.getStorage())
         return layout.getStorage();
+  // tf32 values are kept in f32 words (docs/precision.md).
+  if (llvm::isa<FloatTF32Type>(shaped.getElementType()))
+    return Float32Type::get(type.getContext());
   return shaped.getElementType();
 }
 

@@ -134,6 +134,16 @@ uint16_t floatToBFloat16(float f) {
   return uint16_t(x >> 16);
 }
 
+float roundToTF32(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  if ((x & 0x7fffffffu) > 0x7f800000u) // NaN
+    return f;
+  x = (x + 0x1000u) & 0xffffe000u;
+  std::memcpy(&f, &x, sizeof x);
+  return f;
+}
+
 std::string formatShape(const std::vector<int64_t> &shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i)

@@ -372,7 +372,11 @@ dlart_status dlart_load_weights(dlart_model *model, const char *path) {
                       err + " (dla-run --allow-nonfinite or "
                             "dlart_set_allow_nonfinite accepts it)");
         const void *bytes = values.data();
-        if (storage != ElementType::F32) {
+        if (storage == ElementType::TF32) {
+          // Rounded once to tf32, kept in f32 words.
+          if (!roundToTF32InPlace(values, file, p, model->allowNonfinite, err))
+            return fail(DLART_ERROR_WEIGHTS, err);
+        } else if (storage != ElementType::F32) {
           // Rounded once to the storage type; finite values past its range
           // (65504 for f16) are refused like NaN/Inf. Kept widened
           // (round_to): the rounded values, as f32.

@@ -3,7 +3,7 @@
 // Part of libdlart, the dlac runtime. Plain C++17: no LLVM, no CUDA.
 //
 // A reduced-precision bundle (docs/precision.md) stores some parameters in
-// f16 or bf16: the loader checks that the checkpoint's dtype fits, rounds
+// f16 or bf16 (or rounds them to tf32): the loader checks that the checkpoint's dtype fits, rounds
 // once (to nearest even) and refuses values the storage type cannot hold.
 //
 //===----------------------------------------------------------------------===//
@@ -33,6 +33,12 @@ bool checkParameterDType(const std::string &file, const TensorInfo &t, ElementTy
 bool toStorageType(const std::vector<float> &values, ElementType dtype,
                    std::vector<uint16_t> &out, const std::string &file, const TensorDesc &p,
                    bool allowNonfinite, std::string &err);
+
+/// `values` rounded to tf32 in place (they stay f32 words). A finite value
+/// that rounds to infinity (past tf32's largest, 3.4012e38) is an error like
+/// toStorageType's, unless `allowNonfinite`.
+bool roundToTF32InPlace(std::vector<float> &values, const std::string &file,
+                        const TensorDesc &p, bool allowNonfinite, std::string &err);
 
 /// `n` elements of `dtype` at `bytes` widened exactly to float.
 void widenToF32(const void *bytes, ElementType dtype, size_t n, float *out);

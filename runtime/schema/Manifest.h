@@ -36,17 +36,21 @@ inline const char *bufferKindName(BufferKind kind) {
 /// A buffer; its id is its index in Manifest::buffers.
 /// The element type of a buffer ("dtype"): f32, or a storage type of a
 /// reduced-precision model (docs/precision.md). Inputs and outputs are f32.
-enum class ElementType { F32, F16, BF16 };
+/// TF32 is only a parameter's "round_to": tf32 values are kept in f32 words.
+enum class ElementType { F32, F16, BF16, TF32 };
 
 inline const char *elementTypeName(ElementType t) {
   switch (t) {
   case ElementType::F32: return "f32";
   case ElementType::F16: return "f16";
   case ElementType::BF16: return "bf16";
+  case ElementType::TF32: return "tf32";
   }
   return "?";
 }
-inline uint64_t elementTypeSize(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
+inline uint64_t elementTypeSize(ElementType t) {
+  return t == ElementType::F32 || t == ElementType::TF32 ? 4 : 2;
+}
 
 struct BufferDesc {
   BufferKind kind = BufferKind::Activation;

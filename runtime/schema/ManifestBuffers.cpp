@@ -80,6 +80,8 @@ bool Parser::parseBuffers(const json &root) {
       return false;
     if (b.contains("dtype") && !parseElementType(b["dtype"], where + ".dtype", d.dtype))
       return false;
+    if (d.dtype == ElementType::TF32)
+      return fail(where + ".dtype", "tf32 values are stored as \"f32\", got \"tf32\"");
     if (d.bytes % elementTypeSize(d.dtype))
       return fail(where + ".bytes", std::to_string(d.bytes) + " is not a whole number of " +
                                         elementTypeName(d.dtype) + " elements");
@@ -88,12 +90,13 @@ bool Parser::parseBuffers(const json &root) {
 }
 
 bool Parser::parseElementType(const json &v, const std::string &where, ElementType &out) {
-  for (ElementType t : {ElementType::F32, ElementType::F16, ElementType::BF16})
+  for (ElementType t :
+       {ElementType::F32, ElementType::F16, ElementType::BF16, ElementType::TF32})
     if (v == elementTypeName(t)) {
       out = t;
       return true;
     }
-  return fail(where, "expected \"f32\", \"f16\" or \"bf16\", got " + show(v));
+  return fail(where, "expected \"f32\", \"f16\", \"bf16\" or \"tf32\", got " + show(v));
 }
 
 bool Parser::parseMemory(const json &root) {
@@ -166,6 +169,9 @@ bool Parser::parseTensors(const json &root, const char *key, BufferKind kind,
     }
     if (!parseElementType(t["dtype"], where + ".dtype", d.dtype))
       return false;
+    if (d.dtype == ElementType::TF32)
+      return fail(where + ".dtype", "tf32 values are stored as \"f32\" (with \"round_to\": "
+                                    "\"tf32\" on a parameter), got \"tf32\"");
     // The API reads and writes f32; a reduced-precision model converts in
     // its first and last kernels.
     if (kind != BufferKind::Parameter && d.dtype != ElementType::F32)
@@ -177,7 +183,7 @@ bool Parser::parseTensors(const json &root, const char *key, BufferKind kind,
       if (!parseElementType(t["round_to"], where + ".round_to", d.roundTo))
         return false;
       if (d.dtype != ElementType::F32 || d.roundTo == ElementType::F32)
-        return fail(where + ".round_to", "an f32 parameter is rounded to f16 or bf16, got " +
+        return fail(where + ".round_to", "an f32 parameter is rounded to f16, bf16 or tf32, got " +
                                              show(t["round_to"]) + " for dtype " +
                                              show(t["dtype"]));
     }

@@ -128,8 +128,8 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
   addFile(m, "kernels.ptx", "ptx");
   addFile(m, "weights.safetensors", "weights");
   // Buffers of every kind; ids are the positions.
-  // The reduced-precision fields too: an f16 parameter, an f32 one holding
-  // bf16 values (round_to), f16 prepared and activation buffers.
+  // The reduced-precision fields too: an f16 parameter, f32 ones holding
+  // bf16 and tf32 values (round_to), f16 prepared and activation buffers.
   m.buffers = {{BufferKind::Input, 32},
                {BufferKind::Output, 32},
                {BufferKind::Output, 16},
@@ -138,12 +138,15 @@ TEST_F(ManifestTest, EveryFieldRoundTrips) {
                {BufferKind::Prepared, 8, 0},
                {BufferKind::Prepared, 8, 256, ElementType::F16},
                {BufferKind::Activation, 32, 0},
-               {BufferKind::Activation, 32, 256, ElementType::BF16}};
+               {BufferKind::Activation, 32, 256, ElementType::BF16},
+               {BufferKind::Parameter, 4}};
   m.inputs = {tensor("image", {1, 2, 2, 2}, 0)};
   m.outputs = {tensor("hm", {1, 2, 2, 2}, 1), tensor("wh", {1, 1, 2, 2}, 2)};
-  m.parameters = {tensor("conv.weight", {2}, 3), tensor("conv.bias", {2}, 4)};
+  m.parameters = {tensor("conv.weight", {2}, 3), tensor("conv.bias", {2}, 4),
+                  tensor("conv.scale", {1}, 9)};
   m.parameters[0].dtype = ElementType::F16;
   m.parameters[1].roundTo = ElementType::BF16;
+  m.parameters[2].roundTo = ElementType::TF32;
   m.ignoredParameters = {"base.level3.project.0.weight",
                          "base.level3.project.1.bias"};
   m.arenaBytes = 288;

@@ -284,10 +284,7 @@ TEST(ModelSpecTopLevel, DefaultsPrecisionAndComments) {
   EXPECT_EQ(spec.precision, Precision::F32);
   EXPECT_EQ(parseOk(doc({kInput, kDla34, R"("precision": "f16")"})).precision, Precision::F16);
   EXPECT_EQ(parseOk(doc({kInput, kDla34, R"("precision": "bf16")"})).precision, Precision::BF16);
-  // tf32 is a known value, refused until a stage implements it.
-  EXPECT_EQ(errors(doc({kInput, kDla34, R"("precision": "tf32")"})),
-            "model.json:1:86: error: precision: \"tf32\" is not implemented yet: "
-            "this dlac compiles \"f32\", \"f16\" and \"bf16\"");
+  EXPECT_EQ(parseOk(doc({kInput, kDla34, R"("precision": "tf32")"})).precision, Precision::TF32);
   ModelSpec commented = parseOk(R"(// a model
     {
       /* block

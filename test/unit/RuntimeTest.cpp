@@ -367,7 +367,13 @@ TEST_F(RuntimeTest, BadBuffers) {
       {[](json &m) { m["outputs"][0]["dtype"] = "f16"; },
        "outputs[0].dtype: model outputs are f32, got \"f16\""},
       {[](json &m) { m["inputs"][0]["dtype"] = "f64"; },
-       "inputs[0].dtype: expected \"f32\", \"f16\" or \"bf16\", got \"f64\""},
+       "inputs[0].dtype: expected \"f32\", \"f16\", \"bf16\" or \"tf32\", got \"f64\""},
+      // tf32 values are kept in f32 words: never a dtype.
+      {[](json &m) { m["parameters"][0]["dtype"] = "tf32"; },
+       "parameters[0].dtype: tf32 values are stored as \"f32\" (with \"round_to\": \"tf32\" on "
+       "a parameter), got \"tf32\""},
+      {[](json &m) { m["buffers"][4]["dtype"] = "tf32"; },
+       "buffers[4].dtype: tf32 values are stored as \"f32\", got \"tf32\""},
       // A parameter in a storage type lives in a buffer of that type.
       {[](json &m) { m["parameters"][0]["dtype"] = "f16"; },
        "parameters[0].buffer: buffer 2 holds f32, the tensor is f16"},
@@ -379,10 +385,10 @@ TEST_F(RuntimeTest, BadBuffers) {
       {[](json &m) { m["inputs"][0]["round_to"] = "f16"; },
        "inputs[0].round_to: only parameters are rounded when loaded"},
       {[](json &m) { m["parameters"][0]["round_to"] = "f32"; },
-       "parameters[0].round_to: an f32 parameter is rounded to f16 or bf16, got \"f32\" for "
+       "parameters[0].round_to: an f32 parameter is rounded to f16, bf16 or tf32, got \"f32\" for "
        "dtype \"f32\""},
       {[](json &m) { m["buffers"][4]["dtype"] = "i8"; },
-       "buffers[4].dtype: expected \"f32\", \"f16\" or \"bf16\", got \"i8\""},
+       "buffers[4].dtype: expected \"f32\", \"f16\", \"bf16\" or \"tf32\", got \"i8\""},
       {[](json &m) {
          m["buffers"][4]["dtype"] = "f16";
          m["buffers"][4]["bytes"] = 127;

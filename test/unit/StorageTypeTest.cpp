@@ -1,10 +1,11 @@
-//===- StorageTypeTest.cpp - float -> f16 / bf16 rounding of the runtime --===//
+//===- StorageTypeTest.cpp - float -> f16 / bf16 / tf32 rounding ---------===//
 //
 // dlart rounds f32 parameters to a reduced-precision model's storage type
 // when it loads them (runtime/lib/StorageType.cpp, docs/precision.md). The
 // rounding is checked here against independent definitions: the compiler's
 // own _Float16 conversion (IEEE round to nearest even), and for bfloat16 the
-// defining property of round-to-nearest-even on the neighbouring values.
+// defining property of round-to-nearest-even on the neighbouring values;
+// for tf32 that of round-to-nearest with ties away from zero.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -117,4 +119,63 @@ TEST(StorageType, OverflowIsNamed) {
   EXPECT_TRUE(toStorageType({7e4f, 3e38f}, ElementType::BF16, out, "w.st", p, false, err));
   EXPECT_TRUE(toStorageType({1.0f, 7e4f}, ElementType::F16, out, "w.st", p, true, err));
   EXPECT_EQ(out[1], 0x7c00);
+}
+
+TEST(StorageType, TF32IsTheNearestNeighbourTiesAway) {
+  forSampledFloats([&](float f) {
+    float r = roundToTF32(f);
+    if (std::isnan(f)) {
+      ASSERT_TRUE(std::isnan(r)) << f;
+      return;
+    }
+    if (std::isinf(f)) {
+      ASSERT_EQ(r, f);
+      return;
+    }
+    // The candidates: f truncated to 10 mantissa bits, and the next tf32
+    // value away from zero (2^128 in magnitude past the largest finite
+    // one: IEEE 754 overflows such a result to infinity).
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    float down = fromBits(bits & 0xffffe000u);
+    // tf32's spacing at `down`: 2^(e - 10), subnormals (and 0) that of 2^-126.
+    int e = down == 0.0f ? -126 : std::max(std::ilogb(down), -126);
+    double up = std::fabs(double(down)) + std::ldexp(1.0, e - 10);
+    double a = std::fabs(double(f)) - std::fabs(double(down));
+    double b = up - std::fabs(double(f));
+    double want = a < b ? std::fabs(double(down)) : up;
+    if (want >= std::ldexp(1.0, 128))
+      want = HUGE_VAL;
+    ASSERT_EQ(std::fabs(double(r)), want) << "float " << f;
+    ASSERT_EQ(std::signbit(r), std::signbit(f)) << "float " << f;
+  });
+  EXPECT_EQ(roundToTF32(1.0f + std::ldexp(1.0f, -11)), 1.0f + std::ldexp(1.0f, -10));
+  EXPECT_EQ(roundToTF32(-1.0f - std::ldexp(1.0f, -11)), -1.0f - std::ldexp(1.0f, -10));
+  EXPECT_EQ(roundToTF32(1.0f + std::ldexp(1.0f, -12)), 1.0f);
+}
+
+TEST(StorageType, TF32OverflowIsNamedAndHalvesFit) {
+  TensorDesc p;
+  p.name = "hm.2.bias";
+  p.shape = {3};
+  std::string err;
+  std::vector<float> v = {1.0f + std::ldexp(1.0f, -11), 3.4e38f, -2.0f};
+  EXPECT_TRUE(roundToTF32InPlace(v, "w.st", p, false, err));
+  EXPECT_EQ(v[0], 1.0f + std::ldexp(1.0f, -10));
+  v = {0.0f, 3.4028e38f, -3.4025e38f};
+  EXPECT_FALSE(roundToTF32InPlace(v, "w.st", p, false, err));
+  EXPECT_EQ(err, "w.st: tensor 'hm.2.bias' holds 3.4028e+38 at element 1 (index [1]), which "
+                 "overflows the model's tf32 storage (largest 3.4012e38); 2 of its 3 values "
+                 "do; weights must be finite after conversion (dla-run --allow-nonfinite or "
+                 "dlart_set_allow_nonfinite accepts them)");
+  v = {3.4028e38f};
+  EXPECT_TRUE(roundToTF32InPlace(v, "w.st", p, true, err));
+  EXPECT_TRUE(std::isinf(v[0]));
+  // f16 and bf16 values are tf32 values: those checkpoints fit a tf32 model.
+  TensorInfo half;
+  half.name = "w";
+  half.dtype = DType::F16;
+  EXPECT_TRUE(checkParameterDType("w.st", half, ElementType::TF32, err));
+  half.dtype = DType::BF16;
+  EXPECT_TRUE(checkParameterDType("w.st", half, ElementType::TF32, err));
 }

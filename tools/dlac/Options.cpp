@@ -93,11 +93,11 @@ cl::opt<HostKernels> hostKernels(
     cl::cat(dlacCategory));
 cl::opt<std::string> precision(
     "precision",
-    cl::desc("Storage precision, overriding the model's \"precision\": f32, f16 or bf16 "
-             "(docs/precision.md). Parameters fold in f32 and round once; activations "
-             "are stored in it; products accumulate in f32; the model's inputs and "
-             "outputs stay f32"),
-    cl::value_desc("f32|f16|bf16"), cl::cat(dlacCategory));
+    cl::desc("Storage precision, overriding the model's \"precision\": f32, tf32, f16 or "
+             "bf16 (docs/precision.md). Parameters fold in f32 and round once; activations "
+             "are stored in it (tf32: f32 words holding tf32 values); products accumulate "
+             "in f32; the model's inputs and outputs stay f32"),
+    cl::value_desc("f32|tf32|f16|bf16"), cl::cat(dlacCategory));
 cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::desc("CUDA toolkit holding ptxas (default $CUDA_HOME or /usr/local/cuda)"),
     cl::value_desc("dir"), cl::cat(dlacCategory));

@@ -281,10 +281,7 @@ int main(int argc, char **argv) {
   if (!precision.empty()) {
     auto p = ::dla::frontend::parsePrecision(precision);
     if (!p)
-      return fail("--precision: expected f32, f16 or bf16, got '" + precision + "'");
-    if (*p == ::dla::frontend::Precision::TF32)
-      return fail("--precision=tf32 is not implemented yet: this dlac compiles f32, f16 "
-                  "and bf16");
+      return fail("--precision: expected f32, tf32, f16 or bf16, got '" + precision + "'");
   }
   // -o NAME.dlab without --emit asks for the bundle.
   if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&

@@ -51,8 +51,8 @@ def DLA_BlockKind : I32EnumAttr<"BlockKind", "residual block of a DLA tree", [
 }
 
 // Activations and weights: ranked tensors of a float type the compiler knows.
-def DLA_Tensor4D : 4DTensorOf<[F32, F16, BF16]>;
-def DLA_AnyTensor : RankedTensorOf<[F32, F16, BF16]>;
+def DLA_Tensor4D : 4DTensorOf<[F32, TF32, F16, BF16]>;
+def DLA_AnyTensor : RankedTensorOf<[F32, TF32, F16, BF16]>;
 def DLA_Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;
 
 // What a build is for, recorded on the module by the driver (`dla.target`)

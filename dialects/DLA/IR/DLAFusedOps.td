@@ -28,13 +28,13 @@ def DLA_FoldBatchNormOp : DLA_Op<"fold_batch_norm", [Pure]> {
     ```
   }];
   let arguments = (ins DLA_Tensor4D:$weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$bias,
-                       1DTensorOf<[F32, F16, BF16]>:$bn_weight,
-                       1DTensorOf<[F32, F16, BF16]>:$bn_bias,
-                       1DTensorOf<[F32, F16, BF16]>:$mean,
-                       1DTensorOf<[F32, F16, BF16]>:$var, F64Attr:$epsilon);
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$bias,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$bn_weight,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$bn_bias,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$mean,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$var, F64Attr:$epsilon);
   let results = (outs DLA_Tensor4D:$new_weight,
-                      1DTensorOf<[F32, F16, BF16]>:$new_bias);
+                      1DTensorOf<[F32, TF32, F16, BF16]>:$new_bias);
   let assemblyFormat = [{
     $weight (`bias` $bias^)? `bn` `(` $bn_weight `,` $bn_bias `,` $mean `,` $var `)`
     `eps` $epsilon attr-dict `:` type($weight) (`bias` type($bias)^)? `bn` `(`
@@ -114,15 +114,15 @@ def DLA_FusedConvOp : DLA_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
     ```
   }];
   let arguments = (ins Variadic<DLA_Tensor4D>:$inputs, DLA_Tensor4D:$weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$bias,
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$bias,
                        Optional<DLA_Tensor4D>:$residual,
                        Optional<DLA_Tensor4D>:$residual_weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$residual_bias,
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$residual_bias,
                        DenseI64ArrayAttr:$pool,
                        DLA_Pair:$stride, DLA_Pair:$padding, DLA_Pair:$dilation,
                        ConfinedAttr<I64Attr, [IntPositive]>:$groups,
                        Optional<DLA_Tensor4D>:$tail_weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$tail_bias,
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$tail_bias,
                        UnitAttr:$relu,
                        DefaultValuedAttr<I64Attr, "1">:$residual_pool);
   let results = (outs DLA_Tensor4D:$result);
@@ -173,8 +173,8 @@ def DLA_FusedDeformConvOp : DLA_Op<"fused_deform_conv", [Pure,
   let arguments = (ins Variadic<DLA_Tensor4D>:$addends,
                        Variadic<DLA_Tensor4D>:$up_weights,
                        DLA_Tensor4D:$offset_weight,
-                       1DTensorOf<[F32, F16, BF16]>:$offset_bias,
-                       DLA_Tensor4D:$weight, 1DTensorOf<[F32, F16, BF16]>:$bias,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$offset_bias,
+                       DLA_Tensor4D:$weight, 1DTensorOf<[F32, TF32, F16, BF16]>:$bias,
                        DenseI64ArrayAttr:$up, UnitAttr:$relu);
   let results = (outs DLA_Tensor4D:$result);
   let assemblyFormat = [{

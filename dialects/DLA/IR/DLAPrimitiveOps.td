@@ -46,7 +46,7 @@ def DLA_Conv2dOp : DLA_PrimOp<"conv2d"> {
     ```
   }];
   let arguments = (ins DLA_Tensor4D:$input, DLA_Tensor4D:$weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$bias,
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$bias,
                        DLA_Pair:$stride, DLA_Pair:$padding, DLA_Pair:$dilation,
                        ConfinedAttr<I64Attr, [IntPositive]>:$groups);
   let results = (outs DLA_Tensor4D:$result);
@@ -69,10 +69,10 @@ def DLA_BatchNormOp : DLA_PrimOp<"batch_norm"> {
              tensor<16xf32> -> tensor<1x16x8x8xf32>
     ```
   }];
-  let arguments = (ins DLA_Tensor4D:$input, 1DTensorOf<[F32, F16, BF16]>:$weight,
-                       1DTensorOf<[F32, F16, BF16]>:$bias,
-                       1DTensorOf<[F32, F16, BF16]>:$mean,
-                       1DTensorOf<[F32, F16, BF16]>:$var,
+  let arguments = (ins DLA_Tensor4D:$input, 1DTensorOf<[F32, TF32, F16, BF16]>:$weight,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$bias,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$mean,
+                       1DTensorOf<[F32, TF32, F16, BF16]>:$var,
                        ConfinedAttr<F64Attr, [/*epsilon > 0*/]>:$epsilon);
   let results = (outs DLA_Tensor4D:$result);
   let assemblyFormat = [{
@@ -213,7 +213,7 @@ def DLA_ConvTranspose2dOp : DLA_PrimOp<"conv_transpose2d"> {
     ```
   }];
   let arguments = (ins DLA_Tensor4D:$input, DLA_Tensor4D:$weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$bias,
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$bias,
                        DLA_Pair:$stride, DLA_Pair:$padding,
                        DLA_Pair:$output_padding,
                        ConfinedAttr<I64Attr, [IntPositive]>:$groups);
@@ -246,7 +246,7 @@ def DLA_DeformConv2dOp : DLA_PrimOp<"deform_conv2d"> {
   }];
   let arguments = (ins DLA_Tensor4D:$input, DLA_Tensor4D:$offset,
                        DLA_Tensor4D:$mask, DLA_Tensor4D:$weight,
-                       Optional<1DTensorOf<[F32, F16, BF16]>>:$bias,
+                       Optional<1DTensorOf<[F32, TF32, F16, BF16]>>:$bias,
                        DLA_Pair:$stride, DLA_Pair:$padding, DLA_Pair:$dilation,
                        ConfinedAttr<I64Attr, [IntPositive]>:$groups,
                        ConfinedAttr<I64Attr, [IntPositive]>:$deformable_groups);
@@ -270,7 +270,7 @@ def DLA_FlattenOp : DLA_PrimOp<"flatten"> {
     ```
   }];
   let arguments = (ins DLA_Tensor4D:$input);
-  let results = (outs 2DTensorOf<[F32, F16, BF16]>:$result);
+  let results = (outs 2DTensorOf<[F32, TF32, F16, BF16]>:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 

@@ -194,7 +194,7 @@ def DLA_ClassifierOp : DLA_StructuralOp<"classifier"> {
   let arguments = (ins DLA_Tensor4D:$input, StrAttr:$prefix,
                        ConfinedAttr<I64Attr, [IntPositive]>:$pool_size,
                        ConfinedAttr<I64Attr, [IntPositive]>:$classes);
-  let results = (outs 2DTensorOf<[F32, F16, BF16]>:$result);
+  let results = (outs 2DTensorOf<[F32, TF32, F16, BF16]>:$result);
   let assemblyFormat = [{
     $input `prefix` $prefix `pool` $pool_size `classes` $classes attr-dict
     `:` type($input) `->` type($result)

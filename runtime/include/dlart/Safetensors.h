@@ -46,6 +46,10 @@ float bfloat16ToFloat(uint16_t bits);
 /// finite one (65504 for binary16) become infinities, NaN stays a quiet NaN.
 uint16_t floatToHalf(float f);
 uint16_t floatToBFloat16(float f);
+/// `f` rounded to tf32 (10 mantissa bits, f32's exponent), to nearest with
+/// ties away from zero as PTX's cvt.rna.tf32.f32; NaN stays NaN, a value
+/// past tf32's largest finite one rounds to infinity.
+float roundToTF32(float f);
 
 /// Formats a shape as "[16, 3, 7, 7]" (used in messages).
 std::string formatShape(const std::vector<int64_t> &shape);

@@ -148,7 +148,7 @@ func.func @c14(%x: tensor<1x16x?x8xf32>) {
 
 func.func @c15(%x: tensor<1x16x8x8xf32>) {
   %w = dla.param "w" : tensor<32x16x3xf32>
-  // expected-error @+1 {{operand #1 must be 4D tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  // expected-error @+1 {{operand #1 must be 4D tensor of 32-bit float or tf32 type or 16-bit float or bfloat16 type values}}
   %y = dla.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : tensor<1x16x8x8xf32>, tensor<32x16x3xf32> -> tensor<1x32x8x8xf32>
   return
 }

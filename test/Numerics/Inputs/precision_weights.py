@@ -5,6 +5,8 @@
 OUT/f16.safetensors, OUT/bf16.safetensors  every tensor converted to F16 / BF16
 OUT/overflow.safetensors                   hm.2.bias[1] = 70000: finite in f32,
                                            past the largest f16 (65504)
+OUT/overflow-tf32.safetensors              hm.2.bias[1] = 3.4028e38: finite in f32,
+                                           past the largest tf32 (3.4012e38)
 """
 
 import os
@@ -25,3 +27,5 @@ bad = dict(weights)
 bad["hm.2.bias"] = bad["hm.2.bias"].clone()
 bad["hm.2.bias"][1] = 70000.0
 save_file(bad, os.path.join(out, "overflow.safetensors"))
+bad["hm.2.bias"][1] = 3.4028e38
+save_file(bad, os.path.join(out, "overflow-tf32.safetensors"))
