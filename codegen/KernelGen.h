@@ -97,12 +97,12 @@ std::string checkCpuTile(Operation *op, CpuTileAttr tile, const HostTarget &targ
 HostLayoutAttr hostLayoutFor(Operation *op, Value weight);
 /// The #dla.host_layout of a value's tensor type, null if none.
 HostLayoutAttr hostLayoutOf(Value v);
-/// f32 for a weight stored in f16, which the host keeps widened (the
-/// values rounded to f16; see #dla.host_layout): x86 converts f16 with
-/// F16C, 2 instructions per vector, too many for the CPU kernels' inner
-/// loops. Null otherwise: f32 needs nothing, and bf16 widens with one
-/// shift, cheaper than the bandwidth it saves (measured on DLASeg-34,
-/// docs/precision.md).
+/// f32 for a weight stored in f16 or bf16, which the host keeps widened
+/// (the values rounded to the storage type; see #dla.host_layout): x86
+/// converts f16 with F16C, 2 instructions per vector, and bf16 with integer
+/// operations; either costs more in the CPU kernels' inner loops than the
+/// bandwidth it saves (measured on DLASeg-34, docs/precision.md). Null
+/// otherwise (f32 and tf32 weights are f32 words already).
 Type hostWidenedStorage(Value weight);
 /// The element type a tensor of type `type` has in memory: its
 /// #dla.host_layout's `storage` (an f16 weight the host keeps widened), else

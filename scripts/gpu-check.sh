@@ -18,7 +18,7 @@ run=$dir/bin/dla-run
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 status=0
 rows=()
-for name in small dlaseg34 small-f16 dlaseg34-f16 dlaseg34-bf16; do
+for name in small dlaseg34 small-f16 dlaseg34-f16 dlaseg34-bf16 dlaseg34-tf32; do
   m=$dir/$name
   [ -d "$m" ] || continue
   p=$(cat "$m/precision" 2>/dev/null || echo f32)

@@ -2,8 +2,9 @@
 
     gpu_bench_torch.py MODEL.json WEIGHTS.safetensors [N] [WARMUP] [PRECISION]
 
-PRECISION: f32 (default; TF32 off), f16 or bf16 (the model and input in that
-dtype, channels_last, cudnn.benchmark on).
+PRECISION: f32 (default; TF32 off), tf32 (f32 with TF32 on, cudnn.benchmark
+on), f16 or bf16 (the model and input in that dtype, channels_last,
+cudnn.benchmark on).
 """
 import os
 import statistics
@@ -24,9 +25,10 @@ def main():
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 50
     warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 10
     precision = sys.argv[5] if len(sys.argv) > 5 else "f32"
-    dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[precision]
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    dtype = {"f32": torch.float32, "tf32": torch.float32, "f16": torch.float16,
+             "bf16": torch.bfloat16}[precision]
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = precision == "tf32"
     torch.backends.cudnn.benchmark = precision != "f32"
     spec = dla_torch.load_spec(model_path)
     model, _ = dla_torch.build_model(spec)
@@ -35,7 +37,7 @@ def main():
     model.load_state_dict({k: state.get(k, sd[k]) for k in sd})
     model = model.cuda().eval().to(dtype)
     x = torch.randn(spec["input"]["shape"], device="cuda", dtype=dtype)
-    if precision != "f32":
+    if precision in ("f16", "bf16"):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     times = []

@@ -10,7 +10,7 @@
 # model its JSON and a bundle (cuda and host kernels):
 #   small/     DLASeg-34 ctdet at 64x64 (checked on the host here first)
 #   dlaseg34/  DLASeg-34 ctdet at 512x512 (examples/ctdet_dla34.json)
-#   small-f16/, dlaseg34-f16/, dlaseg34-bf16/: the same in reduced precision
+#   small-f16/, dlaseg34-f16/, dlaseg34-bf16/, dlaseg34-tf32/: the same in reduced precision
 #              (docs/precision.md; a file `precision` names the mode)
 # Weights, inputs, expected outputs and the float64 truth are made on the GPU
 # machine by the same seeded PyTorch oracle: they are large, and it has
@@ -56,4 +56,5 @@ prepare dlaseg34 "$root/examples/ctdet_dla34.json" cuda
 prepare small-f16 "$root/test/Numerics/Inputs/dlaseg34.json" cuda f16
 prepare dlaseg34-f16 "$root/examples/ctdet_dla34.json" cuda f16
 prepare dlaseg34-bf16 "$root/examples/ctdet_dla34.json" cuda bf16
+prepare dlaseg34-tf32 "$root/examples/ctdet_dla34.json" cuda tf32
 du -sh "$out"

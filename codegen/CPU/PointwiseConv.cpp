@@ -7,8 +7,10 @@
 //  * Blocks are OCB output channels x PXB pixels of one image. Inside a
 //    block the input channels go in chunks of KC: per chunk and pixel tile,
 //    the KC x VP vectors of x (a few KB, in L1) serve every R channels of
-//    the block. Partial sums live in the output between chunks; the last
-//    chunk adds bias and residual and applies the ReLU.
+//    the block. Partial sums live in the output between chunks (in a
+//    reduced-precision model, in an f32 scratch of the block, so that the
+//    result is rounded once, on its last store); the last chunk adds bias
+//    and residual and applies the ReLU.
 //  * Max-pooled inputs (the projections) are pooled once, vectorised, into
 //    the step's workspace by a first wave of blocks; the GEMM reads the
 //    pooled copy.
@@ -88,10 +90,17 @@ bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, CpuTileAttr tile
   }
   k.grid = {poolBlocks + n * ocBlocks * pxBlocks, 1, 1};
   k.threads = 1;
+  // An output stored in a reduced precision (f16, bf16, tf32) would round
+  // the partial sums it held between chunks: they go to an f32 scratch of
+  // the block's OCB x PXB sums instead, and only the result is stored.
+  bool f32Partials = !k.argTypes[outArg].getElementType().isF32();
+  if (f32Partials)
+    k.scratchTypes.push_back(memrefType(ctx, {OCB, PXB}));
 
   KernelBuilder e(place, k);
   Value weight = e.arg(numInputs), output = e.arg(outArg);
   Value ws = pooledChannels ? e.arg(outArg + 1) : Value();
+  Value partials = f32Partials ? e.scratch(0) : Value();
   Value zero = e.zeros(VW);
   Value bx = e.bx();
   if (pooledChannels) {
@@ -163,9 +172,16 @@ bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, CpuTileAttr tile
         oS[r] = e.minui(e.addc(o0, r), e.idx(oc - 1));
       for (int64_t j = 0; j < nv; ++j)
         px[j] = e.addc(pxs, j * VW);
+      // Where the partial sums of (channel, pixel) are kept between chunks.
+      auto partialAt = [&](Value o, Value p) -> std::pair<Value, llvm::SmallVector<Value>> {
+        if (partials)
+          return {partials, {e.sub(o, oc0), e.sub(p, px0)}};
+        return {output, {img, o, p}};
+      };
       for (int64_t r = 0; r < R; ++r)
         for (int64_t j = 0; j < nv; ++j) {
-          Value v = e.vload(output, {img, oS[r], px[j]}, VW);
+          auto [buffer, at] = partialAt(oS[r], px[j]);
+          Value v = e.vload(buffer, at, VW);
           acc.push_back(first ? e.select(first, zero, v) : v);
         }
       auto loop = e.beginCarry(e.idx(0), kEnd, e.idx(1), acc);
@@ -195,17 +211,30 @@ bool mlir::dla::kernelgen::genHostPointwiseConv(FusedConvOp op, CpuTileAttr tile
           bias = e.broadcast(e.load(e.arg(biasArg), {o}), VW);
         for (int64_t j = 0; j < nv; ++j) {
           Value v = acc[r * nv + j];
+          Value f = v;
           if (last) {
-            Value f = v;
             if (bias)
               f = e.addf(f, bias);
             if (residualArg >= 0)
               f = e.addf(f, e.vload(e.arg(residualArg), {img, o, px[j]}, VW));
             if (op.getRelu())
               f = e.maxf(f, zero);
-            v = e.select(last, f, v);
           }
-          e.vstore(v, output, {img, o, px[j]});
+          if (!partials) {
+            e.vstore(last ? e.select(last, f, v) : v, output, {img, o, px[j]});
+            continue;
+          }
+          // The result is stored (rounded) once; partial sums stay f32.
+          auto [buffer, at] = partialAt(o, px[j]);
+          if (!last) {
+            e.vstore(v, buffer, at);
+            continue;
+          }
+          e.beginIf(last, /*withElse=*/true);
+          e.vstore(f, output, {img, o, px[j]});
+          e.beginElse();
+          e.vstore(v, buffer, at);
+          e.endIf();
         }
         e.endIf();
       }

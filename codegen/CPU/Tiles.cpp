@@ -224,7 +224,7 @@ HostLayoutAttr mlir::dla::hostLayoutOf(Value v) {
 
 Type mlir::dla::hostWidenedStorage(Value weight) {
   Type e = llvm::cast<ShapedType>(weight.getType()).getElementType();
-  return e.isF16() ? Float32Type::get(weight.getContext()) : Type();
+  return e.isF16() || e.isBF16() ? Float32Type::get(weight.getContext()) : Type();
 }
 
 Type mlir::dla::storedElementType(Type type) {
