@@ -19,12 +19,12 @@ using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
 namespace {
+bool isTF32(Type t) { return llvm::isa<FloatTF32Type>(getElementTypeOrSelf(t)); }
+
 /// The element type of a kernel buffer for tensor type `type`: the type in
 /// memory, but tf32 for a tf32 tensor (its stores round).
 Type kernelElementType(Type type) {
-  Type e = llvm::cast<ShapedType>(type).getElementType();
-  return llvm::isa<FloatTF32Type>(e) && storedElementType(type).isF32() ? e
-                                                                          : storedElementType(type);
+  return isTF32(type) ? getElementTypeOrSelf(type) : storedElementType(type);
 }
 } // namespace
 
@@ -60,11 +60,9 @@ KernelBuilder::KernelBuilder(const KernelPlace &place, KernelIR &k)
   // A tf32 buffer is f32 in memory: the function takes it as f32.
   SmallVector<Type> types;
   for (MemRefType t : k.argTypes)
-    types.push_back(llvm::isa<FloatTF32Type>(t.getElementType())
-                        ? MemRefType::get(t.getShape(), b.getF32Type())
-                        : t);
+    types.push_back(isTF32(t) ? MemRefType::get(t.getShape(), b.getF32Type()) : t);
   auto noteTF32 = [&](Value arg, size_t i) {
-    if (llvm::isa<FloatTF32Type>(k.argTypes[i].getElementType()))
+    if (isTF32(k.argTypes[i]))
       tf32Buffers.insert(arg);
   };
   if (wrapper == KernelWrapper::Host) {

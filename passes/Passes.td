@@ -181,8 +181,9 @@ def DLAApplyPrecisionPass : Pass<"dla-apply-precision", "::mlir::ModuleOp"> {
     runs in f32, and the result is rounded once (to nearest even) on store.
     "tf32" stores `tensor<...xtf32>`: f32 words holding values rounded (to
     nearest, ties away from zero, as `cvt.rna.tf32.f32`) to tf32's 10
-    mantissa bits, the operands a tf32 tensor core reads. An op that does not compute (a pool, flatten) keeps one element type:
-    one that produces an output reads f32. For "f32" the pass changes
+    mantissa bits, the operands a tf32 tensor core reads. An op that does
+    not compute (a pool, flatten) keeps one element type: one that produces
+    an output reads f32. For "f32" the pass changes
     nothing. docs/precision.md has the rounding points.
 
     ```mlir

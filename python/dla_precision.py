@@ -6,9 +6,8 @@
 dlac's reduced-precision modes (docs/precision.md) store tensors in f16 or
 bf16, or as tf32 values in f32 words, and compute in f32. This module gives
 a float32 copy of an oracle model (python/dla_torch.py) the same rounding
-points, so that its error against the
-float64 truth is the yardstick for dlac's error in that mode
-(scripts/compare_outputs.py --baseline):
+points, so that its error against the float64 truth is the yardstick for
+dlac's error in that mode (scripts/compare_outputs.py --baseline):
 
 * every BatchNorm is folded into the convolution before it, in float32
   (scale = gamma / sqrt(var + eps); w' = w * scale; b' = (b - mean) * scale
@@ -43,7 +42,7 @@ def round_to_tf32(t):
     if t.dtype != torch.float32:
         raise TypeError("round_to_tf32: expected float32, got {}".format(t.dtype))
     bits = t.contiguous().view(torch.int32)
-    rounded = ((bits + 0x1000) & -0x2000).view(torch.float32).view(t.shape)
+    rounded = ((bits + 0x1000) & -0x2000).view(torch.float32)
     return torch.where(torch.isnan(t), t, rounded)
 
 
