@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -151,7 +152,7 @@ LogicalResult mlir::dla::expandBFloat16(ModuleOp module) {
 std::string mlir::dla::hostLoweringPipeline() {
   return "scf-forall-to-for, canonicalize, cse, "
          "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
-         "convert-vector-to-llvm, convert-math-to-llvm, finalize-memref-to-llvm, "
+         "convert-vector-to-llvm, convert-ub-to-llvm, convert-math-to-llvm, finalize-memref-to-llvm, "
          "convert-arith-to-llvm, "
          "convert-index-to-llvm, "
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}, "
@@ -291,14 +292,61 @@ LogicalResult mlir::dla::mapPhasesToThreads(ModuleOp module) {
   return success();
 }
 
+/// Upstream's NVGPU -> NVVM conversion cannot type a bf16 nvgpu.mma.sync
+/// ("failed to deduce operand PTX types"); NVVM's mma.sync has the form
+/// (A and B as 32-bit registers of two bf16 each, as in PTX), so a bf16
+/// nvgpu.mma.sync becomes an nvvm.mma.sync here and the rest is upstream's.
+static void lowerBF16MmaToNVVM(ModuleOp module) {
+  SmallVector<nvgpu::MmaSyncOp> ops;
+  module.walk([&](nvgpu::MmaSyncOp op) {
+    if (op.getMatrixA().getType().getElementType().isBF16())
+      ops.push_back(op);
+  });
+  for (nvgpu::MmaSyncOp op : ops) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    // The registers of a fragment vector<R x E x T>: R words.
+    auto words = [&](Value v, Type word) {
+      auto type = llvm::cast<VectorType>(v.getType());
+      int64_t n = type.getDimSize(0);
+      Value flat = vector::ShapeCastOp::create(
+          b, loc, VectorType::get({type.getNumElements()}, type.getElementType()), v);
+      Value cast = word == type.getElementType()
+                       ? flat
+                       : vector::BitCastOp::create(b, loc, VectorType::get({n}, word), flat)
+                             .getResult();
+      SmallVector<Value> out;
+      for (int64_t i = 0; i < llvm::cast<VectorType>(cast.getType()).getNumElements(); ++i)
+        out.push_back(vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{i}));
+      return out;
+    };
+    SmallVector<Value> a = words(op.getMatrixA(), i32), bw = words(op.getMatrixB(), i32),
+                       c = words(op.getMatrixC(), f32);
+    auto shape = op.getMmaShapeAsArray();
+    auto result = LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    auto mma = NVVM::MmaOp::create(
+        b, loc, result, a, bw, c, {shape[0], shape[1], shape[2]}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+    SmallVector<Value> d;
+    for (int64_t i = 0; i < 4; ++i)
+      d.push_back(LLVM::ExtractValueOp::create(b, loc, mma, ArrayRef<int64_t>{i}));
+    op.getResult().replaceAllUsesWith(
+        vector::FromElementsOp::create(b, loc, op.getType(), d).getResult());
+    op.erase();
+  }
+}
+
 LogicalResult mlir::dla::lowerGpuKernels(ModuleOp module, const std::string &format,
                                          const std::string &toolkit, TimingScope &timing) {
   if (failed(mapPhasesToThreads(module)))
     return failure();
+  lowerBF16MmaToNVVM(module);
   PassManager pm(module->getContext());
   std::string pipeline =
       "gpu.module(scf-forall-to-for, canonicalize, cse, "
-      "convert-vector-to-scf, lower-affine, convert-scf-to-cf, "
+      "convert-vector-to-scf, lower-affine, convert-scf-to-cf, convert-nvgpu-to-nvvm, "
       "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}, "
       "convert-vector-to-llvm, convert-to-llvm, canonicalize, "
       "reconcile-unrealized-casts), gpu-module-to-binary{format=" + format +

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
+#include "EmuFibers.h"
 
 #include <algorithm>
 #include <array>
@@ -49,8 +50,6 @@
 namespace dlart {
 namespace {
 
-using EmuKernelFn = void (*)(void *const *args, void *shared, const int64_t *ids);
-
 /// What a CUDA block may have on the chips dlac targets (sm_90: 1024
 /// threads, 227 KB of shared memory with the opt-in carve-out).
 constexpr uint32_t kMaxThreadsPerBlock = 1024;
@@ -58,77 +57,49 @@ constexpr uint64_t kMaxSharedBytes = 227 * 1024;
 /// A fiber's stack; the kernels' per-thread code keeps little on it.
 constexpr size_t kFiberStack = 64 * 1024;
 
-struct EmuStep {
-  EmuKernelFn fn = nullptr;
-  std::string name, kernel;
-  std::vector<void *> args;
-  std::array<uint32_t, 3> grid{}, block{};
-  uint64_t sharedBytes = 0;
-};
+} // namespace
 
-/// The fibers of one host thread: the block it runs now, one fiber per GPU
-/// thread, and the scheduler context they return to.
-struct Fibers {
-  struct Fiber {
-    ucontext_t context;
-    int64_t ids[12];
-    bool waiting = false, done = false;
-    void *fakeStack = nullptr; ///< AddressSanitizer's, while switched out
-    /// At a warp operation: its operands, then its result.
-    bool warpWaiting = false, warpValid = false;
-    uint32_t warpValue = 0, warpResult = 0;
-    int32_t warpOffset = 0, warpWidth = 32, warpMode = 0;
-  };
-  static constexpr size_t kWarp = 32;
-  std::vector<Fiber> fibers;
-  void *stacks = nullptr;
-  size_t stacksBytes = 0;
-  ucontext_t scheduler;
-  size_t current = 0;
-  const EmuStep *step = nullptr;
-  void *shared = nullptr;
-  /// The first access outside its buffer in the block (none happens).
-  struct Fault {
-    bool any = false, write = false;
-    int32_t buffer = 0;
-    int64_t element = 0, elements = 0;
-    int64_t ids[12] = {};
-  } fault;
+Fibers::~Fibers() {
+  if (stacks)
+    ::munmap(stacks, stacksBytes);
+  std::free(shared);
+}
 
-  ~Fibers() {
+bool Fibers::reserve(size_t threads, uint64_t sharedBytes) {
+  if (fibers.size() < threads) {
     if (stacks)
       ::munmap(stacks, stacksBytes);
-    std::free(shared);
-  }
-  /// Stacks for `threads` fibers, each below a guard page (an overflow is a
-  /// fault, not a neighbour's stack overwritten).
-  bool reserve(size_t threads, uint64_t sharedBytes) {
-    if (fibers.size() < threads) {
-      if (stacks)
-        ::munmap(stacks, stacksBytes);
-      size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-      stacksBytes = threads * (kFiberStack + page);
-      stacks = ::mmap(nullptr, stacksBytes, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (stacks == MAP_FAILED) {
-        stacks = nullptr;
-        return false;
-      }
-      for (size_t i = 0; i < threads; ++i)
-        ::mprotect(static_cast<char *>(stacks) + i * (kFiberStack + page), page, PROT_NONE);
-      fibers.resize(threads);
-    }
-    std::free(shared);
-    shared = std::malloc(std::max<uint64_t>(sharedBytes, 16));
-    return shared != nullptr;
-  }
-  char *stackOf(size_t i) const {
     size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    return static_cast<char *>(stacks) + i * (kFiberStack + page) + page;
+    stacksBytes = threads * (kFiberStack + page);
+    stacks = ::mmap(nullptr, stacksBytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (stacks == MAP_FAILED) {
+      stacks = nullptr;
+      return false;
+    }
+    for (size_t i = 0; i < threads; ++i)
+      ::mprotect(static_cast<char *>(stacks) + i * (kFiberStack + page), page, PROT_NONE);
+    fibers.resize(threads);
   }
-};
+  std::free(shared);
+  shared = std::malloc(std::max<uint64_t>(sharedBytes, 16));
+  return shared != nullptr;
+}
+
+char *Fibers::stackOf(size_t i) const {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return static_cast<char *>(stacks) + i * (kFiberStack + page) + page;
+}
+
+size_t Fibers::blockThreads() const {
+  if (!step)
+    return fibers.size();
+  return size_t(step->block[0]) * step->block[1] * step->block[2];
+}
 
 thread_local Fibers *currentFibers = nullptr;
+
+namespace {
 
 // Stack switches, announced to AddressSanitizer when it is on: the
 // scheduler's stack (learnt when a fiber first runs) and the fibers'.
@@ -172,59 +143,11 @@ void fiberMain() {
   Fibers &f = *currentFibers;
   Fibers::Fiber &me = f.fibers[f.current];
   f.step->fn(f.step->args.data(), f.shared, me.ids);
+  // Copies still in flight land (nothing can wait for them any more).
+  completeCopies(me, me.pending.size());
   me.done = true;
   leaveFiber(nullptr);
   // uc_link returns to the scheduler.
-}
-
-/// gpu.shuffle of a 32-bit value (modes of gpu::ShuffleMode: 0 xor, 1 down,
-/// 2 up, 3 idx): each lane waits until every lane of its warp that has not
-/// returned has arrived; the last to arrive computes every lane's result
-/// (the source lane's value, or its own with `valid` false when the source
-/// is outside [0, width) or has returned). Bits 0-31: the value, bit 32:
-/// valid.
-uint64_t shuffle(uint32_t value, int32_t offset, int32_t width, int32_t mode) {
-  Fibers &f = *currentFibers;
-  size_t t = f.current, threads = f.fibers.size();
-  if (f.step)
-    threads = size_t(f.step->block[0]) * f.step->block[1] * f.step->block[2];
-  Fibers::Fiber &me = f.fibers[t];
-  me.warpValue = value;
-  me.warpOffset = offset;
-  me.warpWidth = width;
-  me.warpMode = mode;
-  me.warpWaiting = true;
-  size_t base = t / Fibers::kWarp * Fibers::kWarp, end = std::min(base + Fibers::kWarp, threads);
-  size_t alive = 0, arrived = 0;
-  for (size_t l = base; l < end; ++l) {
-    alive += !f.fibers[l].done;
-    arrived += f.fibers[l].warpWaiting;
-  }
-  if (arrived == alive) {
-    for (size_t l = base; l < end; ++l) {
-      Fibers::Fiber &lane = f.fibers[l];
-      if (!lane.warpWaiting)
-        continue;
-      int64_t i = static_cast<int64_t>(l - base), src = -1;
-      switch (lane.warpMode) {
-      case 0: src = i ^ lane.warpOffset; break;
-      case 1: src = i + lane.warpOffset; break;
-      case 2: src = i - lane.warpOffset; break;
-      default: src = lane.warpOffset; break;
-      }
-      bool valid = src >= 0 && src < lane.warpWidth && src < int64_t(end - base) &&
-                   f.fibers[base + src].warpWaiting;
-      lane.warpValid = valid;
-      lane.warpResult = valid ? f.fibers[base + src].warpValue : lane.warpValue;
-    }
-    for (size_t l = base; l < end; ++l)
-      f.fibers[l].warpWaiting = false;
-  } else {
-    leaveFiber(&me.fakeStack);
-    ::swapcontext(&me.context, &f.scheduler);
-    enteredFiber(me.fakeStack);
-  }
-  return uint64_t(me.warpResult) | (uint64_t(me.warpValid) << 32);
 }
 
 /// An access of the current thread outside its buffer (the kernel skipped
@@ -248,6 +171,9 @@ std::string describeFault(const Fibers::Fault &fault, const EmuStep &s) {
     return "(" + std::to_string(fault.ids[base]) + ", " + std::to_string(fault.ids[base + 1]) +
            ", " + std::to_string(fault.ids[base + 2]) + ")";
   };
+  if (!fault.detail.empty())
+    return "step '" + s.name + "' (kernel '" + s.kernel + "'), block " + triple(3) +
+           ", thread " + triple(0) + ": " + fault.detail;
   std::string what = fault.buffer >= 0      ? "kernel argument #" + std::to_string(fault.buffer)
                      : fault.buffer > -1000 ? "shared-memory array #" +
                                                   std::to_string(-1 - fault.buffer)
@@ -261,12 +187,30 @@ std::string describeFault(const Fibers::Fault &fault, const EmuStep &s) {
 /// __syncthreads(): back to the scheduler until the block has arrived.
 void barrier() {
   Fibers &f = *currentFibers;
+  f.fibers[f.current].waiting = true;
+  yieldToScheduler();
+}
+
+} // namespace
+
+void yieldToScheduler() {
+  Fibers &f = *currentFibers;
   Fibers::Fiber &me = f.fibers[f.current];
-  me.waiting = true;
   leaveFiber(&me.fakeStack);
   ::swapcontext(&me.context, &f.scheduler);
   enteredFiber(me.fakeStack);
 }
+
+void recordFault(const std::string &detail) {
+  Fibers &f = *currentFibers;
+  if (f.fault.any)
+    return;
+  f.fault.any = true;
+  f.fault.detail = detail;
+  std::memcpy(f.fault.ids, f.fibers[f.current].ids, sizeof(f.fault.ids));
+}
+
+namespace {
 
 /// Runs block (bx, by, bz) of `s` on this host thread's fibers; false with
 /// `err` when its threads can go no further (a warp operation some lanes
@@ -277,6 +221,7 @@ bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
   size_t threads = size_t(s.block[0]) * s.block[1] * s.block[2];
   std::memset(f.shared, 0xff, std::max<uint64_t>(s.sharedBytes, 16));
   f.step = &s;
+  f.sharedBytes = s.sharedBytes;
   f.fault = Fibers::Fault();
   for (size_t t = 0; t < threads; ++t) {
     Fibers::Fiber &fib = f.fibers[t];
@@ -286,6 +231,9 @@ bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
                        s.grid[0], s.grid[1], s.grid[2]};
     std::memcpy(fib.ids, ids, sizeof(ids));
     fib.waiting = fib.done = fib.warpWaiting = false;
+    fib.warpOp = WarpOp::None;
+    fib.pending.clear();
+    fib.groupEnds.clear();
     ::getcontext(&fib.context);
     fib.context.uc_stack.ss_sp = f.stackOf(t);
     fib.context.uc_stack.ss_size = kFiberStack;
@@ -316,11 +264,17 @@ bool runBlock(Fibers &f, const EmuStep &s, uint32_t bx, uint32_t by, uint32_t bz
     for (size_t t = 0; t < threads && atWarp == threads; ++t)
       if (f.fibers[t].warpWaiting)
         atWarp = t;
+    if (atWarp != threads && f.fault.any) {
+      // A warp operation misused earlier left the lanes apart: that is the
+      // error to report.
+      err = describeFault(f.fault, s);
+      return false;
+    }
     if (atWarp != threads) {
       err = "step '" + s.name + "', block (" + std::to_string(bx) + ", " + std::to_string(by) +
             ", " + std::to_string(bz) + "): thread " + std::to_string(atWarp) +
-            " waits at a warp operation (gpu.shuffle) that other threads of its warp never "
-            "reach; they wait at a barrier or have returned (on a GPU: undefined behaviour)";
+            " waits at a warp operation (" + warpOpName(f.fibers[atWarp].warpOp) +
+            ") that other threads of its warp never reach; they wait at a barrier or have returned (on a GPU: undefined behaviour)";
       return false;
     }
     for (size_t t = 0; t < threads; ++t)
@@ -470,13 +424,8 @@ public:
       return DLART_ERROR_BUNDLE;
     }
     *barrierFn = barrier;
-    auto *shuffleFn = static_cast<uint64_t (**)(uint32_t, int32_t, int32_t, int32_t)>(
-        ::dlsym(library_, "__dla_emu_shuffle_fn"));
-    if (!shuffleFn) {
-      err = lib_ + ": not a cuda-emu kernel library (no __dla_emu_shuffle_fn)";
+    if (!bindWarpOps(library_, lib_, err))
       return DLART_ERROR_BUNDLE;
-    }
-    *shuffleFn = shuffle;
     auto *faultFn = static_cast<void (**)(int32_t, int32_t, int64_t, int64_t)>(
         ::dlsym(library_, "__dla_emu_fault_fn"));
     if (!faultFn) {
