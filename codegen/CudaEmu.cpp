@@ -295,9 +295,11 @@ LogicalResult lowerWarpMatrixOps(func::FuncOp fn, const EmuCallees &c) {
     } else if (auto ld = dyn_cast<nvgpu::LdMatrixOp>(op)) {
       auto result = ld.getRes().getType();
       int64_t matrices = ld.getNumTiles();
-      if (result.getElementTypeBitWidth() != 16)
+      int64_t bits = result.getElementTypeBitWidth();
+      if (bits != 16 && !(bits == 32 && !ld.getTranspose()))
         return op->emitError("cuda-emu: nvgpu.ldmatrix of ")
-               << result.getElementType() << " is not emulated (16-bit elements are)";
+               << result.getElementType()
+               << " is not emulated (16-bit elements are, and 32-bit ones without .trans)";
       auto offset = byteOffset(b, l, ld.getSrcMemref(), ld.getIndices());
       if (failed(offset))
         return op->emitError("cuda-emu: nvgpu.ldmatrix from a memref that is not static "
@@ -310,7 +312,7 @@ LogicalResult lowerWarpMatrixOps(func::FuncOp fn, const EmuCallees &c) {
       Value r = vector::LoadOp::create(b, l, VectorType::get({matrices}, i32), registers,
                                        ValueRange{at(b, l, 0)});
       r = vector::BitCastOp::create(
-          b, l, VectorType::get({2 * matrices}, result.getElementType()), r);
+          b, l, VectorType::get({32 / bits * matrices}, result.getElementType()), r);
       r = vector::ShapeCastOp::create(b, l, result, r);
       ld.getRes().replaceAllUsesWith(r);
       erase.push_back(op);

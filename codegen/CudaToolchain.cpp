@@ -43,6 +43,18 @@ CudaToolchain::CudaToolchain(const std::string &dir, std::vector<std::string> ar
 std::map<std::string, PtxasInfo>
 CudaToolchain::resourceUsage(const std::string &ptxPath) const {
   std::map<std::string, PtxasInfo> info;
+  // The tensor-core instructions of each entry, from the PTX itself.
+  if (auto ptx = llvm::MemoryBuffer::getFile(ptxPath)) {
+    llvm::SmallVector<llvm::StringRef> lines;
+    (*ptx)->getBuffer().split(lines, '\n');
+    std::string entry;
+    for (llvm::StringRef line : lines) {
+      if (auto pos = line.find(".entry "); pos != llvm::StringRef::npos)
+        entry = line.substr(pos + 7).split('(').first.trim().str();
+      else if (!entry.empty() && line.contains("mma.sync"))
+        ++info[entry].mmaInstructions;
+    }
+  }
   std::string tool = ptxas();
   llvm::SmallString<128> log;
   llvm::sys::fs::createTemporaryFile("dlac-ptxas", "log", log);

@@ -20,6 +20,8 @@ namespace mlir::dla {
 /// What ptxas -v says of one kernel.
 struct PtxasInfo {
   int64_t registers = -1, spillBytes = 0, sharedBytes = 0;
+  /// mma.sync instructions in the kernel's PTX (static count).
+  int64_t mmaInstructions = 0;
 };
 
 class CudaToolchain {

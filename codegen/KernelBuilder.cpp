@@ -8,6 +8,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -109,6 +111,11 @@ KernelBuilder::KernelBuilder(const KernelPlace &place, KernelIR &k)
       args.push_back(entry.getArgument(i));
       noteTF32(args.back(), i);
     }
+    // 16-byte aligned, as ldmatrix rows, cp.async and vector accesses need
+    // (the NVVM lowering would align them to their element only).
+    for (unsigned i = 0; i < func.getNumWorkgroupAttributions(); ++i)
+      func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                       b.getI64IntegerAttr(16));
     for (BlockArgument a : func.getWorkgroupAttributions())
       scratchBuffers.push_back(a);
     for (gpu::Dimension d : {gpu::Dimension::x, gpu::Dimension::y, gpu::Dimension::z})
@@ -252,6 +259,21 @@ void KernelBuilder::vstore(Value value, Value memref, llvm::ArrayRef<Value> indi
 void KernelBuilder::prefetch(Value memref, llvm::ArrayRef<Value> indices) {
   memref::PrefetchOp::create(b, loc, memref, indices, b.getBoolAttr(false),
                              b.getI32IntegerAttr(3), b.getBoolAttr(true));
+}
+
+void KernelBuilder::barrier() {
+  assert(wrapper == KernelWrapper::Gpu && "a barrier in a host kernel");
+  gpu::BarrierOp::create(b, loc);
+}
+Value KernelBuilder::ldmatrix(Value shared, llvm::ArrayRef<Value> indices, int64_t matrices,
+                              bool trans) {
+  Type e = llvm::cast<MemRefType>(shared.getType()).getElementType();
+  int64_t perWord = 32 / e.getIntOrFloatBitWidth();
+  return nvgpu::LdMatrixOp::create(b, loc, VectorType::get({matrices, perWord}, e), shared,
+                                   ValueRange(indices), trans, static_cast<uint32_t>(matrices));
+}
+Value KernelBuilder::mma(Value a, Value bm, Value c, llvm::ArrayRef<int64_t> shape, bool tf32) {
+  return nvgpu::MmaSyncOp::create(b, loc, a, bm, c, shape, tf32);
 }
 
 Value KernelBuilder::broadcast(Value scalar, int64_t lanes) {

@@ -125,6 +125,18 @@ public:
   /// memref.prefetch for reading, locality 3.
   void prefetch(Value memref, llvm::ArrayRef<Value> indices);
 
+  // GPU kernels only (KernelWrapper::Gpu): synchronisation and the
+  // warp-wide matrix instructions, inside a phase that spans the block.
+  /// gpu.barrier (__syncthreads()).
+  void barrier();
+  /// nvgpu.ldmatrix of `matrices` 8x8 matrices of 16-bit elements (or 8x4
+  /// of 32-bit ones) from workgroup memory; the lane gives the row at
+  /// `indices`: vector<matrices x (32 / bits) x E>.
+  Value ldmatrix(Value shared, llvm::ArrayRef<Value> indices, int64_t matrices, bool trans);
+  /// nvgpu.mma.sync D = A * B + C of `shape` (m, n, k); `tf32` for f32
+  /// operands read as tf32.
+  Value mma(Value a, Value bm, Value c, llvm::ArrayRef<int64_t> shape, bool tf32);
+
   // Vectors.
   Value broadcast(Value scalar, int64_t lanes);
   Value fma(Value a, Value c, Value acc);

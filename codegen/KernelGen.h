@@ -50,6 +50,8 @@ struct KernelPlace {
   OpBuilder *builder;
   KernelWrapper wrapper;
   Location loc;
+  /// GPU: the tensor-core kernels where they apply (else SIMT everywhere).
+  bool tensorCores = true;
 };
 
 /// One kernel: its signature and launch, fixed by its generator before the

@@ -22,6 +22,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Verifier.h"
@@ -195,7 +196,7 @@ struct LowerToGPUKernels
                                       b.getArrayAttr(targets));
     });
     OpBuilder b = OpBuilder::atBlockBegin(kernels.getBody());
-    KernelPlace place{&b, KernelWrapper::Gpu, module.getLoc()};
+    KernelPlace place{&b, KernelWrapper::Gpu, module.getLoc(), !simtConvs};
     std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
       auto key = kernelKey(op, false);

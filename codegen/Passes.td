@@ -143,13 +143,16 @@ def DLALowerToGPUKernelsPass : Pass<"dla-lower-to-gpu-kernels", "::mlir::ModuleO
   }];
   let options = [
     ListOption<"chips", "chips", "std::string",
-               "CUDA chips (sm_90, ...), without dla.target">
+               "CUDA chips (sm_90, ...), without dla.target">,
+    Option<"simtConvs", "simt-convs", "bool", /*default=*/"false",
+           "Build every fused_conv as the SIMT kernel, also where the "
+           "tensor-core kernel applies (to compare the two)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::NVVM::NVVMDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
   let statistics = [
     Statistic<"numKernels", "num-kernels", "Kernels built">,

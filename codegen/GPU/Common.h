@@ -36,7 +36,17 @@ void accumulatePhase(
     const std::function<Value(Value ty, Value tx, Value cc, int64_t y, int64_t x)> &input,
     const std::function<Value(Value cc, int64_t y, int64_t x)> &weight);
 
+/// Channel `c` of the concatenation of `op`'s inputs (the Root's several
+/// inputs; the concat is never stored), max-pooled as `op` says, at
+/// position (iy, ix) of the conv's input in image `n`; the position must be
+/// inside the input. The inputs are the kernel's first buffers.
+Value readConvInput(KernelBuilder &e, FusedConvOp op, Value n, Value c, Value iy, Value ix);
+
 bool genFusedConv(FusedConvOp op, const KernelPlace &place, KernelIR &k, std::string &error);
+/// The tensor-core kernel of a fused_conv (codegen/GPU/TensorCoreConv.cpp):
+/// whether it applies (else why not, in `why`), and the kernel.
+bool tensorCoreConvApplies(FusedConvOp op, const KernelPlace &place, std::string &why);
+bool genTensorCoreConv(FusedConvOp op, const KernelPlace &place, KernelIR &k, std::string &error);
 bool genFusedDeformConv(FusedDeformConvOp op, const KernelPlace &place, KernelIR &k);
 
 } // namespace mlir::dla::kernelgen

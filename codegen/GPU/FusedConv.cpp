@@ -38,8 +38,41 @@ void mlir::dla::kernelgen::accumulatePhase(
   e.endPhase();
 }
 
+Value mlir::dla::kernelgen::readConvInput(KernelBuilder &e, FusedConvOp op, Value n, Value c,
+                                          Value iy, Value ix) {
+  int64_t numInputs = op.getInputs().size();
+  // Input `in` (its channels start at `begin`), max-pooled on the fly.
+  auto readInput = [&](int64_t in, int64_t begin) {
+    Value local = e.sub(c, e.idx(begin));
+    int64_t p = op.getPool()[in];
+    if (p == 1)
+      return e.load(e.arg(in), {n, local, iy, ix});
+    Value v = e.f32(-std::numeric_limits<float>::infinity());
+    for (int64_t dy = 0; dy < p; ++dy)
+      for (int64_t dx = 0; dx < p; ++dx) {
+        Value x = e.load(e.arg(in), {n, local, e.addc(e.mulc(iy, p), dy),
+                                     e.addc(e.mulc(ix, p), dx)});
+        v = e.maxf(v, x);
+      }
+    return v;
+  };
+  // The input holding channel c: nested scf.if on the channel ranges.
+  std::function<Value(int64_t, int64_t)> read = [&](int64_t in, int64_t begin) {
+    if (in + 1 == numInputs)
+      return readInput(in, begin);
+    int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
+    return e.ifValue(
+        e.ult(c, begin + ci), [&] { return readInput(in, begin); },
+        [&] { return read(in + 1, begin + ci); });
+  };
+  return read(0, 0);
+}
+
 bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place, KernelIR &k,
                                         std::string &error) {
+  std::string why;
+  if (tensorCoreConvApplies(op, place, why))
+    return genTensorCoreConv(op, place, k, error);
   MLIRContext *ctx = op->getContext();
   auto out = op.getType().getShape();
   auto w = op.getWeight().getType().getShape();
@@ -118,37 +151,8 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
     int64_t win = inShape.getDimSize(3) / op.getPool()[0];
     Value valid =
         e.andi(e.andi(e.inRange(iy, hin), e.inRange(ix, win)), e.ult(cLocal, cg));
-    Value c; // the channel, computed inside the scf.if
-    // Read input `in` (its channels start at `begin`), max-pooling on the fly.
-    auto readInput = [&](int64_t in, int64_t begin) {
-      Value local = e.sub(c, e.idx(begin));
-      int64_t p = op.getPool()[in];
-      if (p == 1)
-        return e.load(e.arg(in), {e.bz(), local, iy, ix});
-      Value v = e.f32(-std::numeric_limits<float>::infinity());
-      for (int64_t dy = 0; dy < p; ++dy)
-        for (int64_t dx = 0; dx < p; ++dx) {
-          Value x = e.load(e.arg(in), {e.bz(), local, e.addc(e.mulc(iy, p), dy),
-                                       e.addc(e.mulc(ix, p), dx)});
-          v = e.maxf(v, x);
-        }
-      return v;
-    };
-    // Pick the input holding channel c: nested scf.if on the channel ranges.
-    std::function<Value(int64_t, int64_t)> read = [&](int64_t in, int64_t begin) {
-      if (in + 1 == numInputs)
-        return readInput(in, begin);
-      int64_t ci = llvm::cast<ShapedType>(op.getInputs()[in].getType()).getDimSize(1);
-      return e.ifValue(
-          e.ult(c, begin + ci), [&] { return readInput(in, begin); },
-          [&] { return read(in + 1, begin + ci); });
-    };
     Value result = e.ifValue(
-        valid,
-        [&] {
-          c = e.add(cbase, cLocal);
-          return read(0, 0);
-        },
+        valid, [&] { return readConvInput(e, op, e.bz(), e.add(cbase, cLocal), iy, ix); },
         [&] { return e.f32(0); });
     e.store(result, xt, {cc, py, px});
     e.endFor();

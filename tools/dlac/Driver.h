@@ -30,6 +30,7 @@ enum class Stage { Prim, Fused };
 /// How far an IR input has come, in pipeline order.
 enum class InputStage { DLA, Prim, Fused, Lowered };
 enum class HostKernels { Cpu, Gpu };
+enum class CudaConvs { TensorCore, Simt };
 
 // The command line (Options.cpp).
 extern llvm::cl::OptionCategory dlacCategory;
@@ -42,6 +43,7 @@ extern llvm::cl::opt<Target> target;
 extern llvm::cl::list<std::string> archs;
 extern llvm::cl::opt<std::string> hostCpu;
 extern llvm::cl::opt<HostKernels> hostKernels;
+extern llvm::cl::opt<CudaConvs> cudaConvs;
 extern llvm::cl::opt<std::string> precision;
 extern llvm::cl::opt<std::string> cudaToolkit;
 extern llvm::cl::opt<bool> allowNonfinite;

@@ -107,8 +107,11 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
           pm.addPass(mlir::dla::createDLAPackWeightsPass());
           pm.addPass(mlir::dla::createDLALowerToCPUKernelsPass());
         }
-        if (wantGpu)
-          pm.addPass(mlir::dla::createDLALowerToGPUKernelsPass());
+        if (wantGpu) {
+          mlir::dla::DLALowerToGPUKernelsPassOptions options;
+          options.simtConvs = cudaConvs == CudaConvs::Simt;
+          pm.addPass(mlir::dla::createDLALowerToGPUKernelsPass(options));
+        }
       })))
     return 1;
   mlir::dla::KernelSet set;

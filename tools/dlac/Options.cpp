@@ -91,6 +91,16 @@ cl::opt<HostKernels> hostKernels(
                           "the CUDA kernels' bodies run block by block: checks "
                           "their arithmetic and indexing without a GPU (slow)")),
     cl::cat(dlacCategory));
+cl::opt<CudaConvs> cudaConvs(
+    "cuda-convs", cl::desc("Which CUDA kernels the convolutions of an f16, bf16 or tf32 "
+                           "model get"),
+    cl::init(CudaConvs::TensorCore),
+    cl::values(clEnumValN(CudaConvs::TensorCore, "tensor-core",
+                          "implicit GEMMs on mma.sync where they apply (default; "
+                          "docs/codegen.md says where)"),
+               clEnumValN(CudaConvs::Simt, "simt",
+                          "the SIMT kernels everywhere (to compare the two)")),
+    cl::cat(dlacCategory));
 cl::opt<std::string> precision(
     "precision",
     cl::desc("Storage precision, overriding the model's \"precision\": f32, tf32, f16 or "
