@@ -6,7 +6,8 @@
 # warm-up), and prints one table; for the small model also the same bundle
 # on cuda-emu (the CUDA kernels on the CPU, docs/runtime.md) and the largest
 # difference between the device's and the emulator's outputs: how the
-# emulator itself is checked. Reduced-precision bundles (a file `precision`
+# emulator itself is checked (and first the hand-written tensor-core kernel
+# of test/Runtime/cuda-emu-mma.test, exact on both or not). Reduced-precision bundles (a file `precision`
 # in their folder, docs/precision.md) are checked against the float64 truth
 # with the oracle rounding as that mode does as the yardstick (within 4x of
 # its error, at least 1/4 of it) and timed against PyTorch eager in that
@@ -18,7 +19,19 @@ run=$dir/bin/dla-run
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 status=0
 rows=()
-for name in small dlaseg34 small-f16 dlaseg34-f16 dlaseg34-bf16 dlaseg34-tf32; do
+if [ -d "$dir/mma" ]; then
+  m=$dir/mma
+  echo "== mma: the hand-written cp.async / ldmatrix / mma.sync kernel, device and cuda-emu"
+  DLA_SRC=$dir python3 "$m/check.py" write "$m/input.safetensors"
+  for dev in cuda cuda-emu; do
+    "$run" "$m/model.dlab" --device $dev --input "$m/input.safetensors" \
+      --output "$m/$dev.safetensors" >/dev/null &&
+      DLA_SRC=$dir python3 "$m/check.py" check f16 "$m/input.safetensors" "$m/$dev.safetensors" \
+        | sed "s/^/$dev: /" || status=1
+  done
+fi
+for name in small dlaseg34 small-f16 small-bf16 small-tf32 dlaseg34-f16 dlaseg34-f16-simt \
+    dlaseg34-bf16 dlaseg34-tf32; do
   m=$dir/$name
   [ -d "$m" ] || continue
   p=$(cat "$m/precision" 2>/dev/null || echo f32)
@@ -35,7 +48,7 @@ for name in small dlaseg34 small-f16 dlaseg34-f16 dlaseg34-bf16 dlaseg34-tf32; d
      python3 "$dir/scripts/compare_outputs.py" "${check[@]}" "$m/cuda.safetensors" \
        | tee "$m/check.txt"; then ok=ok; else ok=MISMATCH; status=1; fi
   err=$(grep -oE 'worst [0-9.]+x' "$m/check.txt" | awk '{print $2}' | tail -1)
-  if [ "${name%-f16}" = small ]; then
+  if [ "${name%%-*}" = small ]; then
     echo "== $name: the same bundle on cuda-emu, against the device"
     if "$run" "$m/model.dlab" --device cuda-emu --weights "$m/weights.safetensors" \
          --input "$m/input.safetensors" --output "$m/emu.safetensors" &&

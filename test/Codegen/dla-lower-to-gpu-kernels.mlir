@@ -7,15 +7,70 @@
 // CHECK-LABEL: module @conv attributes {dla.target = {{.*}}, gpu.container_module}
 // CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
 // CHECK: gpu.module @kernels [#nvvm.target<chip = "sm_80">, #nvvm.target<chip = "sm_90">] {
-// CHECK: gpu.func @fused_conv(%{{.*}}: memref<1x8x8x8xf32>, %{{.*}}: memref<16x8x3x3xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<1x16x8x8xf32>) workgroup(%{{.*}} : memref<64x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x3x3x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x10x10xf32, #gpu.address_space<workgroup>>) kernel attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = 11904 : i64, dla.threads = 64 : i64, known_block_size = array<i32: 64, 1, 1>}
+// CHECK: gpu.func @fused_conv(%{{.*}}: memref<1x8x8x8xf32>, %{{.*}}: memref<16x8x3x3xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<1x16x8x8xf32>) workgroup(%{{.*}} : memref<64x16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8x3x3x16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8x10x10xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = 11904 : i64, dla.threads = 64 : i64, known_block_size = array<i32: 64, 1, 1>}
 // CHECK: gpu.block_id x
 // CHECK: scf.forall
 // CHECK: {mapping = [#gpu.thread<x>]}
+// CHECK-NOT: nvgpu.mma.sync
 // CHECK: gpu.return
 module @conv attributes {dla.target = #dla.target<chips = ["sm_80", "sm_90"]>} {
   func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}, %w: tensor<16x8x3x3xf32> {dla.name = "conv.weight"}, %b: tensor<16xf32> {dla.name = "conv.bias"}) -> (tensor<1x16x8x8xf32> {dla.name = "out"}) {
     %y = dla.fused_conv(%x) pool [1] weight %w bias %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x8x8x8xf32>), tensor<16x8x3x3xf32> bias tensor<16xf32> -> tensor<1x16x8x8xf32>
     return %y : tensor<1x16x8x8xf32>
+  }
+}
+
+// -----
+
+// Stored in f16, the conv is an implicit GEMM on tensor cores: 4 warps, the
+// input window (channels innermost) and the weights (K innermost) in
+// workgroup memory, 16-byte aligned; the accumulators (one vector<2x2xf32>
+// per n8 tile: 32 channels, 4 tiles) carried in registers through the loop
+// over the input channels, with barriers inside it; ldmatrix.x4 for A and B,
+// m16n8k16 mma.sync.
+// CHECK-LABEL: module @tensor_core_f16
+// CHECK: gpu.func @fused_conv(%{{.*}}: memref<1x16x8x8xf16>, %{{.*}}: memref<32x16x3x3xf16>, %{{.*}}: memref<32xf16>, %{{.*}}: memref<1x32x8x8xf16>, %{{.*}}: memref<1x32x8x8xf16>) workgroup(%{{.*}} : memref<10x10x16xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<9x32x16xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = 12416 : i64, dla.threads = 128 : i64, known_block_size = array<i32: 128, 1, 1>}
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: gpu.barrier
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<10x10x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<9x32x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.yield
+module @tensor_core_f16 attributes {dla.target = #dla.target<chips = ["sm_90"]>} {
+  func.func @forward(%x: tensor<1x16x8x8xf16> {dla.name = "input"}, %w: tensor<32x16x3x3xf16> {dla.name = "conv.weight"}, %b: tensor<32xf16> {dla.name = "conv.bias"}, %r: tensor<1x32x8x8xf16> {dla.name = "res"}) -> (tensor<1x32x8x8xf16> {dla.name = "out"}) {
+    %y = dla.fused_conv(%x) pool [1] weight %w bias %b residual %r stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x16x8x8xf16>), tensor<32x16x3x3xf16> bias tensor<32xf16> residual tensor<1x32x8x8xf16> -> tensor<1x32x8x8xf16>
+    return %y : tensor<1x32x8x8xf16>
+  }
+}
+
+// -----
+
+// tf32 (f32 words): the window and weights in f32, ldmatrix of 32-bit rows,
+// two m16n8k8 steps per 16 channels; the f32 result (a model output) is
+// stored as it is.
+// CHECK-LABEL: module @tensor_core_tf32
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<10x10x16xf32, #gpu.address_space<workgroup>> -> vector<4x1xf32>
+// CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+module @tensor_core_tf32 attributes {dla.target = #dla.target<chips = ["sm_90"]>} {
+  func.func @forward(%x: tensor<1x16x8x8xtf32> {dla.name = "input"}, %w: tensor<16x16x3x3xtf32> {dla.name = "conv.weight"}) -> (tensor<1x16x8x8xf32> {dla.name = "out"}) {
+    %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x16x8x8xtf32>), tensor<16x16x3x3xtf32> -> tensor<1x16x8x8xf32>
+    return %y : tensor<1x16x8x8xf32>
+  }
+}
+
+// -----
+
+// An input in f32 (the model's input) keeps the SIMT kernel, which reads it
+// without rounding.
+// CHECK-LABEL: module @f32_input
+// CHECK: gpu.func @fused_conv(
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.return
+module @f32_input attributes {dla.target = #dla.target<chips = ["sm_90"]>} {
+  func.func @forward(%x: tensor<1x3x8x8xf32> {dla.name = "input"}, %w: tensor<16x3x3x3xf16> {dla.name = "conv.weight"}) -> (tensor<1x16x8x8xf16> {dla.name = "out"}) {
+    %y = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x3x8x8xf32>), tensor<16x3x3x3xf16> -> tensor<1x16x8x8xf16>
+    return %y : tensor<1x16x8x8xf16>
   }
 }
 
