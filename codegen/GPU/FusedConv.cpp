@@ -1,15 +1,20 @@
 //===- FusedConv.cpp - The GPU-shaped kernel of fused_conv ----------------===//
 //
-// A block is a TH x TW tile of output pixels, one per thread, and OCT output
-// channels, a vector register tile per thread. Per chunk of CT input
-// channels, the weights and the input patch (pooled and picked among the
-// inputs while staging: the Root's concat never exists) are staged in
-// workgroup memory, then each thread accumulates its pixel. The epilogue adds
-// bias and residual and applies the ReLU.
+// The SIMT kernel (f32 models, grouped convs, the stem; TensorCoreConv.cpp
+// has the others). A block is a TH x TW tile of output pixels, one per
+// thread, and OCT output channels, a vector register tile per thread. Per
+// chunk of CT input channels, the weights and the input patch (pooled and
+// picked among the inputs while staging: the Root's concat never exists)
+// are staged in workgroup memory, then each thread accumulates its pixel
+// into its register tile, which stays in registers across the chunks'
+// barriers on the GPU. The epilogue adds bias and residual and applies the
+// ReLU.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/GPU/Common.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <functional>
 #include <limits>
@@ -105,12 +110,21 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
   int64_t biasArg = op.getBias() ? next++ : -1;
   int64_t residualArg = op.getResidual() ? next++ : -1;
   int64_t outArg = next;
-  k.scratchTypes = {memrefType(ctx, {threads, oct}), memrefType(ctx, {CT, kh, kw, oct}),
-                    memrefType(ctx, {CT, ph, pw})};
-  k.scratchBytes = 4 * (threads * oct + CT * kh * kw * oct + CT * ph * pw);
+  // On the GPU the accumulators stay in registers across the barriers of
+  // the K loop (one phase spanning the block); the host's form of this
+  // kernel (--host-kernels=gpu) keeps them in workgroup scratch between
+  // barrier-free phases.
+  bool registers = place.wrapper == KernelWrapper::Gpu;
+  k.scratchTypes = {memrefType(ctx, {CT, kh, kw, oct}), memrefType(ctx, {CT, ph, pw})};
+  k.scratchBytes = 4 * (CT * kh * kw * oct + CT * ph * pw);
+  if (!registers) {
+    k.scratchTypes.insert(k.scratchTypes.begin(), memrefType(ctx, {threads, oct}));
+    k.scratchBytes += 4 * threads * oct;
+  }
 
   KernelBuilder e(place, k);
-  Value acc = e.scratch(0), wt = e.scratch(1), xt = e.scratch(2);
+  Value acc = registers ? Value() : e.scratch(0);
+  Value wt = e.scratch(registers ? 0 : 1), xt = e.scratch(registers ? 1 : 2);
   // Block coordinates: output tile origin, channel tile, image.
   Value tileY = e.div(e.bx(), tilesW), tileX = e.rem(e.bx(), tilesW);
   Value oy0 = e.mulc(tileY, TH), ox0 = e.mulc(tileX, TW);
@@ -118,11 +132,9 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
   Value group = e.div(oc0, og);
   Value cbase = e.mulc(group, cg); // first input channel of the group
 
-  zeroPhase(e, threads, acc, oct);
-  Value c0 = e.beginFor(0, cg, CT);
-  // Phase: stage the weights [cc][kh][kw][r] (zero past the group's channels).
-  {
-    Value t = e.beginPhase(threads);
+  // Thread t's share of staging the weights [cc][kh][kw][r] of chunk c0
+  // (zero past the group's channels).
+  auto stageWeights = [&](Value t, Value c0) {
     Value i = e.beginStrided(t, CT * kh * kw * oct, threads);
     Value r = e.rem(i, oct), rest = e.div(i, oct);
     Value x = e.rem(rest, kw);
@@ -134,12 +146,11 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
     Value wv = e.load(e.arg(numInputs), {e.add(oc0, r), ciSafe, y, x});
     e.store(e.select(valid, wv, e.f32(0)), wt, {cc, y, x, r});
     e.endFor();
-    e.endPhase();
-  }
-  // Phase: stage the input patch [cc][py][px], pooling and picking the input
-  // while reading (zero outside the image and past the group's channels).
-  {
-    Value t = e.beginPhase(threads);
+  };
+  // Thread t's share of staging the input patch [cc][py][px], pooling and
+  // picking the input while reading (zero outside the image and past the
+  // group's channels).
+  auto stagePatch = [&](Value t, Value c0) {
     Value i = e.beginStrided(t, CT * ph * pw, threads);
     Value px = e.rem(i, pw), rest = e.div(i, pw);
     Value py = e.rem(rest, ph), cc = e.div(rest, ph);
@@ -156,26 +167,21 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
         [&] { return e.f32(0); });
     e.store(result, xt, {cc, py, px});
     e.endFor();
-    e.endPhase();
-  }
-  // Phase: accumulate the chunk into each thread's register tile.
-  accumulatePhase(
-      e, threads, acc, oct, kh, kw,
-      [&](Value ty, Value tx, Value cc, int64_t y, int64_t x) {
-        return e.load(xt, {cc, e.addc(e.mulc(ty, s), y * dil), e.addc(e.mulc(tx, s), x * dil)});
-      },
-      [&](Value cc, int64_t y, int64_t x) {
-        return e.vload(wt, {cc, e.idx(y), e.idx(x), e.idx(0)}, oct);
-      });
-  e.endFor(); // c0
-  // Phase: epilogue (bias, residual, ReLU) and store, inside the image.
-  {
-    Value t = e.beginPhase(threads);
+  };
+  auto input = [&](Value ty, Value tx, Value cc, int64_t y, int64_t x) {
+    return e.load(xt, {cc, e.addc(e.mulc(ty, s), y * dil), e.addc(e.mulc(tx, s), x * dil)});
+  };
+  auto weight = [&](Value cc, int64_t y, int64_t x) {
+    return e.vload(wt, {cc, e.idx(y), e.idx(x), e.idx(0)}, oct);
+  };
+  // Thread t's epilogue (bias, residual, ReLU) and store, inside the image;
+  // `value(r)` is its accumulator of channel r.
+  auto epilogue = [&](Value t, const std::function<Value(int64_t)> &value) {
     Value oy = e.add(oy0, e.div(t, TW)), ox = e.add(ox0, e.rem(t, TW));
     e.beginIf(e.andi(e.ult(oy, ho), e.ult(ox, wo)));
     for (int64_t r = 0; r < oct; ++r) {
       Value o = e.addc(oc0, r);
-      Value v = e.load(acc, {t, e.idx(r)});
+      Value v = value(r);
       if (biasArg >= 0)
         v = e.addf(v, e.load(e.arg(biasArg), {o}));
       if (residualArg >= 0)
@@ -185,6 +191,49 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
       e.store(v, e.arg(outArg), {e.bz(), o, oy, ox});
     }
     e.endIf();
+  };
+
+  if (registers) {
+    Value t = e.beginPhase(threads);
+    Value ty = e.div(t, TW), tx = e.rem(t, TW);
+    auto chunks = e.beginCarry(e.idx(0), e.idx(cg), e.idx(CT), {e.zeros(oct)});
+    stageWeights(t, chunks.iv);
+    stagePatch(t, chunks.iv);
+    e.barrier();
+    auto loop = e.beginCarry(e.idx(0), e.idx(CT), e.idx(1), {chunks.inside[0]});
+    Value cc = loop.iv, sum = loop.inside[0];
+    for (int64_t y = 0; y < kh; ++y)
+      for (int64_t x = 0; x < kw; ++x)
+        sum = e.fma(e.broadcast(input(ty, tx, cc, y, x), oct), weight(cc, y, x), sum);
+    Value chunkSum = e.endCarry(loop, {sum})[0];
+    e.barrier(); // the next chunk overwrites the staged tiles
+    Value total = e.endCarry(chunks, {chunkSum})[0];
+    epilogue(t, [&](int64_t r) {
+      return vector::ExtractOp::create(e.b, e.loc, total, ArrayRef<int64_t>{r}).getResult();
+    });
+    e.endPhase();
+    e.finish();
+    return true;
+  }
+
+  zeroPhase(e, threads, acc, oct);
+  Value c0 = e.beginFor(0, cg, CT);
+  {
+    Value t = e.beginPhase(threads);
+    stageWeights(t, c0);
+    e.endPhase();
+  }
+  {
+    Value t = e.beginPhase(threads);
+    stagePatch(t, c0);
+    e.endPhase();
+  }
+  // Phase: accumulate the chunk into each thread's register tile.
+  accumulatePhase(e, threads, acc, oct, kh, kw, input, weight);
+  e.endFor(); // c0
+  {
+    Value t = e.beginPhase(threads);
+    epilogue(t, [&](int64_t r) { return e.load(acc, {t, e.idx(r)}); });
     e.endPhase();
   }
   e.finish();

@@ -3,13 +3,19 @@
 // Each op names its kernel; the kernels are gpu.func in a gpu.module for
 // the chips of dla.target, their scratch in workgroup memory, their block
 // size known, their grid recorded, their phases scf.forall over the
-// threads.
+// threads. The f32 conv is the SIMT kernel: one phase spanning the block,
+// each thread's 16-channel accumulator carried in a register through the
+// loop over the input-channel chunks, which holds the barriers.
 // CHECK-LABEL: module @conv attributes {dla.target = {{.*}}, gpu.container_module}
 // CHECK: dla.fused_conv({{.*}} {dla.kernel = "fused_conv"}
 // CHECK: gpu.module @kernels [#nvvm.target<chip = "sm_80">, #nvvm.target<chip = "sm_90">] {
-// CHECK: gpu.func @fused_conv(%{{.*}}: memref<1x8x8x8xf32>, %{{.*}}: memref<16x8x3x3xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<1x16x8x8xf32>) workgroup(%{{.*}} : memref<64x16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8x3x3x16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8x10x10xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = 11904 : i64, dla.threads = 64 : i64, known_block_size = array<i32: 64, 1, 1>}
+// CHECK: gpu.func @fused_conv(%{{.*}}: memref<1x8x8x8xf32>, %{{.*}}: memref<16x8x3x3xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<1x16x8x8xf32>) workgroup(%{{.*}} : memref<8x3x3x16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8x10x10xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = 7808 : i64, dla.threads = 64 : i64, known_block_size = array<i32: 64, 1, 1>}
 // CHECK: gpu.block_id x
 // CHECK: scf.forall
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>)
+// CHECK: gpu.barrier
+// CHECK: vector.fma
+// CHECK: gpu.barrier
 // CHECK: {mapping = [#gpu.thread<x>]}
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK: gpu.return
