@@ -52,6 +52,9 @@ struct KernelPlace {
   Location loc;
   /// GPU: the tensor-core kernels where they apply (else SIMT everywhere).
   bool tensorCores = true;
+  /// GPU: the tensor-core convs halve their channel tile until a launch has
+  /// this many blocks (the GPU's SMs: 132 on an H200).
+  int64_t minBlocks = 132;
 };
 
 /// One kernel: its signature and launch, fixed by its generator before the

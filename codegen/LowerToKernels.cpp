@@ -196,7 +196,7 @@ struct LowerToGPUKernels
                                       b.getArrayAttr(targets));
     });
     OpBuilder b = OpBuilder::atBlockBegin(kernels.getBody());
-    KernelPlace place{&b, KernelWrapper::Gpu, module.getLoc(), !simtConvs};
+    KernelPlace place{&b, KernelWrapper::Gpu, module.getLoc(), !simtConvs, minBlocks};
     std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
       auto key = kernelKey(op, false);

@@ -146,7 +146,10 @@ def DLALowerToGPUKernelsPass : Pass<"dla-lower-to-gpu-kernels", "::mlir::ModuleO
                "CUDA chips (sm_90, ...), without dla.target">,
     Option<"simtConvs", "simt-convs", "bool", /*default=*/"false",
            "Build every fused_conv as the SIMT kernel, also where the "
-           "tensor-core kernel applies (to compare the two)">
+           "tensor-core kernel applies (to compare the two)">,
+    Option<"minBlocks", "min-blocks", "int64_t", /*default=*/"132",
+           "The tensor-core convs halve their channel tile (64, 32, 16) until "
+           "a launch has this many blocks: the GPU's SMs (132 on an H200)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

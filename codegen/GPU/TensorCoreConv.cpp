@@ -6,7 +6,7 @@
 //
 // A block is 4 warps and an 8 x 8 tile of output pixels (M = 64; warp w owns
 // pixels 16 w ... 16 w + 15, rows 2 w and 2 w + 1) by NT output channels
-// (16, 32 or 64: the largest that the layer needs and shared memory holds).
+// (16, 32 or 64: chooseTile's heuristic).
 // Per chunk of CT = 16 input channels the block stages, in the storage type:
 //   patch[py][px][c]     the input window of the tile, channels innermost
 //                        (read from the NCHW activations, pooled and picked
@@ -37,6 +37,8 @@
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include "llvm/Support/MathExtras.h"
+
 using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
@@ -54,20 +56,32 @@ struct TcTile {
   int64_t nt = 0, ph = 0, pw = 0, bytes = 0;
 };
 
-TcTile chooseTile(FusedConvOp op) {
+/// NT: the smallest power of two from 16 that covers the output channels,
+/// at most 64; halved while the launch has fewer than `minBlocks` blocks
+/// (KernelPlace::minBlocks, the GPU's SMs: the deep levels, 512 channels on
+/// a 16x16 map, are 4 pixel tiles) or the window and the weights do not fit
+/// in kSharedBudget. A heuristic from the layer's shape, not yet tuned on a
+/// GPU.
+TcTile chooseTile(FusedConvOp op, int64_t minBlocks) {
   auto w = op.getWeight().getType().getShape();
+  auto out = op.getType().getShape();
   int64_t oc = w[0], kh = w[2], kw = w[3];
+  int64_t pixelTiles = out[0] * ceilDiv(out[2], kTileH) * ceilDiv(out[3], kTileW);
   int64_t s = op.getStride()[0], dil = op.getDilation()[0];
   TcTile t;
   t.bytes = isTF32(op.getWeight().getType().getElementType()) ? 4 : 2;
   t.ph = (kTileH - 1) * s + (kh - 1) * dil + 1;
   t.pw = (kTileW - 1) * s + (kw - 1) * dil + 1;
   int64_t patch = t.ph * t.pw * kChunk * t.bytes;
-  for (int64_t nt = std::min<int64_t>(64, roundUp(oc, 16)); nt >= 16; nt /= 2)
-    if (patch + kh * kw * nt * kChunk * t.bytes <= kSharedBudget) {
+  for (int64_t nt = std::min<int64_t>(64, int64_t(llvm::PowerOf2Ceil(roundUp(oc, 16))));
+       nt >= 16; nt /= 2) {
+    bool fits = patch + kh * kw * nt * kChunk * t.bytes <= kSharedBudget;
+    bool fills = pixelTiles * ceilDiv(oc, nt) >= minBlocks;
+    if (fits && (fills || nt == 16)) {
       t.nt = nt;
       break;
     }
+  }
   return t;
 }
 
@@ -99,7 +113,7 @@ bool mlir::dla::kernelgen::tensorCoreConvApplies(FusedConvOp op, const KernelPla
     why = "an input not in the storage type (the model's f32 input)";
   else if (result != element && !result.isF32())
     why = "a result in another type than its operands";
-  else if (chooseTile(op).nt == 0)
+  else if (chooseTile(op, place.minBlocks).nt == 0)
     why = "its input window and weights do not fit in 48 KB of shared memory";
   else
     return true;
@@ -124,7 +138,7 @@ bool mlir::dla::kernelgen::genTensorCoreConv(FusedConvOp op, const KernelPlace &
   // tf32 values live in f32 words: the scratch is f32, and the values staged
   // are tf32 already (the tensors and parameters were rounded when stored).
   Type shared = tf32 ? Float32Type::get(ctx) : element;
-  TcTile tile = chooseTile(op);
+  TcTile tile = chooseTile(op, place.minBlocks);
   int64_t nt = tile.nt, ph = tile.ph, pw = tile.pw;
   int64_t tilesW = ceilDiv(wo, kTileW), tilesH = ceilDiv(ho, kTileH);
   int64_t threads = kWarps * kWarp;

@@ -1,4 +1,4 @@
-// RUN: dla-opt %s --split-input-file --dla-lower-to-gpu-kernels --verify-diagnostics | FileCheck %s
+// RUN: dla-opt %s --split-input-file --dla-lower-to-gpu-kernels=min-blocks=1 --verify-diagnostics | FileCheck %s
 
 // Each op names its kernel; the kernels are gpu.func in a gpu.module for
 // the chips of dla.target, their scratch in workgroup memory, their block
@@ -28,7 +28,8 @@ module @conv attributes {dla.target = #dla.target<chips = ["sm_80", "sm_90"]>} {
 
 // -----
 
-// Stored in f16, the conv is an implicit GEMM on tensor cores: 4 warps, the
+// Stored in f16, the conv is an implicit GEMM on tensor cores (min-blocks=1:
+// the largest channel tile, not halved to fill a GPU): 4 warps, the
 // input window (channels innermost) and the weights (K innermost) in
 // workgroup memory, 16-byte aligned; the accumulators (one vector<2x2xf32>
 // per n8 tile: 32 channels, 4 tiles) carried in registers through the loop

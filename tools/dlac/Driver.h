@@ -44,6 +44,7 @@ extern llvm::cl::list<std::string> archs;
 extern llvm::cl::opt<std::string> hostCpu;
 extern llvm::cl::opt<HostKernels> hostKernels;
 extern llvm::cl::opt<CudaConvs> cudaConvs;
+extern llvm::cl::opt<int64_t> cudaMinBlocks;
 extern llvm::cl::opt<std::string> precision;
 extern llvm::cl::opt<std::string> cudaToolkit;
 extern llvm::cl::opt<bool> allowNonfinite;

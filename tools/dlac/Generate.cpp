@@ -110,6 +110,7 @@ int generateCode(ModuleOp fused, ModuleOp expanded,
         if (wantGpu) {
           mlir::dla::DLALowerToGPUKernelsPassOptions options;
           options.simtConvs = cudaConvs == CudaConvs::Simt;
+          options.minBlocks = cudaMinBlocks;
           pm.addPass(mlir::dla::createDLALowerToGPUKernelsPass(options));
         }
       })))

@@ -101,6 +101,11 @@ cl::opt<CudaConvs> cudaConvs(
                clEnumValN(CudaConvs::Simt, "simt",
                           "the SIMT kernels everywhere (to compare the two)")),
     cl::cat(dlacCategory));
+cl::opt<int64_t> cudaMinBlocks(
+    "cuda-min-blocks",
+    cl::desc("The tensor-core convs halve their channel tile (64, 32, 16) until a launch "
+             "has this many blocks; the GPU's SM count (default 132, an H200)"),
+    cl::init(132), cl::value_desc("N"), cl::cat(dlacCategory));
 cl::opt<std::string> precision(
     "precision",
     cl::desc("Storage precision, overriding the model's \"precision\": f32, tf32, f16 or "
