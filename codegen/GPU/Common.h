@@ -36,6 +36,25 @@ void accumulatePhase(
     const std::function<Value(Value ty, Value tx, Value cc, int64_t y, int64_t x)> &input,
     const std::function<Value(Value cc, int64_t y, int64_t x)> &weight);
 
+/// A fused_conv kernel's buffers: inputs..., weight, [bias], [residual],
+/// result (their memref types appended to `k.argTypes`), and where each is.
+struct ConvBuffers {
+  int64_t numInputs, weight, bias = -1, residual = -1, out;
+  ConvBuffers(FusedConvOp op, KernelIR &k) {
+    numInputs = static_cast<int64_t>(op.getInputs().size());
+    for (Value v : op->getOperands())
+      k.argTypes.push_back(memrefType(v));
+    k.argTypes.push_back(memrefType(op.getResult()));
+    weight = numInputs;
+    int64_t next = numInputs + 1;
+    if (op.getBias())
+      bias = next++;
+    if (op.getResidual())
+      residual = next++;
+    out = next;
+  }
+};
+
 /// Channel `c` of the concatenation of `op`'s inputs (the Root's several
 /// inputs; the concat is never stored), max-pooled as `op` says, at
 /// position (iy, ix) of the conv's input in image `n`; the position must be

@@ -102,14 +102,9 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
   k.threads = threads;
 
   // Buffers: inputs..., weight, [bias], [residual], result.
-  int64_t numInputs = op.getInputs().size();
-  for (Value v : op->getOperands())
-    k.argTypes.push_back(memrefType(v));
-  k.argTypes.push_back(memrefType(op.getResult()));
-  int64_t next = numInputs + 1;
-  int64_t biasArg = op.getBias() ? next++ : -1;
-  int64_t residualArg = op.getResidual() ? next++ : -1;
-  int64_t outArg = next;
+  ConvBuffers buffers(op, k);
+  int64_t numInputs = buffers.numInputs, biasArg = buffers.bias;
+  int64_t residualArg = buffers.residual, outArg = buffers.out;
   // On the GPU the accumulators stay in registers across the barriers of
   // the K loop (one phase spanning the block); the host's form of this
   // kernel (--host-kernels=gpu) keeps them in workgroup scratch between

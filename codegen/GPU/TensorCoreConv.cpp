@@ -145,14 +145,9 @@ bool mlir::dla::kernelgen::genTensorCoreConv(FusedConvOp op, const KernelPlace &
   k.grid = {tilesW * tilesH, ceilDiv(oc, nt), n};
   k.threads = threads;
 
-  int64_t numInputs = op.getInputs().size();
-  for (Value v : op->getOperands())
-    k.argTypes.push_back(memrefType(v));
-  k.argTypes.push_back(memrefType(op.getResult()));
-  int64_t next = numInputs + 1;
-  int64_t biasArg = op.getBias() ? next++ : -1;
-  int64_t residualArg = op.getResidual() ? next++ : -1;
-  int64_t outArg = next;
+  ConvBuffers buffers(op, k);
+  int64_t numInputs = buffers.numInputs, biasArg = buffers.bias;
+  int64_t residualArg = buffers.residual, outArg = buffers.out;
   k.scratchTypes = {MemRefType::get({ph, pw, kChunk}, shared),
                     MemRefType::get({taps, nt, kChunk}, shared)};
   k.scratchBytes = (ph * pw + taps * nt) * kChunk * tile.bytes;

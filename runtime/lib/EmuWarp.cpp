@@ -89,6 +89,16 @@ double tf32ToDouble(uint32_t bits) {
   return f;
 }
 
+namespace {
+/// The value of element `i` of an A or B operand held in register `word`.
+double operandValue(MmaKind kind, uint32_t word, int i) {
+  if (kind == MmaKind::TF32_M16N8K8)
+    return tf32ToDouble(word);
+  auto half = static_cast<uint16_t>(i % 2 ? word >> 16 : word);
+  return kind == MmaKind::F16_M16N8K16 ? halfToDouble(half) : bfloat16ToDouble(half);
+}
+} // namespace
+
 void mmaSync(MmaKind kind, MmaLane lanes[kWarpSize]) {
   MmaShape s = mmaShape(kind);
   double a[16][16], b[16][8], c[16][8];
@@ -97,22 +107,12 @@ void mmaSync(MmaKind kind, MmaLane lanes[kWarpSize]) {
     int aElements = s.aRegisters * s.elementsPerRegister;
     for (int i = 0; i < aElements; ++i) {
       RowCol rc = mmaFragmentA(kind, lane, i);
-      uint32_t word = l.a[i / s.elementsPerRegister];
-      a[rc.row][rc.col] =
-          kind == MmaKind::TF32_M16N8K8 ? tf32ToDouble(word)
-          : kind == MmaKind::F16_M16N8K16
-              ? halfToDouble(static_cast<uint16_t>(i % 2 ? word >> 16 : word))
-              : bfloat16ToDouble(static_cast<uint16_t>(i % 2 ? word >> 16 : word));
+      a[rc.row][rc.col] = operandValue(kind, l.a[i / s.elementsPerRegister], i);
     }
     int bElements = s.bRegisters * s.elementsPerRegister;
     for (int i = 0; i < bElements; ++i) {
       RowCol rc = mmaFragmentB(kind, lane, i);
-      uint32_t word = l.b[i / s.elementsPerRegister];
-      b[rc.row][rc.col] =
-          kind == MmaKind::TF32_M16N8K8 ? tf32ToDouble(word)
-          : kind == MmaKind::F16_M16N8K16
-              ? halfToDouble(static_cast<uint16_t>(i % 2 ? word >> 16 : word))
-              : bfloat16ToDouble(static_cast<uint16_t>(i % 2 ? word >> 16 : word));
+      b[rc.row][rc.col] = operandValue(kind, l.b[i / s.elementsPerRegister], i);
     }
     for (int i = 0; i < 4; ++i) {
       RowCol rc = mmaFragmentC(lane, i);

@@ -24,6 +24,7 @@
 #include "EmuWarp.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 
