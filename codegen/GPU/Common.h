@@ -53,6 +53,17 @@ struct ConvBuffers {
       residual = next++;
     out = next;
   }
+  /// The epilogue of output channel `o` at (oy, ox) of image bz: bias,
+  /// residual, ReLU on the accumulator `v`, stored once.
+  void store(KernelBuilder &e, FusedConvOp op, Value v, Value o, Value oy, Value ox) const {
+    if (bias >= 0)
+      v = e.addf(v, e.load(e.arg(bias), {o}));
+    if (residual >= 0)
+      v = e.addf(v, e.load(e.arg(residual), {e.bz(), o, oy, ox}));
+    if (op.getRelu())
+      v = e.maxf(v, e.f32(0));
+    e.store(v, e.arg(out), {e.bz(), o, oy, ox});
+  }
 };
 
 /// Channel `c` of the concatenation of `op`'s inputs (the Root's several

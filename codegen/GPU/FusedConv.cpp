@@ -103,8 +103,7 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
 
   // Buffers: inputs..., weight, [bias], [residual], result.
   ConvBuffers buffers(op, k);
-  int64_t numInputs = buffers.numInputs, biasArg = buffers.bias;
-  int64_t residualArg = buffers.residual, outArg = buffers.out;
+  int64_t numInputs = buffers.numInputs;
   // On the GPU the accumulators stay in registers across the barriers of
   // the K loop (one phase spanning the block); the host's form of this
   // kernel (--host-kernels=gpu) keeps them in workgroup scratch between
@@ -176,14 +175,7 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
     e.beginIf(e.andi(e.ult(oy, ho), e.ult(ox, wo)));
     for (int64_t r = 0; r < oct; ++r) {
       Value o = e.addc(oc0, r);
-      Value v = value(r);
-      if (biasArg >= 0)
-        v = e.addf(v, e.load(e.arg(biasArg), {o}));
-      if (residualArg >= 0)
-        v = e.addf(v, e.load(e.arg(residualArg), {e.bz(), o, oy, ox}));
-      if (op.getRelu())
-        v = e.maxf(v, e.f32(0));
-      e.store(v, e.arg(outArg), {e.bz(), o, oy, ox});
+      buffers.store(e, op, value(r), o, oy, ox);
     }
     e.endIf();
   };

@@ -146,8 +146,7 @@ bool mlir::dla::kernelgen::genTensorCoreConv(FusedConvOp op, const KernelPlace &
   k.threads = threads;
 
   ConvBuffers buffers(op, k);
-  int64_t numInputs = buffers.numInputs, biasArg = buffers.bias;
-  int64_t residualArg = buffers.residual, outArg = buffers.out;
+  int64_t numInputs = buffers.numInputs;
   k.scratchTypes = {MemRefType::get({ph, pw, kChunk}, shared),
                     MemRefType::get({taps, nt, kChunk}, shared)};
   k.scratchBytes = (ph * pw + taps * nt) * kChunk * tile.bytes;
@@ -245,13 +244,7 @@ bool mlir::dla::kernelgen::genTensorCoreConv(FusedConvOp op, const KernelPlace &
       Value o = e.add(oc0, e.addc(e.mulc(tig, 2), 8 * j + i % 2));
       Value oy = e.add(oy0, e.div(pm, kTileW)), ox = e.add(ox0, e.rem(pm, kTileW));
       e.beginIf(e.andi(e.andi(e.ult(o, oc), e.ult(oy, ho)), e.ult(ox, wo)));
-      if (biasArg >= 0)
-        v = e.addf(v, e.load(e.arg(biasArg), {o}));
-      if (residualArg >= 0)
-        v = e.addf(v, e.load(e.arg(residualArg), {e.bz(), o, oy, ox}));
-      if (op.getRelu())
-        v = e.maxf(v, e.f32(0));
-      e.store(v, e.arg(outArg), {e.bz(), o, oy, ox});
+      buffers.store(e, op, v, o, oy, ox);
       e.endIf();
     }
   e.endPhase();
