@@ -124,8 +124,7 @@ struct LowerToCPUKernels
   void runOnOperation() override {
     ModuleOp module = getOperation();
     HostTarget target;
-    bool cpu = false;
-    if (failed(hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu)))
+    if (failed(hostTargetOf(module, {vectorWidth, registers}, target)))
       return signalPassFailure();
     std::string error;
     auto kernels = freshModule<ModuleOp>(module, kHostKernelsModule, [&](OpBuilder &b) {
@@ -135,26 +134,21 @@ struct LowerToCPUKernels
     KernelPlace place{&b, KernelWrapper::Host, module.getLoc()};
     std::map<std::vector<const void *>, KernelIR> built;
     for (auto &[op, name] : kernelOps(module)) {
-      auto key = kernelKey(op, cpu);
+      auto key = kernelKey(op, true);
       if (auto it = built.find(key); it != built.end()) {
         recordLaunch(op, it->second);
         ++numShared;
         continue;
       }
       KernelIR &k = built[key];
-      bool built = cpu && generateHostKernel(op, name, target, place, k, error);
-      if (!built && error.empty()) {
-        if (auto form = restrictedForm(op)) {
-          std::string reason;
-          gpuKernelsImplement(*form, &reason);
-          op->emitError("kernel '" + name + "' has no GPU-shaped form for the host: " +
-                        reason);
-          return signalPassFailure();
-        }
+      // The convs and DCNs have CPU kernels (or an error saying why not);
+      // the ops without one (pools, flatten, unpacked folds) run the
+      // barrier-free kernels they share with the CUDA build.
+      bool built = generateHostKernel(op, name, target, place, k, error);
+      if (!built && error.empty())
         built = generateKernel(op, name, place, k, error);
-      } else if (built) {
+      else if (built)
         ++numCpuKernels;
-      }
       if (!built) {
         op->emitError(kernelError("host kernel", name, op, error));
         return signalPassFailure();

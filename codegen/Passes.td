@@ -16,8 +16,7 @@ def DLAChooseCPUTilesPass : Pass<"dla-choose-cpu-tiles", "::mlir::ModuleOp"> {
     register tile, its blocks and its input-channel chunks, sized for the
     CPU's SIMD shape. A tile already there (written by hand into fused IR,
     or by an earlier run) is kept: `dla-lower-to-cpu-kernels` builds it or
-    says why it cannot. Nothing is set when `dla.target` has no host part
-    or asks for the GPU-shaped kernels (`cpu_kernels = false`). The CPU
+    says why it cannot. The CPU
     comes from the module's `dla.target`; the options set it for a module
     without one.
 
@@ -30,9 +29,7 @@ def DLAChooseCPUTilesPass : Pass<"dla-choose-cpu-tiles", "::mlir::ModuleOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", "8",
            "f32 lanes of a SIMD register (4, 8, 16), without dla.target">,
     Option<"registers", "registers", "int64_t", "16",
-           "SIMD registers, without dla.target">,
-    Option<"cpuKernels", "cpu-kernels", "bool", "true",
-           "The host runs the CPU kernels (false: nothing to tile), without dla.target">
+           "SIMD registers, without dla.target">
   ];
   let statistics = [
     Statistic<"numChosen", "num-chosen", "Tiles chosen">,
@@ -85,15 +82,14 @@ def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleO
     kernels how. Ops that read the same (kind, attributes, types, operand
     layouts) run one kernel, built once and named after the first of them.
 
-    The kernels are the CPU kernels (codegen/CPU/: the register tiles and
-    blocks of each op's `dla.tile`, staged input patches, weights in the
-    `#dla.host_layout` of their type) where an op has one and `dla.target`
-    (or the `cpu-kernels` option) asks for them; a tile that cannot be built
-    is an error naming the op and why,
-    else the GPU-shaped kernels (codegen/GPU/) with their thread phases run
-    one after another: exactly the GPU semantics, since a phase has no
-    barrier inside. The CPU comes from the module's `dla.target`; the
-    options set it for a module without one.
+    The convs and DCNs get the CPU kernels (codegen/CPU/: the register
+    tiles and blocks of each op's `dla.tile`, staged input patches, weights
+    in the `#dla.host_layout` of their type); a tile that cannot be built is
+    an error naming the op and why. The other ops (the pools, `dla.flatten`,
+    a fold whose weight is not packed) run the barrier-free kernels they
+    share with the CUDA build (codegen/GPU/Kernels.cpp), block after block.
+    The CPU comes from the module's `dla.target`; the options set it for a
+    module without one.
 
     ```mlir
     %y = dla.fused_conv %x, %w, %b ... {dla.kernel = "base_level1_0"}
@@ -107,9 +103,7 @@ def DLALowerToCPUKernelsPass : Pass<"dla-lower-to-cpu-kernels", "::mlir::ModuleO
     Option<"vectorWidth", "vector-width", "int64_t", "8",
            "f32 lanes of a SIMD register (4, 8, 16), without dla.target">,
     Option<"registers", "registers", "int64_t", "16",
-           "SIMD registers, without dla.target">,
-    Option<"cpuKernels", "cpu-kernels", "bool", "true",
-           "Use the CPU kernels (false: the GPU-shaped kernels), without dla.target">
+           "SIMD registers, without dla.target">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

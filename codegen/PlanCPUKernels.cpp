@@ -37,11 +37,8 @@ struct ChooseCPUTiles
   void runOnOperation() override {
     ModuleOp module = getOperation();
     HostTarget target;
-    bool cpu = false;
-    if (failed(hostTargetOf(module, {vectorWidth, registers}, cpuKernels, target, cpu)))
+    if (failed(hostTargetOf(module, {vectorWidth, registers}, target)))
       return signalPassFailure();
-    if (!cpu)
-      return;
     auto func = module.lookupSymbol<func::FuncOp>(kForwardFunction);
     if (!func)
       return;

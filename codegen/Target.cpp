@@ -19,21 +19,17 @@ bool mlir::dla::gpuKernelsImplement(FusedForm form, std::string *reason) {
 bool mlir::dla::targetImplements(TargetAttr target, FusedForm form) {
   if (!target)
     return true;
-  bool onGpu = target.hasCuda() || (target.hasHost() && !target.getCpuKernels());
-  return !onGpu || gpuKernelsImplement(form);
+  return !target.hasCuda() || gpuKernelsImplement(form);
 }
 
 LogicalResult mlir::dla::hostTargetOf(ModuleOp module, HostTarget fallback,
-                                      bool fallbackCpuKernels, HostTarget &target,
-                                      bool &cpuKernels) {
+                                      HostTarget &target) {
   target = fallback;
-  cpuKernels = fallbackCpuKernels;
   if (auto t = TargetAttr::of(module)) {
     if (!t.hasHost())
       return module.emitError(
           "dla.target has no host part (cpu = \"\"): nothing to lower for the host");
     target = {t.getVectorWidth(), t.getRegisters()};
-    cpuKernels = t.getCpuKernels();
   }
   if (target.vectorWidth != 4 && target.vectorWidth != 8 && target.vectorWidth != 16)
     return module.emitError("vector width ") << target.vectorWidth << " is not 4, 8 or 16";
@@ -52,7 +48,7 @@ std::optional<FusedForm> mlir::dla::restrictedForm(Operation *op) {
 }
 
 bool mlir::dla::makeTarget(MLIRContext *ctx, bool host, const std::string &hostCpu,
-                           bool cpuKernels, const std::vector<std::string> &chips,
+                           const std::vector<std::string> &chips,
                            TargetAttr &target, std::string &err) {
   Builder b(ctx);
   std::string cpu;
@@ -69,6 +65,6 @@ bool mlir::dla::makeTarget(MLIRContext *ctx, bool host, const std::string &hostC
     chipAttrs.push_back(b.getStringAttr(chip));
   target = TargetAttr::get(ctx, cpu, shape.vectorWidth, shape.registers,
                            features.empty() ? ArrayAttr() : b.getArrayAttr(features),
-                           cpuKernels, chipAttrs.empty() ? ArrayAttr() : b.getArrayAttr(chipAttrs));
+                           chipAttrs.empty() ? ArrayAttr() : b.getArrayAttr(chipAttrs));
   return true;
 }

@@ -28,8 +28,7 @@ enum class FusedForm {
   ConvTail,
 };
 
-/// Whether the GPU-shaped kernels (the CUDA build, and the host with
-/// --host-kernels=gpu) implement `form`; if not, `reason` says what the form
+/// Whether the CUDA kernels implement `form`; if not, `reason` says what the form
 /// is and who forms it.
 bool gpuKernelsImplement(FusedForm form, std::string *reason = nullptr);
 
@@ -40,18 +39,15 @@ bool targetImplements(TargetAttr target, FusedForm form);
 
 /// The target description of a build: a host part for `hostCpu` (an LLVM
 /// CPU name; "native" or empty: this machine) with its SIMD shape and
-/// features when `host`, running the CPU kernels when `cpuKernels`; a CUDA
-/// part for `chips` when not empty. Fails with `err` for a CPU LLVM does not
-/// know.
-bool makeTarget(MLIRContext *ctx, bool host, const std::string &hostCpu, bool cpuKernels,
+/// features when `host`; a CUDA part for `chips` when not empty. Fails with
+/// `err` for a CPU LLVM does not know.
+bool makeTarget(MLIRContext *ctx, bool host, const std::string &hostCpu,
                 const std::vector<std::string> &chips, TargetAttr &target, std::string &err);
 
 /// The host CPU a pass builds for: the module's `dla.target` (an error on
-/// the module when it has no host part), else `fallback` and
-/// `fallbackCpuKernels` (the pass's options); `cpuKernels`: the host runs
-/// the CPU kernels.
-LogicalResult hostTargetOf(ModuleOp module, HostTarget fallback, bool fallbackCpuKernels,
-                           HostTarget &target, bool &cpuKernels);
+/// the module when it has no host part), else `fallback` (the pass's
+/// options).
+LogicalResult hostTargetOf(ModuleOp module, HostTarget fallback, HostTarget &target);
 
 /// The fused form of `op` that not every target implements, if any.
 std::optional<FusedForm> restrictedForm(Operation *op);

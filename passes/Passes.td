@@ -99,7 +99,7 @@ def DLAFuseResidualProjectionPass : Pass<"dla-fuse-residual-projection"> {
 
     The host's CPU kernels implement it; the GPU kernels do not, so the
     pass does nothing in a module whose `dla.target` has a GPU part (a
-    CUDA build, or `--host-kernels=gpu`): the one answer of
+    CUDA build): the one answer of
     `targetImplements` (codegen/Target.h).
   }];
   let dependentDialects = ["::mlir::dla::DLADialect"];
@@ -123,7 +123,7 @@ def DLAFuseConvTailPass : Pass<"dla-fuse-conv-tail"> {
 
     The host's CPU kernels implement it; the GPU kernels do not, so the
     pass does nothing in a module whose `dla.target` has a GPU part (a
-    CUDA build, or `--host-kernels=gpu`): the one answer of
+    CUDA build): the one answer of
     `targetImplements` (codegen/Target.h).
   }];
   let options = [Option<"maxChannels", "max-channels", "int64_t", "8",

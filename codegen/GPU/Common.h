@@ -1,8 +1,9 @@
 //===- Common.h - The GPU-shaped kernels -----------------------*- C++ -*-===//
 //
-// The kernels of codegen/GPU/: one thread per output pixel, a one-vector
-// register tile per thread, phases separated by barriers that communicate
-// through workgroup scratch (docs/codegen.md). Internal to codegen/.
+// The kernels of codegen/GPU/: the SIMT convs (one thread per output pixel,
+// a one-vector register tile per thread, operands staged in workgroup
+// memory between barriers), the tensor-core convs and the barrier-free
+// kernels of the other ops (docs/codegen.md). Internal to codegen/.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,23 +19,6 @@ namespace mlir::dla::kernelgen {
 /// channels (a vector register tile per thread); input channels in chunks of
 /// CT whose weights and input patch are staged in workgroup memory.
 constexpr int64_t TH = 8, TW = 8, CT = 8, kMaxOCT = 16;
-
-/// A phase that zeroes each thread's row of `lanes` of an accumulator
-/// scratch.
-inline void zeroPhase(KernelBuilder &e, int64_t threads, Value scratch, int64_t lanes) {
-  Value t = e.beginPhase(threads);
-  e.vstore(e.zeros(lanes), scratch, {t, e.idx(0)});
-  e.endPhase();
-}
-
-/// A phase of each thread (pixel ty, tx of the TH x TW tile) accumulating
-/// into its row of `acc` (`lanes` wide) a chunk of CT input channels of a
-/// kh x kw conv: acc += input(ty, tx, cc, y, x) * weight(cc, y, x) for every
-/// cc < CT (a loop carrying the row) and tap (y, x).
-void accumulatePhase(
-    KernelBuilder &e, int64_t threads, Value acc, int64_t lanes, int64_t kh, int64_t kw,
-    const std::function<Value(Value ty, Value tx, Value cc, int64_t y, int64_t x)> &input,
-    const std::function<Value(Value cc, int64_t y, int64_t x)> &weight);
 
 /// A fused_conv kernel's buffers: inputs..., weight, [bias], [residual],
 /// result (their memref types appended to `k.argTypes`), and where each is.

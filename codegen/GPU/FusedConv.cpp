@@ -23,26 +23,6 @@ using namespace mlir;
 using namespace mlir::dla;
 using namespace mlir::dla::kernelgen;
 
-void mlir::dla::kernelgen::accumulatePhase(
-    KernelBuilder &e, int64_t threads, Value acc, int64_t lanes, int64_t kh, int64_t kw,
-    const std::function<Value(Value, Value, Value, int64_t, int64_t)> &input,
-    const std::function<Value(Value, int64_t, int64_t)> &weight) {
-  Value t = e.beginPhase(threads);
-  Value ty = e.div(t, TW), tx = e.rem(t, TW);
-  Value acc0 = e.vload(acc, {t, e.idx(0)}, lanes);
-  auto loop = e.beginCarry(e.idx(0), e.idx(CT), e.idx(1), {acc0});
-  Value cc = loop.iv, sum = loop.inside[0];
-  for (int64_t y = 0; y < kh; ++y)
-    for (int64_t x = 0; x < kw; ++x) {
-      Value xv = input(ty, tx, cc, y, x);
-      Value wv = weight(cc, y, x);
-      sum = e.fma(e.broadcast(xv, lanes), wv, sum);
-    }
-  Value result = e.endCarry(loop, {sum})[0];
-  e.vstore(result, acc, {t, e.idx(0)});
-  e.endPhase();
-}
-
 Value mlir::dla::kernelgen::readConvInput(KernelBuilder &e, FusedConvOp op, Value n, Value c,
                                           Value iy, Value ix) {
   int64_t numInputs = op.getInputs().size();
@@ -104,21 +84,13 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
   // Buffers: inputs..., weight, [bias], [residual], result.
   ConvBuffers buffers(op, k);
   int64_t numInputs = buffers.numInputs;
-  // On the GPU the accumulators stay in registers across the barriers of
-  // the K loop (one phase spanning the block); the host's form of this
-  // kernel (--host-kernels=gpu) keeps them in workgroup scratch between
-  // barrier-free phases.
-  bool registers = place.wrapper == KernelWrapper::Gpu;
+  // The accumulators stay in registers across the barriers of the K loop
+  // (one phase spanning the block).
   k.scratchTypes = {memrefType(ctx, {CT, kh, kw, oct}), memrefType(ctx, {CT, ph, pw})};
   k.scratchBytes = 4 * (CT * kh * kw * oct + CT * ph * pw);
-  if (!registers) {
-    k.scratchTypes.insert(k.scratchTypes.begin(), memrefType(ctx, {threads, oct}));
-    k.scratchBytes += 4 * threads * oct;
-  }
 
   KernelBuilder e(place, k);
-  Value acc = registers ? Value() : e.scratch(0);
-  Value wt = e.scratch(registers ? 0 : 1), xt = e.scratch(registers ? 1 : 2);
+  Value wt = e.scratch(0), xt = e.scratch(1);
   // Block coordinates: output tile origin, channel tile, image.
   Value tileY = e.div(e.bx(), tilesW), tileX = e.rem(e.bx(), tilesW);
   Value oy0 = e.mulc(tileY, TH), ox0 = e.mulc(tileX, TW);
@@ -180,49 +152,24 @@ bool mlir::dla::kernelgen::genFusedConv(FusedConvOp op, const KernelPlace &place
     e.endIf();
   };
 
-  if (registers) {
-    Value t = e.beginPhase(threads);
-    Value ty = e.div(t, TW), tx = e.rem(t, TW);
-    auto chunks = e.beginCarry(e.idx(0), e.idx(cg), e.idx(CT), {e.zeros(oct)});
-    stageWeights(t, chunks.iv);
-    stagePatch(t, chunks.iv);
-    e.barrier();
-    auto loop = e.beginCarry(e.idx(0), e.idx(CT), e.idx(1), {chunks.inside[0]});
-    Value cc = loop.iv, sum = loop.inside[0];
-    for (int64_t y = 0; y < kh; ++y)
-      for (int64_t x = 0; x < kw; ++x)
-        sum = e.fma(e.broadcast(input(ty, tx, cc, y, x), oct), weight(cc, y, x), sum);
-    Value chunkSum = e.endCarry(loop, {sum})[0];
-    e.barrier(); // the next chunk overwrites the staged tiles
-    Value total = e.endCarry(chunks, {chunkSum})[0];
-    epilogue(t, [&](int64_t r) {
-      return vector::ExtractOp::create(e.b, e.loc, total, ArrayRef<int64_t>{r}).getResult();
-    });
-    e.endPhase();
-    e.finish();
-    return true;
-  }
-
-  zeroPhase(e, threads, acc, oct);
-  Value c0 = e.beginFor(0, cg, CT);
-  {
-    Value t = e.beginPhase(threads);
-    stageWeights(t, c0);
-    e.endPhase();
-  }
-  {
-    Value t = e.beginPhase(threads);
-    stagePatch(t, c0);
-    e.endPhase();
-  }
-  // Phase: accumulate the chunk into each thread's register tile.
-  accumulatePhase(e, threads, acc, oct, kh, kw, input, weight);
-  e.endFor(); // c0
-  {
-    Value t = e.beginPhase(threads);
-    epilogue(t, [&](int64_t r) { return e.load(acc, {t, e.idx(r)}); });
-    e.endPhase();
-  }
+  Value t = e.beginPhase(threads);
+  Value ty = e.div(t, TW), tx = e.rem(t, TW);
+  auto chunks = e.beginCarry(e.idx(0), e.idx(cg), e.idx(CT), {e.zeros(oct)});
+  stageWeights(t, chunks.iv);
+  stagePatch(t, chunks.iv);
+  e.barrier();
+  auto loop = e.beginCarry(e.idx(0), e.idx(CT), e.idx(1), {chunks.inside[0]});
+  Value cc = loop.iv, sum = loop.inside[0];
+  for (int64_t y = 0; y < kh; ++y)
+    for (int64_t x = 0; x < kw; ++x)
+      sum = e.fma(e.broadcast(input(ty, tx, cc, y, x), oct), weight(cc, y, x), sum);
+  Value chunkSum = e.endCarry(loop, {sum})[0];
+  e.barrier(); // the next chunk overwrites the staged tiles
+  Value total = e.endCarry(chunks, {chunkSum})[0];
+  epilogue(t, [&](int64_t r) {
+    return vector::ExtractOp::create(e.b, e.loc, total, ArrayRef<int64_t>{r}).getResult();
+  });
+  e.endPhase();
   e.finish();
   return true;
 }

@@ -117,6 +117,14 @@ bool mlir::dla::generateKernel(Operation *op, const std::string &name, const Ker
                                KernelIR &kernel, std::string &error) {
   kernel = KernelIR();
   kernel.name = name;
+  // The conv and DCN kernels keep values in registers across barriers: they
+  // run on a GPU or on cuda-emu, never as the host's block-after-block loop
+  // (the host has CPU kernels for them).
+  if (isa<FusedConvOp, FusedDeformConvOp>(op) && place.wrapper != KernelWrapper::Gpu) {
+    error = "the conv and DCN kernels of codegen/GPU/ are built for the GPU only (a dlac "
+            "bug: the host build runs their CPU kernels)";
+    return false;
+  }
   if (auto conv = dyn_cast<FusedConvOp>(op))
     return genFusedConv(conv, place, kernel, error);
   if (auto fold = dyn_cast<FoldBatchNormOp>(op))

@@ -66,18 +66,3 @@ module @kept {
     return %a : tensor<1x16x8x8xf32>
   }
 }
-
-// -----
-
-// dla.target decides over the options; the GPU-shaped host kernels
-// (cpu_kernels = false) have no tiles.
-// CHECK-LABEL: module @gpu_shaped
-// CHECK-NOT: dla.tile
-// AVX512-LABEL: module @gpu_shaped
-// AVX512-NOT: dla.tile
-module @gpu_shaped attributes {dla.target = #dla.target<cpu = "x86-64", vector_width = 4, registers = 16, cpu_kernels = false>} {
-  func.func @forward(%x: tensor<1x8x8x8xf32> {dla.name = "input"}, %w: tensor<16x8x3x3xf32> {dla.name = "w"}) -> (tensor<1x16x8x8xf32> {dla.name = "out"}) {
-    %a = dla.fused_conv(%x) pool [1] weight %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 relu : (tensor<1x8x8x8xf32>), tensor<16x8x3x3xf32> -> tensor<1x16x8x8xf32>
-    return %a : tensor<1x16x8x8xf32>
-  }
-}

@@ -1,6 +1,5 @@
 // RUN: dla-opt %s --split-input-file --dla-choose-cpu-tiles --dla-pack-weights --dla-lower-to-cpu-kernels --verify-diagnostics | FileCheck %s
 // RUN: dla-opt %s --split-input-file --dla-choose-cpu-tiles="vector-width=16 registers=32" --dla-pack-weights --dla-lower-to-cpu-kernels="vector-width=16 registers=32" --verify-diagnostics | FileCheck %s --check-prefix=AVX512
-// RUN: dla-opt %s --split-input-file --dla-choose-cpu-tiles="cpu-kernels=0" --dla-pack-weights --dla-lower-to-cpu-kernels="cpu-kernels=0" --verify-diagnostics | FileCheck %s --check-prefix=GPUSHAPED
 
 // A folded BatchNorm in @init and the conv reading it in @forward. The op
 // stays and names its kernel; the kernel, in the nested module
@@ -20,13 +19,6 @@
 // AVX512-LABEL: module @conv
 // AVX512: func.func @conv(
 // AVX512: vector.fma {{.*}} : vector<16xf32>
-// The GPU-shaped kernels on the host: 64 threads a block, phases as
-// scf.forall, weights unpacked.
-// GPUSHAPED-LABEL: module @conv
-// GPUSHAPED: func.func @init_conv_fold_bn(%{{.*}}: memref<16x8x3x3xf32>, {{.*}} attributes {dla.grid = array<i64: 1, 1, 1>, dla.threads = 64 : i64}
-// GPUSHAPED: func.func @conv({{.*}} attributes {dla.grid = array<i64: 1, 1, 1>, dla.shared_bytes = {{[0-9]+}} : i64, dla.threads = 64 : i64}
-// GPUSHAPED: scf.forall
-// GPUSHAPED: {mapping = [#gpu.thread<x>]}
 module @conv {
   func.func @init() -> (tensor<16x8x3x3xf32> {dla.name = "conv.weight:folded_weight"}, tensor<16xf32> {dla.name = "conv.weight:folded_bias"}) {
     %w = dla.param "conv.weight" : tensor<16x8x3x3xf32>

@@ -82,14 +82,16 @@ cl::opt<std::string> hostCpu("host-cpu",
                                       "to deploy elsewhere, name a level every target "
                                       "has (x86-64-v3: AVX2, x86-64-v4: AVX-512)"),
                              cl::value_desc("name"), cl::cat(dlacCategory));
+// Retired: `gpu` ran the CUDA kernels' thread phases one after another on
+// the host; cuda-emu (dla-run --device cuda-emu) runs them with their GPU
+// semantics. Kept, hidden, so that a script still passing it gets an error
+// that says what replaced it.
 cl::opt<HostKernels> hostKernels(
-    "host-kernels", cl::desc("Which kernels the host build runs"),
+    "host-kernels", cl::desc("Retired (the host runs the CPU kernels)"), cl::Hidden,
     cl::init(HostKernels::Cpu),
-    cl::values(clEnumValN(HostKernels::Cpu, "cpu",
-                          "kernels blocked and vectorised for the CPU (default)"),
+    cl::values(clEnumValN(HostKernels::Cpu, "cpu", "the CPU kernels (the only form)"),
                clEnumValN(HostKernels::Gpu, "gpu",
-                          "the CUDA kernels' bodies run block by block: checks "
-                          "their arithmetic and indexing without a GPU (slow)")),
+                          "retired: use --target cuda and dla-run --device cuda-emu")),
     cl::cat(dlacCategory));
 cl::opt<CudaConvs> cudaConvs(
     "cuda-convs", cl::desc("Which CUDA kernels the convolutions of an f16, bf16 or tf32 "

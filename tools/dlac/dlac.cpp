@@ -126,12 +126,11 @@ std::vector<std::string> archList() { return cudaToolchain().archs(); }
 using mlir::dla::writeFile;
 
 /// Records `dla.target` on `module`: the host CPU (--host-cpu resolved), its
-/// SIMD shape and features, --host-kernels, and the CUDA chips (--arch),
+/// SIMD shape and features, and the CUDA chips (--arch),
 /// for the parts --target builds.
 bool recordTarget(ModuleOp module, std::string &err) {
   mlir::dla::TargetAttr t;
   if (!mlir::dla::makeTarget(module->getContext(), target != Target::Cuda, hostCpu,
-                             hostKernels == HostKernels::Cpu,
                              target != Target::Host ? archList() : std::vector<std::string>(),
                              t, err))
     return false;
@@ -204,7 +203,7 @@ bool checkResumable(InputStage stage, std::string &err) {
 }
 
 /// Takes the targets IR was fused for from its dla.target: --target,
-/// --arch, --host-cpu and --host-kernels may only repeat them (fusion
+/// --arch and --host-cpu may only repeat them (fusion
 /// depended on them).
 bool adoptTarget(ModuleOp module, std::string &err) {
   auto t = mlir::dla::TargetAttr::of(module);
@@ -227,9 +226,6 @@ bool adoptTarget(ModuleOp module, std::string &err) {
   if (archs.getNumOccurrences() &&
       std::vector<std::string>(archs.begin(), archs.end()) != chips)
     return differs("--arch", "chips " + llvm::join(chips, ","));
-  if (hostKernels.getNumOccurrences() &&
-      (hostKernels == HostKernels::Cpu) != t.getCpuKernels())
-    return differs("--host-kernels", t.getCpuKernels() ? "cpu" : "gpu");
   if (hostCpu.getNumOccurrences() && t.hasHost()) {
     std::string cpu;
     mlir::dla::HostTarget shape;
@@ -240,7 +236,6 @@ bool adoptTarget(ModuleOp module, std::string &err) {
       return differs("--host-cpu", "cpu " + t.getCpu().str());
   }
   target = recorded;
-  hostKernels = t.getCpuKernels() ? HostKernels::Cpu : HostKernels::Gpu;
   recordedChips = chips;
   return true;
 }
@@ -283,6 +278,11 @@ int main(int argc, char **argv) {
     if (!p)
       return fail("--precision: expected f32, tf32, f16 or bf16, got '" + precision + "'");
   }
+  if (hostKernels == HostKernels::Gpu)
+    return fail("--host-kernels=gpu is retired: the host no longer runs the CUDA kernels' "
+                "thread phases one after another. To run the CUDA kernels on this machine "
+                "with their GPU semantics, build with --target cuda (or all) and run with "
+                "dla-run --device cuda-emu (docs/runtime.md)");
   // -o NAME.dlab without --emit asks for the bundle.
   if (emit == Emit::Prim && StringRef(outputFile).ends_with(".dlab") &&
       emit.getNumOccurrences() == 0)

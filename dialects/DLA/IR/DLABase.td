@@ -59,10 +59,10 @@ def DLA_Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;
 // and asked by every pass whose result depends on it.
 def DLA_TargetAttr : AttrDef<DLA_Dialect, "Target"> {
   let mnemonic = "target";
-  let summary = "The targets of a build: the host CPU and its kernels, the CUDA chips";
+  let summary = "The targets of a build: the host CPU, the CUDA chips";
   let description = [{
     Recorded on the module as `dla.target` by `dlac` (from `--target`,
-    `--host-cpu`, `--host-kernels` and `--arch`) and read by the passes
+    `--host-cpu` and `--arch`) and read by the passes
     whose result depends on the target: the fusions that only some
     kernels implement (`dla-fuse-residual-projection`, `dla-fuse-conv-tail`)
     and the kernel lowerings (`dla-lower-to-cpu-kernels`,
@@ -75,8 +75,6 @@ def DLA_TargetAttr : AttrDef<DLA_Dialect, "Target"> {
       which the CPU kernels' register tiles are sized for;
     * `features`: the CPU features the bundle records and the runtime
       checks before it loads the kernels;
-    * `cpu_kernels`: the host runs the CPU kernels (true) or the GPU-shaped
-      kernels (false: `--host-kernels=gpu`);
     * `chips`: the CUDA chips of the GPU build (`sm_90`, ...); empty when
       the build has no GPU part.
 
@@ -90,7 +88,6 @@ def DLA_TargetAttr : AttrDef<DLA_Dialect, "Target"> {
     DefaultValuedParameter<"int64_t", "0", "f32 lanes of a SIMD register">:$vector_width,
     DefaultValuedParameter<"int64_t", "0", "SIMD registers">:$registers,
     OptionalParameter<"::mlir::ArrayAttr", "CPU features recorded">:$features,
-    DefaultValuedParameter<"bool", "true", "the host runs the CPU kernels">:$cpu_kernels,
     OptionalParameter<"::mlir::ArrayAttr", "CUDA chips, empty: none">:$chips
   );
   let assemblyFormat = "`<` struct(params) `>`";
